@@ -1,0 +1,141 @@
+// Package apigw is the inbound adapter for API Gateway REST API proxy
+// integrations (payload format 1.0): it turns an APIGatewayProxyRequest into
+// a ports.Request, serves it with httpapi.Serve and turns the response back.
+package apigw
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// Adapter serves API Gateway proxy events with a transport-neutral handler.
+type Adapter struct {
+	handler ports.Handler
+	logger  *slog.Logger
+}
+
+// New returns an adapter for h that logs to logger.
+func New(h ports.Handler, logger *slog.Logger) *Adapter {
+	return &Adapter{handler: h, logger: logger}
+}
+
+// Handle is the Lambda handler: pass it to lambda.Start. It never returns an
+// error, so API Gateway never answers 502 for a function that ran.
+func (a *Adapter) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	req, err := Request(ev)
+	if req.RequestID == "" {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			req.RequestID = lc.AwsRequestID
+		}
+	}
+	handler := a.handler
+	if err != nil {
+		handler = httpapi.Fail(err)
+	}
+	return Response(httpapi.Serve(ctx, a.logger, handler, req)), nil
+}
+
+// Request converts a proxy event to a ports.Request. A body flagged as base64
+// that does not decode is reported as a 400 error (the request is still
+// returned, without a body, so the error can be answered).
+func Request(ev events.APIGatewayProxyRequest) (ports.Request, error) {
+	req := ports.Request{
+		Method:    ev.HTTPMethod,
+		Path:      ev.Path,
+		Query:     query(ev),
+		Header:    header(ev),
+		RequestID: ev.RequestContext.RequestID,
+		Caller: ports.Caller{
+			APIKeyID:  ev.RequestContext.Identity.APIKeyID,
+			Principal: ev.RequestContext.Identity.UserArn,
+			SourceIP:  ev.RequestContext.Identity.SourceIP,
+		},
+	}
+	if req.Path == "" {
+		req.Path = ev.RequestContext.ResourcePath
+	}
+	if ev.IsBase64Encoded {
+		body, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return req, httpapi.NewError(http.StatusBadRequest, "invalid_body_encoding", "the request body is not valid base64")
+		}
+		req.Body = body
+	} else if ev.Body != "" {
+		req.Body = []byte(ev.Body)
+	}
+	return req, nil
+}
+
+func query(ev events.APIGatewayProxyRequest) url.Values {
+	q := make(url.Values, len(ev.MultiValueQueryStringParameters)+len(ev.QueryStringParameters))
+	for k, vs := range ev.MultiValueQueryStringParameters {
+		q[k] = append([]string(nil), vs...)
+	}
+	for k, v := range ev.QueryStringParameters {
+		if _, ok := q[k]; !ok {
+			q[k] = []string{v}
+		}
+	}
+	return q
+}
+
+func header(ev events.APIGatewayProxyRequest) http.Header {
+	h := make(http.Header, len(ev.MultiValueHeaders)+len(ev.Headers))
+	for k, vs := range ev.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for k, v := range ev.Headers {
+		if _, ok := h[http.CanonicalHeaderKey(k)]; !ok {
+			h.Set(k, v)
+		}
+	}
+	return h
+}
+
+// Response converts a ports.Response to the proxy response. JSON and text
+// bodies are sent as they are; anything else is base64-encoded.
+func Response(resp ports.Response) events.APIGatewayProxyResponse {
+	out := events.APIGatewayProxyResponse{
+		StatusCode:        resp.Status,
+		MultiValueHeaders: make(map[string][]string, len(resp.Header)),
+	}
+	for k, vs := range resp.Header {
+		out.MultiValueHeaders[k] = append([]string(nil), vs...)
+	}
+	if len(resp.Body) > 0 {
+		if isText(resp.Header.Get("Content-Type")) {
+			out.Body = string(resp.Body)
+		} else {
+			out.Body = base64.StdEncoding.EncodeToString(resp.Body)
+			out.IsBase64Encoded = true
+		}
+	}
+	return out
+}
+
+func isText(contentType string) bool {
+	switch {
+	case contentType == "":
+		return true
+	case len(contentType) >= 5 && contentType[:5] == "text/":
+		return true
+	default:
+		for _, t := range []string{"application/json", "application/problem+json", "application/yaml"} {
+			if len(contentType) >= len(t) && contentType[:len(t)] == t {
+				return true
+			}
+		}
+		return false
+	}
+}

@@ -1,0 +1,346 @@
+// Package dynamodb implements the table port on Amazon DynamoDB with
+// aws-sdk-go-v2. Items are stored natively: the key in the string attributes
+// PK and SK, the version in the number attribute version, the expiry in the
+// number attribute expiresAt (epoch seconds, the table's TTL attribute), and
+// each port attribute as an S, N or BOOL attribute of the same name.
+package dynamodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// Attribute names of the table layout.
+const (
+	AttrPartition = "PK"
+	AttrSort      = "SK"
+	AttrVersion   = "version"
+	AttrExpiresAt = "expiresAt"
+)
+
+// API is the part of the DynamoDB client the adapter uses.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Table is a ports.Table on one DynamoDB table with string keys PK and SK.
+type Table struct {
+	api     API
+	name    string
+	cursors *pagecursor.Codec
+	now     func() time.Time
+}
+
+// Option configures a Table.
+type Option func(*Table)
+
+// WithClock sets the clock used for expiry.
+func WithClock(c ports.Clock) Option {
+	return func(t *Table) { t.now = c.Now }
+}
+
+// NewTable returns the adapter for table name. Cursors are signed by codec;
+// every process serving the table must share its key.
+func NewTable(api API, name string, codec *pagecursor.Codec, opts ...Option) *Table {
+	t := &Table{api: api, name: name, cursors: codec, now: time.Now}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
+}
+
+var _ ports.Table = (*Table)(nil)
+
+func keyAV(k ports.Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPartition: &types.AttributeValueMemberS{Value: k.Partition},
+		AttrSort:      &types.AttributeValueMemberS{Value: k.Sort},
+	}
+}
+
+func num(n int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func toAV(v any) types.AttributeValue {
+	switch x := v.(type) {
+	case string:
+		return &types.AttributeValueMemberS{Value: x}
+	case int64:
+		return num(x)
+	case bool:
+		return &types.AttributeValueMemberBOOL{Value: x}
+	default:
+		panic(fmt.Sprintf("dynamodb: unchecked attribute type %T", v)) // ports.CheckItem rules this out
+	}
+}
+
+func marshal(it ports.Item) map[string]types.AttributeValue {
+	av := keyAV(it.Key)
+	av[AttrVersion] = num(it.Version)
+	if !it.ExpiresAt.IsZero() {
+		av[AttrExpiresAt] = num(it.ExpiresAt.Unix())
+	}
+	for k, v := range it.Attributes {
+		av[k] = toAV(v)
+	}
+	return av
+}
+
+func unmarshal(av map[string]types.AttributeValue) (ports.Item, error) {
+	it := ports.Item{Attributes: make(ports.Attributes, len(av))}
+	for name, v := range av {
+		switch x := v.(type) {
+		case *types.AttributeValueMemberS:
+			switch name {
+			case AttrPartition:
+				it.Key.Partition = x.Value
+			case AttrSort:
+				it.Key.Sort = x.Value
+			default:
+				it.Attributes[name] = x.Value
+			}
+		case *types.AttributeValueMemberN:
+			n, err := strconv.ParseInt(x.Value, 10, 64)
+			if err != nil {
+				return ports.Item{}, fmt.Errorf("attribute %s: non-integer number %q: %w", name, x.Value, ports.ErrInvalidItem)
+			}
+			switch name {
+			case AttrVersion:
+				it.Version = n
+			case AttrExpiresAt:
+				it.ExpiresAt = time.Unix(n, 0).UTC()
+			default:
+				it.Attributes[name] = n
+			}
+		case *types.AttributeValueMemberBOOL:
+			it.Attributes[name] = x.Value
+		default:
+			// Attributes of other types are not part of the port's model;
+			// another writer may have added them, so they are left out.
+		}
+	}
+	return it, nil
+}
+
+// mapErr turns SDK errors into port errors, keeping the SDK error in the
+// chain for logs.
+func mapErr(op string, err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "ThrottlingError":
+			return fmt.Errorf("dynamodb %s: %w: %w", op, ports.ErrThrottled, err)
+		}
+	}
+	return fmt.Errorf("dynamodb %s: %w", op, err)
+}
+
+// conditionFailure reports whether err is a failed condition and, if so,
+// whether the old item (returned with ALL_OLD) is live.
+func (t *Table) conditionFailure(err error) (failed, oldLive bool) {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return false, false
+	}
+	if len(ccf.Item) == 0 {
+		return true, false
+	}
+	old, uerr := unmarshal(ccf.Item)
+	if uerr != nil {
+		return true, true
+	}
+	return true, ports.Live(old.ExpiresAt, t.now())
+}
+
+const liveCondition = "(attribute_not_exists(" + AttrExpiresAt + ") OR " + AttrExpiresAt + " > :now)"
+
+// Get implements ports.Table with a strongly consistent read.
+func (t *Table) Get(ctx context.Context, key ports.Key) (ports.Item, error) {
+	out, err := t.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(t.name),
+		Key:            keyAV(key),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return ports.Item{}, mapErr("get", err)
+	}
+	if len(out.Item) == 0 {
+		return ports.Item{}, fmt.Errorf("get %v: %w", key, ports.ErrNotFound)
+	}
+	it, err := unmarshal(out.Item)
+	if err != nil {
+		return ports.Item{}, fmt.Errorf("get %v: %w", key, err)
+	}
+	if !ports.Live(it.ExpiresAt, t.now()) {
+		return ports.Item{}, fmt.Errorf("get %v (expired): %w", key, ports.ErrNotFound)
+	}
+	return it, nil
+}
+
+// Create implements ports.Table: a put on the condition that no live item
+// has the key (an expired one not yet removed by TTL is overwritten).
+func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error) {
+	item, err := ports.CheckItem(item)
+	if err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+	}
+	item.Version = 1
+	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(t.name),
+		Item:                      marshal(item),
+		ConditionExpression:       aws.String("attribute_not_exists(" + AttrPartition + ") OR " + AttrExpiresAt + " <= :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(t.now().Unix())},
+	})
+	if err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return ports.Item{}, fmt.Errorf("create %v: %w", item.Key, ports.ErrConflict)
+		}
+		return ports.Item{}, mapErr("create", err)
+	}
+	return item, nil
+}
+
+// Update implements ports.Table: a full put on the condition that the live
+// item has the expected version.
+func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int64) (ports.Item, error) {
+	item, err := ports.CheckItem(item)
+	if err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+	}
+	item.Version = expectedVersion + 1
+	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(t.name),
+		Item:                marshal(item),
+		ConditionExpression: aws.String("attribute_exists(" + AttrPartition + ") AND " + AttrVersion + " = :v AND " + liveCondition),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v":   num(expectedVersion),
+			":now": num(t.now().Unix()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		if failed, live := t.conditionFailure(err); failed {
+			if !live {
+				return ports.Item{}, fmt.Errorf("update %v: %w", item.Key, ports.ErrNotFound)
+			}
+			return ports.Item{}, fmt.Errorf("update %v at version %d: %w", item.Key, expectedVersion, ports.ErrConflict)
+		}
+		return ports.Item{}, mapErr("update", err)
+	}
+	return item, nil
+}
+
+// Delete implements ports.Table.
+func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64) error {
+	cond := "attribute_exists(" + AttrPartition + ") AND " + liveCondition
+	values := map[string]types.AttributeValue{":now": num(t.now().Unix())}
+	if expectedVersion > 0 {
+		cond += " AND " + AttrVersion + " = :v"
+		values[":v"] = num(expectedVersion)
+	}
+	_, err := t.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                           aws.String(t.name),
+		Key:                                 keyAV(key),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		if failed, live := t.conditionFailure(err); failed {
+			if !live {
+				return fmt.Errorf("delete %v: %w", key, ports.ErrNotFound)
+			}
+			return fmt.Errorf("delete %v at version %d: %w", key, expectedVersion, ports.ErrConflict)
+		}
+		return mapErr("delete", err)
+	}
+	return nil
+}
+
+// Query implements ports.Table. It reads until it has one item more than
+// the page size (or the partition ends), so NextCursor is set exactly when
+// more matching items exist.
+func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
+	if err := ports.CheckQuery(q); err != nil {
+		return ports.Page{}, err //nolint:wrapcheck // already wrapped by the port
+	}
+	in := &dynamodb.QueryInput{
+		TableName:      aws.String(t.name),
+		ConsistentRead: aws.Bool(true),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": AttrPartition,
+			"#ex": AttrExpiresAt,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":  &types.AttributeValueMemberS{Value: q.Partition},
+			":now": num(t.now().Unix()),
+		},
+	}
+	keyCond := "#pk = :pk"
+	if q.SortPrefix != "" {
+		keyCond += " AND begins_with(#sk, :prefix)"
+		in.ExpressionAttributeNames["#sk"] = AttrSort
+		in.ExpressionAttributeValues[":prefix"] = &types.AttributeValueMemberS{Value: q.SortPrefix}
+	}
+	in.KeyConditionExpression = aws.String(keyCond)
+	filters := []string{"(attribute_not_exists(#ex) OR #ex > :now)"}
+	for i, c := range q.Where {
+		n, v := fmt.Sprintf("#w%d", i), fmt.Sprintf(":w%d", i)
+		in.ExpressionAttributeNames[n] = c.Attribute
+		in.ExpressionAttributeValues[v] = toAV(c.Equals)
+		filters = append(filters, n+" = "+v)
+	}
+	in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	if q.Cursor != "" {
+		after, err := t.cursors.Decode(q, q.Cursor)
+		if err != nil {
+			return ports.Page{}, fmt.Errorf("query %s: %w", q.Partition, err)
+		}
+		in.ExclusiveStartKey = keyAV(after)
+	}
+	var items []ports.Item
+	for len(items) <= q.Limit {
+		if len(q.Where) == 0 {
+			// Without filters (expired items aside) each read item counts.
+			in.Limit = aws.Int32(int32(q.Limit + 1 - len(items))) //nolint:gosec // bounded by MaxQueryLimit
+		}
+		out, err := t.api.Query(ctx, in)
+		if err != nil {
+			return ports.Page{}, mapErr("query", err)
+		}
+		for _, av := range out.Items {
+			it, err := unmarshal(av)
+			if err != nil {
+				return ports.Page{}, fmt.Errorf("query %s: %w", q.Partition, err)
+			}
+			items = append(items, it)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	page := ports.Page{Items: items}
+	if len(items) > q.Limit {
+		page.Items = items[:q.Limit]
+		page.NextCursor = t.cursors.Encode(q, page.Items[q.Limit-1].Key)
+	}
+	return page, nil
+}

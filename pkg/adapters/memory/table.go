@@ -1,0 +1,189 @@
+// Package memory holds in-process adapters of the ports, for tests and the
+// local run. They follow the same contracts as the cloud adapters.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// Table is an in-memory ports.Table, safe for concurrent use.
+type Table struct {
+	mu      sync.Mutex
+	items   map[ports.Key]ports.Item
+	cursors *pagecursor.Codec
+	now     func() time.Time
+}
+
+// TableOption configures a Table.
+type TableOption func(*Table)
+
+// WithClock sets the clock used for expiry.
+func WithClock(c ports.Clock) TableOption {
+	return func(t *Table) { t.now = c.Now }
+}
+
+// WithCursorCodec sets the codec that signs cursors.
+func WithCursorCodec(c *pagecursor.Codec) TableOption {
+	return func(t *Table) { t.cursors = c }
+}
+
+// NewTable returns an empty table.
+func NewTable(opts ...TableOption) *Table {
+	t := &Table{items: make(map[ports.Key]ports.Item), now: time.Now}
+	for _, o := range opts {
+		o(t)
+	}
+	if t.cursors == nil {
+		t.cursors = pagecursor.NewRandom()
+	}
+	return t
+}
+
+var _ ports.Table = (*Table)(nil)
+
+func (t *Table) live(key ports.Key) (ports.Item, bool) {
+	it, ok := t.items[key]
+	if !ok {
+		return ports.Item{}, false
+	}
+	if !ports.Live(it.ExpiresAt, t.now()) {
+		delete(t.items, key)
+		return ports.Item{}, false
+	}
+	return it, true
+}
+
+func clone(it ports.Item) ports.Item {
+	it.Attributes = maps.Clone(it.Attributes)
+	return it
+}
+
+// Get implements ports.Table.
+func (t *Table) Get(ctx context.Context, key ports.Key) (ports.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // context errors pass through
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	it, ok := t.live(key)
+	if !ok {
+		return ports.Item{}, fmt.Errorf("get %v: %w", key, ports.ErrNotFound)
+	}
+	return clone(it), nil
+}
+
+// Create implements ports.Table.
+func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // context errors pass through
+	}
+	item, err := ports.CheckItem(item)
+	if err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.live(item.Key); ok {
+		return ports.Item{}, fmt.Errorf("create %v: %w", item.Key, ports.ErrConflict)
+	}
+	item.Version = 1
+	t.items[item.Key] = item
+	return clone(item), nil
+}
+
+// Update implements ports.Table.
+func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int64) (ports.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // context errors pass through
+	}
+	item, err := ports.CheckItem(item)
+	if err != nil {
+		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur, ok := t.live(item.Key)
+	if !ok {
+		return ports.Item{}, fmt.Errorf("update %v: %w", item.Key, ports.ErrNotFound)
+	}
+	if cur.Version != expectedVersion {
+		return ports.Item{}, fmt.Errorf("update %v at version %d (stored %d): %w", item.Key, expectedVersion, cur.Version, ports.ErrConflict)
+	}
+	item.Version = expectedVersion + 1
+	t.items[item.Key] = item
+	return clone(item), nil
+}
+
+// Delete implements ports.Table.
+func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64) error {
+	if err := ctx.Err(); err != nil {
+		return err //nolint:wrapcheck // context errors pass through
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur, ok := t.live(key)
+	if !ok {
+		return fmt.Errorf("delete %v: %w", key, ports.ErrNotFound)
+	}
+	if expectedVersion > 0 && cur.Version != expectedVersion {
+		return fmt.Errorf("delete %v at version %d (stored %d): %w", key, expectedVersion, cur.Version, ports.ErrConflict)
+	}
+	delete(t.items, key)
+	return nil
+}
+
+// Query implements ports.Table.
+func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Page{}, err //nolint:wrapcheck // context errors pass through
+	}
+	if err := ports.CheckQuery(q); err != nil {
+		return ports.Page{}, err //nolint:wrapcheck // already wrapped by the port
+	}
+	var after string
+	if q.Cursor != "" {
+		k, err := t.cursors.Decode(q, q.Cursor)
+		if err != nil {
+			return ports.Page{}, fmt.Errorf("query %s: %w", q.Partition, err)
+		}
+		after = k.Sort
+	}
+	t.mu.Lock()
+	var matches []ports.Item
+	for k := range t.items {
+		if k.Partition != q.Partition || !strings.HasPrefix(k.Sort, q.SortPrefix) || (q.Cursor != "" && k.Sort <= after) {
+			continue
+		}
+		it, ok := t.live(k)
+		if !ok || !matchesAll(it, q.Where) {
+			continue
+		}
+		matches = append(matches, clone(it))
+	}
+	t.mu.Unlock()
+	sort.Slice(matches, func(i, j int) bool { return matches[i].Key.Sort < matches[j].Key.Sort })
+	page := ports.Page{Items: matches}
+	if len(matches) > q.Limit {
+		page.Items = matches[:q.Limit]
+		page.NextCursor = t.cursors.Encode(q, page.Items[q.Limit-1].Key)
+	}
+	return page, nil
+}
+
+func matchesAll(it ports.Item, where []ports.Condition) bool {
+	for _, c := range where {
+		if it.Attributes[c.Attribute] != c.Equals {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,163 @@
+// Package awstest finds an AWS emulator for tests, the same way everywhere:
+// an endpoint given in AWS_ENDPOINT_URL first; else moto_server from the
+// PATH, started once per test binary on a free loopback port and stopped by
+// Main; else the test is skipped with the reason.
+package awstest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region tests use.
+const Region = "us-east-1"
+
+var (
+	once     sync.Once
+	endpoint string
+	startErr error
+	server   *exec.Cmd
+	logDir   string
+)
+
+// Main runs the tests of a package and stops the emulator it started:
+//
+//	func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+func Main(m *testing.M) int {
+	code := m.Run()
+	Stop()
+	return code
+}
+
+// Stop stops a moto_server started by this process, if any.
+func Stop() {
+	if server != nil && server.Process != nil {
+		_ = syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
+		_ = server.Wait()
+		server = nil
+	}
+	if logDir != "" {
+		_ = os.RemoveAll(logDir)
+	}
+}
+
+// Endpoint returns the emulator's endpoint URL or skips t, saying what was
+// missing.
+func Endpoint(t testing.TB) string {
+	t.Helper()
+	ep, err := Find()
+	if errors.Is(err, ErrNoEmulator) {
+		t.Skip(err.Error())
+	}
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	return ep
+}
+
+// ErrNoEmulator means neither AWS_ENDPOINT_URL nor moto_server is available.
+var ErrNoEmulator = errors.New("no AWS emulator: AWS_ENDPOINT_URL is not set and moto_server is not on the PATH (pip install 'moto[server]')")
+
+// Find returns the emulator endpoint, starting moto_server on first use.
+func Find() (string, error) {
+	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
+		return ep, nil
+	}
+	once.Do(func() { endpoint, startErr = startMoto() })
+	return endpoint, startErr
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener has a TCP address
+}
+
+func startMoto() (string, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return "", ErrNoEmulator
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	logDir, err = os.MkdirTemp("", "moto-")
+	if err != nil {
+		return "", fmt.Errorf("moto log dir: %w", err)
+	}
+	logFile, err := os.Create(filepath.Join(logDir, "moto.log"))
+	if err != nil {
+		return "", fmt.Errorf("moto log: %w", err)
+	}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:noctx // lives as long as the test binary
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start moto_server: %w", err)
+	}
+	server = cmd
+	ep := "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(ep + "/moto-api/data.json") //nolint:noctx // short readiness probe
+		if err == nil {
+			_ = resp.Body.Close()
+			return ep, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	Stop()
+	return "", fmt.Errorf("moto_server did not answer on %s within 60s", ep)
+}
+
+// Config returns an SDK configuration for the emulator at ep, with static
+// test credentials.
+func Config(t testing.TB, ep string) aws.Config {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		config.WithBaseEndpoint(ep),
+	)
+	if err != nil {
+		t.Fatalf("aws config: %v", err)
+	}
+	return cfg
+}
+
+// Reset clears all of moto's state (POST /moto-api/reset). Tests that share
+// an emulator usually use unique resource names instead.
+func Reset(ep string) error {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, ep+"/moto-api/reset", nil)
+	if err != nil {
+		return fmt.Errorf("reset request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: status %d", resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// Header is the request header that carries the client's key.
+const Header = "Idempotency-Key"
+
+// ReplayedHeader is set on a response replayed from a record.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// Codes of idempotency failures.
+const (
+	CodeInvalidKey = "invalid_idempotency_key"
+	CodeKeyReused  = "idempotency_key_reused"
+	CodeInProgress = "idempotency_in_progress"
+)
+
+// MaxKeyLength bounds the Idempotency-Key header.
+const MaxKeyLength = 255
+
+// Middleware wraps handlers so that requests with an Idempotency-Key run at
+// most once.
+type Middleware struct {
+	store  ports.IdempotencyStore
+	clock  ports.Clock
+	logger *slog.Logger
+	// TTL is how long a completed answer is replayed (default 24 h).
+	TTL time.Duration
+	// InProgressTTL is how long an unfinished execution blocks its key, for
+	// a process that died mid-request (default 60 s).
+	InProgressTTL time.Duration
+	// Wait is how long a duplicate waits for the first to finish before it
+	// gets 409 (default 2 s).
+	Wait time.Duration
+}
+
+// NewMiddleware returns a middleware with the default durations.
+func NewMiddleware(store ports.IdempotencyStore, clock ports.Clock, logger *slog.Logger) *Middleware {
+	return &Middleware{
+		store: store, clock: clock, logger: logger,
+		TTL: 24 * time.Hour, InProgressTTL: time.Minute, Wait: 2 * time.Second,
+	}
+}
+
+type storedResponse struct {
+	Status int         `json:"status"`
+	Header http.Header `json:"header,omitempty"`
+	Body   []byte      `json:"body,omitempty"`
+}
+
+// Wrap returns h made idempotent. scope separates the keys of different
+// operations.
+func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
+	return ports.HandlerFunc(func(ctx context.Context, req ports.Request) (ports.Response, error) {
+		key := req.Header.Get(Header)
+		if key == "" {
+			return h.Handle(ctx, req) //nolint:wrapcheck // the wrapped handler's error is its own
+		}
+		if !validKey(key) {
+			return ports.Response{}, httpapi.Errorf(http.StatusBadRequest, CodeInvalidKey,
+				"%s must be 1 to %d printable ASCII characters", Header, MaxKeyLength)
+		}
+		rec := ports.IdempotencyRecord{
+			Key:         scope + "#" + key,
+			PayloadHash: payloadHash(req),
+			Status:      ports.IdempotencyInProgress,
+			ExpiresAt:   m.clock.Now().Add(m.InProgressTTL),
+		}
+		deadline := m.clock.Now().Add(m.Wait)
+		for {
+			existing, started, err := m.store.Begin(ctx, rec)
+			if err != nil {
+				return ports.Response{}, fmt.Errorf("idempotency: %w", err)
+			}
+			if started {
+				return m.run(ctx, h, req, rec.Key)
+			}
+			if existing.PayloadHash != rec.PayloadHash {
+				return ports.Response{}, httpapi.Errorf(http.StatusUnprocessableEntity, CodeKeyReused,
+					"this %s was already used with a different request", Header)
+			}
+			if existing.Status == ports.IdempotencyCompleted {
+				return replay(existing.Response)
+			}
+			if !m.clock.Now().Before(deadline) {
+				return ports.Response{}, httpapi.Errorf(http.StatusConflict, CodeInProgress,
+					"a request with this %s is still being processed; retry", Header).WithRetryAfter(1)
+			}
+			select {
+			case <-ctx.Done():
+				return ports.Response{}, fmt.Errorf("idempotency wait: %w", ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func (m *Middleware) run(ctx context.Context, h ports.Handler, req ports.Request, key string) (ports.Response, error) {
+	resp, err := h.Handle(ctx, req)
+	if err != nil || resp.Status < 200 || resp.Status > 299 {
+		// Only successes are remembered; a failed request may be retried.
+		if rerr := m.store.Release(context.WithoutCancel(ctx), key); rerr != nil {
+			m.logger.ErrorContext(ctx, "idempotency record not released", slog.String("error", rerr.Error()))
+		}
+		return resp, err
+	}
+	stored, err := json.Marshal(storedResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body})
+	if err == nil {
+		err = m.store.Complete(context.WithoutCancel(ctx), key, stored, m.clock.Now().Add(m.TTL))
+	}
+	if err != nil {
+		// The action happened; answer it. A retry before the in-progress
+		// record expires gets 409.
+		m.logger.ErrorContext(ctx, "idempotency record not completed", slog.String("error", err.Error()))
+	}
+	return resp, nil
+}
+
+func replay(raw []byte) (ports.Response, error) {
+	var s storedResponse
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return ports.Response{}, fmt.Errorf("idempotency: stored response unreadable: %w", err)
+	}
+	h := s.Header
+	if h == nil {
+		h = make(http.Header, 1)
+	}
+	h.Set(ReplayedHeader, "true")
+	return ports.Response{Status: s.Status, Header: h, Body: s.Body}, nil
+}
+
+func validKey(k string) bool {
+	if len(k) > MaxKeyLength {
+		return false
+	}
+	for i := range len(k) {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// payloadHash identifies the request: method, path and body (JSON bodies
+// compacted, so whitespace does not matter).
+func payloadHash(req ports.Request) string {
+	body := req.Body
+	var compact bytes.Buffer
+	if json.Compact(&compact, body) == nil {
+		body = compact.Bytes()
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", req.Method, req.Path)
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}

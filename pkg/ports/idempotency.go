@@ -1,0 +1,42 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotencyStatus is the state of one idempotent execution.
+type IdempotencyStatus string
+
+// The states of an idempotency record.
+const (
+	IdempotencyInProgress IdempotencyStatus = "in_progress"
+	IdempotencyCompleted  IdempotencyStatus = "completed"
+)
+
+// IdempotencyRecord remembers one execution keyed by a client-chosen key.
+// PayloadHash identifies the request the key was first used with; Response is
+// the serialized answer once Status is completed.
+type IdempotencyRecord struct {
+	Key         string
+	PayloadHash string
+	Status      IdempotencyStatus
+	Response    []byte
+	ExpiresAt   time.Time
+}
+
+// IdempotencyStore records executions so that a retried request replays the
+// first answer instead of acting twice.
+type IdempotencyStore interface {
+	// Begin records rec as in progress when no live record has its key and
+	// reports started=true. Otherwise it returns the live record and
+	// started=false; exactly one of any number of concurrent callers with
+	// the same key starts.
+	Begin(ctx context.Context, rec IdempotencyRecord) (existing IdempotencyRecord, started bool, err error)
+	// Complete stores the response of a started execution and keeps the
+	// record until expiresAt.
+	Complete(ctx context.Context, key string, response []byte, expiresAt time.Time) error
+	// Release forgets a started execution that failed, so the client may
+	// retry it.
+	Release(ctx context.Context, key string) error
+}

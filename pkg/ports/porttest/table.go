@@ -1,0 +1,359 @@
+package porttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// NewTableFunc returns a fresh, empty table whose expiry follows clock.
+type NewTableFunc func(t *testing.T, clock ports.Clock) ports.Table
+
+// TableContract runs the table port's contract against the tables newTable
+// returns.
+func TableContract(t *testing.T, newTable NewTableFunc) {
+	t.Helper()
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	setup := func(t *testing.T) (ports.Table, *Clock, context.Context) {
+		t.Helper()
+		clock := NewClock(start)
+		return newTable(t, clock), clock, t.Context()
+	}
+	key := func(p, s string) ports.Key { return ports.Key{Partition: p, Sort: s} }
+
+	t.Run("create then get round-trips attributes", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		in := ports.Item{Key: key("P#1", "S#1"), Attributes: ports.Attributes{
+			"name": "Ada", "amount": int64(12345), "small": 7, "flag": true, "off": false, "empty": "",
+			"negative": int64(-42), "big": int64(1) << 53,
+		}}
+		created, err := tbl.Create(ctx, in)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), created.Version)
+		got, err := tbl.Get(ctx, in.Key)
+		require.NoError(t, err)
+		assert.Equal(t, in.Key, got.Key)
+		assert.Equal(t, int64(1), got.Version)
+		assert.True(t, got.ExpiresAt.IsZero())
+		assert.Equal(t, ports.Attributes{
+			"name": "Ada", "amount": int64(12345), "small": int64(7), "flag": true, "off": false, "empty": "",
+			"negative": int64(-42), "big": int64(1) << 53,
+		}, got.Attributes)
+	})
+
+	t.Run("get of a missing item is not found", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		_, err := tbl.Get(ctx, key("P#none", "S#none"))
+		require.ErrorIs(t, err, ports.ErrNotFound)
+	})
+
+	t.Run("create of an existing key conflicts and keeps the first", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#dup", "S#1")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"v": "first"}})
+		require.NoError(t, err)
+		_, err = tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"v": "second"}})
+		require.ErrorIs(t, err, ports.ErrConflict)
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, "first", got.Attributes["v"])
+	})
+
+	t.Run("update replaces attributes and advances the version", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#upd", "S#1")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"a": "1", "b": "2"}})
+		require.NoError(t, err)
+		upd, err := tbl.Update(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"a": "changed"}}, 1)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), upd.Version)
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+		assert.Equal(t, ports.Attributes{"a": "changed"}, got.Attributes)
+	})
+
+	t.Run("update with a stale version conflicts and changes nothing", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#stale", "S#1")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"a": "1"}})
+		require.NoError(t, err)
+		_, err = tbl.Update(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"a": "2"}}, 1)
+		require.NoError(t, err)
+		_, err = tbl.Update(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"a": "3"}}, 1)
+		require.ErrorIs(t, err, ports.ErrConflict)
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, "2", got.Attributes["a"])
+		assert.Equal(t, int64(2), got.Version)
+	})
+
+	t.Run("update of a missing item is not found", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		_, err := tbl.Update(ctx, ports.Item{Key: key("P#ghost", "S#1"), Attributes: ports.Attributes{"a": "1"}}, 1)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+		_, err = tbl.Get(ctx, key("P#ghost", "S#1"))
+		require.ErrorIs(t, err, ports.ErrNotFound, "a failed update must not create the item")
+	})
+
+	t.Run("delete honours existence and version", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#del", "S#1")
+		require.ErrorIs(t, tbl.Delete(ctx, k, 0), ports.ErrNotFound)
+		_, err := tbl.Create(ctx, ports.Item{Key: k})
+		require.NoError(t, err)
+		require.ErrorIs(t, tbl.Delete(ctx, k, 7), ports.ErrConflict)
+		_, err = tbl.Get(ctx, k)
+		require.NoError(t, err, "a refused delete keeps the item")
+		require.NoError(t, tbl.Delete(ctx, k, 1))
+		_, err = tbl.Get(ctx, k)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+		require.ErrorIs(t, tbl.Delete(ctx, k, 0), ports.ErrNotFound)
+
+		k2 := key("P#del", "S#2")
+		_, err = tbl.Create(ctx, ports.Item{Key: k2})
+		require.NoError(t, err)
+		require.NoError(t, tbl.Delete(ctx, k2, 0), "version 0 deletes unconditionally")
+	})
+
+	t.Run("invalid items are refused and not written", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for _, it := range []ports.Item{
+			{Key: key("", "S")},
+			{Key: key("P#inv", "")},
+			{Key: key("P#inv", "S#1"), Attributes: ports.Attributes{"PK": "x"}},
+			{Key: key("P#inv", "S#2"), Attributes: ports.Attributes{"version": int64(9)}},
+			{Key: key("P#inv", "S#3"), Attributes: ports.Attributes{"f": 1.5}},
+			{Key: key("P#inv", "S#4"), Attributes: ports.Attributes{"": "x"}},
+		} {
+			_, err := tbl.Create(ctx, it)
+			require.ErrorIs(t, err, ports.ErrInvalidItem, "%+v", it)
+		}
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#inv", Limit: 10})
+		require.NoError(t, err)
+		assert.Empty(t, page.Items)
+	})
+
+	t.Run("expired items are absent for every operation", func(t *testing.T) {
+		t.Parallel()
+		tbl, clock, ctx := setup(t)
+		k := key("P#ttl", "S#1")
+		created, err := tbl.Create(ctx, ports.Item{Key: k, ExpiresAt: start.Add(time.Hour), Attributes: ports.Attributes{"a": "1"}})
+		require.NoError(t, err)
+		assert.Equal(t, start.Add(time.Hour).Unix(), created.ExpiresAt.Unix())
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, start.Add(time.Hour).Unix(), got.ExpiresAt.Unix())
+		_, err = tbl.Create(ctx, ports.Item{Key: key("P#ttl", "S#2"), Attributes: ports.Attributes{"a": "2"}})
+		require.NoError(t, err)
+
+		clock.Advance(time.Hour)
+		_, err = tbl.Get(ctx, k)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+		_, err = tbl.Update(ctx, ports.Item{Key: k}, 1)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+		require.ErrorIs(t, tbl.Delete(ctx, k, 0), ports.ErrNotFound)
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#ttl", Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, page.Items, 1)
+		assert.Equal(t, "S#2", page.Items[0].Key.Sort)
+
+		recreated, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"a": "new"}})
+		require.NoError(t, err, "an expired item does not block a create")
+		assert.Equal(t, int64(1), recreated.Version)
+	})
+
+	t.Run("query pages through a prefix in sort order", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for i := range 7 {
+			_, err := tbl.Create(ctx, ports.Item{Key: key("P#q", fmt.Sprintf("CLAIM#%02d", 6-i)), Attributes: ports.Attributes{"n": int64(6 - i)}})
+			require.NoError(t, err)
+		}
+		_, err := tbl.Create(ctx, ports.Item{Key: key("P#q", "OTHER#1")})
+		require.NoError(t, err)
+		_, err = tbl.Create(ctx, ports.Item{Key: key("P#q2", "CLAIM#00")})
+		require.NoError(t, err)
+
+		var sorts []string
+		pages := 0
+		q := ports.Query{Partition: "P#q", SortPrefix: "CLAIM#", Limit: 3}
+		for {
+			page, err := tbl.Query(ctx, q)
+			require.NoError(t, err)
+			pages++
+			require.LessOrEqual(t, len(page.Items), 3)
+			for _, it := range page.Items {
+				sorts = append(sorts, it.Key.Sort)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			require.Len(t, page.Items, 3, "only the last page may be short")
+			q.Cursor = page.NextCursor
+		}
+		assert.Equal(t, 3, pages)
+		assert.Equal(t, []string{"CLAIM#00", "CLAIM#01", "CLAIM#02", "CLAIM#03", "CLAIM#04", "CLAIM#05", "CLAIM#06"}, sorts)
+
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#q", SortPrefix: "CLAIM#", Limit: 7})
+		require.NoError(t, err)
+		assert.Len(t, page.Items, 7)
+		assert.Empty(t, page.NextCursor, "a page that ends the partition has no cursor")
+
+		page, err = tbl.Query(ctx, ports.Query{Partition: "P#none", Limit: 7})
+		require.NoError(t, err)
+		assert.Empty(t, page.Items)
+		assert.Empty(t, page.NextCursor)
+	})
+
+	t.Run("query filters by attribute equality across pages", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for i := range 10 {
+			status := "pending"
+			if i%3 == 0 {
+				status = "approved"
+			}
+			_, err := tbl.Create(ctx, ports.Item{Key: key("P#f", fmt.Sprintf("C#%02d", i)), Attributes: ports.Attributes{"status": status, "odd": i%2 == 1}})
+			require.NoError(t, err)
+		}
+		q := ports.Query{Partition: "P#f", SortPrefix: "C#", Limit: 2, Where: []ports.Condition{{Attribute: "status", Equals: "approved"}}}
+		var got []string
+		for {
+			page, err := tbl.Query(ctx, q)
+			require.NoError(t, err)
+			for _, it := range page.Items {
+				got = append(got, it.Key.Sort)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			q.Cursor = page.NextCursor
+		}
+		assert.Equal(t, []string{"C#00", "C#03", "C#06", "C#09"}, got)
+
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#f", Limit: 10, Where: []ports.Condition{
+			{Attribute: "status", Equals: "pending"}, {Attribute: "odd", Equals: true},
+		}})
+		require.NoError(t, err)
+		var odd []string
+		for _, it := range page.Items {
+			odd = append(odd, it.Key.Sort)
+		}
+		assert.Equal(t, []string{"C#01", "C#05", "C#07"}, odd)
+	})
+
+	t.Run("cursors are tamper-evident and bound to their query", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for i := range 3 {
+			_, err := tbl.Create(ctx, ports.Item{Key: key("P#c", fmt.Sprintf("S#%d", i))})
+			require.NoError(t, err)
+			_, err = tbl.Create(ctx, ports.Item{Key: key("P#other", fmt.Sprintf("S#%d", i))})
+			require.NoError(t, err)
+		}
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#c", Limit: 1})
+		require.NoError(t, err)
+		require.NotEmpty(t, page.NextCursor)
+		cur := page.NextCursor
+
+		flipped := []byte(cur)
+		i := strings.IndexByte(cur, '.') - 2
+		if flipped[i] == 'A' {
+			flipped[i] = 'B'
+		} else {
+			flipped[i] = 'A'
+		}
+		for name, q := range map[string]ports.Query{
+			"edited":          {Partition: "P#c", Limit: 1, Cursor: string(flipped)},
+			"garbage":         {Partition: "P#c", Limit: 1, Cursor: "not-a-cursor"},
+			"empty signature": {Partition: "P#c", Limit: 1, Cursor: strings.SplitN(cur, ".", 2)[0] + "."},
+			"long":            {Partition: "P#c", Limit: 1, Cursor: strings.Repeat("x", 5000)},
+			"other partition": {Partition: "P#other", Limit: 1, Cursor: cur},
+			"other prefix":    {Partition: "P#c", SortPrefix: "S#2", Limit: 1, Cursor: cur},
+			"other filter":    {Partition: "P#c", Limit: 1, Cursor: cur, Where: []ports.Condition{{Attribute: "a", Equals: "b"}}},
+		} {
+			_, err := tbl.Query(ctx, q)
+			require.ErrorIs(t, err, ports.ErrInvalidCursor, name)
+		}
+		next, err := tbl.Query(ctx, ports.Query{Partition: "P#c", Limit: 1, Cursor: cur})
+		require.NoError(t, err)
+		require.Len(t, next.Items, 1)
+		assert.Equal(t, "S#1", next.Items[0].Key.Sort)
+	})
+
+	t.Run("invalid queries are refused", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for _, q := range []ports.Query{
+			{Partition: "P", Limit: 0},
+			{Partition: "P", Limit: ports.MaxQueryLimit + 1},
+			{Partition: "", Limit: 1},
+			{Partition: "P", Limit: 1, Where: []ports.Condition{{Attribute: "a", Equals: 1.5}}},
+		} {
+			_, err := tbl.Query(ctx, q)
+			require.ErrorIs(t, err, ports.ErrInvalidItem, "%+v", q)
+		}
+	})
+
+	t.Run("concurrent conditional writes have exactly one winner", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		const n = 20
+		k := key("P#race", "S#1")
+		var created, updated atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		for i := range n {
+			wg.Go(func() {
+				_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"writer": int64(i)}})
+				switch {
+				case err == nil:
+					created.Add(1)
+				case !errors.Is(err, ports.ErrConflict):
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		require.Equal(t, int32(1), created.Load())
+		for i := range n {
+			wg.Go(func() {
+				_, err := tbl.Update(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"writer": int64(100 + i)}}, 1)
+				switch {
+				case err == nil:
+					updated.Add(1)
+				case !errors.Is(err, ports.ErrConflict):
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, int32(1), updated.Load())
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+	})
+}

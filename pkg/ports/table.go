@@ -1,0 +1,96 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Port-level errors of the table port. Adapters wrap them with context; callers
+// test with errors.Is.
+var (
+	// ErrNotFound means the item does not exist (or has expired).
+	ErrNotFound = errors.New("item not found")
+	// ErrConflict means a condition failed: the item already exists on
+	// create, or its version is not the expected one.
+	ErrConflict = errors.New("condition failed")
+	// ErrThrottled means the store refused the request for capacity reasons
+	// after the client's own retries; the caller may retry later.
+	ErrThrottled = errors.New("store throttled the request")
+	// ErrInvalidCursor means a pagination cursor was malformed, tampered
+	// with, or issued for another query.
+	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrInvalidItem means an item breaks the port's rules (reserved or
+	// unsupported attributes, empty keys).
+	ErrInvalidItem = errors.New("invalid item")
+)
+
+// Key addresses one item: a partition and a sort key inside it.
+type Key struct {
+	Partition string
+	Sort      string
+}
+
+// Attributes are an item's data. Values are string, int64 or bool; adapters
+// store them natively (DynamoDB S, N and BOOL) and return the same types.
+type Attributes map[string]any
+
+// Item is one record in a table. Version is owned by the store: it is 1 after
+// Create and grows by one on every Update. A non-zero ExpiresAt makes the item
+// disappear for every operation once that instant has passed (the DynamoDB
+// adapter also writes it to the table's TTL attribute).
+type Item struct {
+	Key        Key
+	Version    int64
+	ExpiresAt  time.Time
+	Attributes Attributes
+}
+
+// Condition is an equality filter on one attribute, applied by Query.
+type Condition struct {
+	Attribute string
+	Equals    any
+}
+
+// Query selects items of one partition whose sort key starts with SortPrefix,
+// in ascending sort-key order.
+type Query struct {
+	Partition  string
+	SortPrefix string
+	// Where keeps only the items whose attributes equal the given values.
+	Where []Condition
+	// Limit is the page size (1..1000).
+	Limit int
+	// Cursor continues a previous query; it must come from a Page of the
+	// same query (same partition, prefix and filters).
+	Cursor string
+}
+
+// Page is one page of a query. NextCursor is empty on the last page.
+type Page struct {
+	Items      []Item
+	NextCursor string
+}
+
+// Table is a key-value document store with optimistic concurrency.
+type Table interface {
+	// Get returns the item or ErrNotFound.
+	Get(ctx context.Context, key Key) (Item, error)
+	// Create stores a new item with version 1, or returns ErrConflict when
+	// an item with that key exists. It returns the stored item.
+	Create(ctx context.Context, item Item) (Item, error)
+	// Update replaces the item's attributes (and expiry) when its stored
+	// version is expectedVersion, and returns it with the next version.
+	// It returns ErrNotFound when the item is absent and ErrConflict when
+	// the version differs.
+	Update(ctx context.Context, item Item, expectedVersion int64) (Item, error)
+	// Delete removes the item. With expectedVersion > 0 it only does so
+	// when the stored version matches (ErrConflict otherwise). It returns
+	// ErrNotFound when the item is absent.
+	Delete(ctx context.Context, key Key, expectedVersion int64) error
+	// Query returns one page of a partition.
+	Query(ctx context.Context, q Query) (Page, error)
+}
+
+// MaxQueryLimit is the largest page size a Query may ask for.
+const MaxQueryLimit = 1000
