@@ -79,7 +79,7 @@ func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
 			Status:      ports.IdempotencyInProgress,
 			ExpiresAt:   m.clock.Now().Add(m.InProgressTTL),
 		}
-		deadline := m.clock.Now().Add(m.Wait)
+		deadline := time.Now().Add(m.Wait)
 		for {
 			existing, started, err := m.store.Begin(ctx, rec)
 			if err != nil {
@@ -95,7 +95,7 @@ func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
 			if existing.Status == ports.IdempotencyCompleted {
 				return replay(existing.Response)
 			}
-			if !m.clock.Now().Before(deadline) {
+			if time.Now().After(deadline) {
 				return ports.Response{}, httpapi.Errorf(http.StatusConflict, CodeInProgress,
 					"a request with this %s is still being processed; retry", Header).WithRetryAfter(1)
 			}
