@@ -183,4 +183,3 @@ func Start(initialize func(context.Context) (*apigw.Adapter, error)) {
 	}
 	lambda.Start(h.Handle)
 }
-

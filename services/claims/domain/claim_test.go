@@ -1,0 +1,125 @@
+package domain_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/services/claims/domain"
+)
+
+func TestTransitions(t *testing.T) {
+	t.Parallel()
+	allowed := map[[2]domain.Status]bool{
+		{domain.StatusPending, domain.StatusApproved}: true,
+		{domain.StatusPending, domain.StatusRejected}: true,
+		{domain.StatusApproved, domain.StatusPaid}:    true,
+	}
+	for _, from := range domain.Statuses {
+		for _, to := range domain.Statuses {
+			want := from == to || allowed[[2]domain.Status{from, to}]
+			assert.Equal(t, want, from.CanMoveTo(to), "%s -> %s", from, to)
+		}
+	}
+}
+
+func validDetails() domain.Details {
+	return domain.Details{MemberName: "Ada", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "EUR"}
+}
+
+func TestChangeRules(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := domain.New("id", "M-1", validDetails(), now)
+	require.NoError(t, err)
+	assert.Equal(t, domain.StatusPending, c.Status)
+
+	d := validDetails()
+	d.Amount = 200
+	changed, err := c.Change(d, domain.StatusPending, now.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, int64(200), changed.Amount)
+	assert.Equal(t, now.Add(time.Minute), changed.UpdatedAt)
+	assert.Equal(t, now, changed.CreatedAt)
+
+	approved, err := changed.Change(changed.Details(), domain.StatusApproved, now)
+	require.NoError(t, err)
+	_, err = approved.Change(validDetails(), domain.StatusApproved, now)
+	require.ErrorIs(t, err, domain.ErrClaimLocked)
+	_, err = approved.Change(approved.Details(), domain.StatusPending, now)
+	require.ErrorIs(t, err, domain.ErrInvalidTransition)
+	_, err = approved.Change(approved.Details(), "closed", now)
+	var ve *domain.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "status", ve.Field)
+
+	bad := validDetails()
+	bad.Currency = "EURO"
+	_, err = c.Change(bad, domain.StatusPending, now)
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "currency", ve.Field)
+}
+
+func TestNewValidates(t *testing.T) {
+	t.Parallel()
+	mut := map[string]func(*domain.Details){
+		"memberName": func(d *domain.Details) { d.MemberName = "" },
+		"policyId":   func(d *domain.Details) { d.PolicyID = "a b" },
+		"policyType": func(d *domain.Details) { d.PolicyType = string(make([]byte, 65)) },
+		"amount":     func(d *domain.Details) { d.Amount = domain.MaxAmount + 1 },
+		"currency":   func(d *domain.Details) { d.Currency = "usd" },
+		"description": func(d *domain.Details) {
+			d.Description = "\x07bell"
+		},
+	}
+	for field, m := range mut {
+		d := validDetails()
+		m(&d)
+		_, err := domain.New("id", "M-1", d, time.Now())
+		var ve *domain.ValidationError
+		require.True(t, errors.As(err, &ve), field)
+		assert.Equal(t, field, ve.Field)
+	}
+	_, err := domain.New("id", "", validDetails(), time.Now())
+	require.Error(t, err)
+}
+
+func TestMajorUnits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in, currency string
+		want         int64
+		ok           bool
+	}{
+		{"150", "USD", 15000, true},
+		{"150.7", "USD", 15070, true},
+		{"150.75", "USD", 15075, true},
+		{"0.01", "USD", 1, true},
+		{"1500", "JPY", 1500, true},
+		{"1.5", "JPY", 0, false},
+		{"1.234", "KWD", 1234, true},
+		{"1.005", "USD", 0, false},
+		{"-1", "USD", 0, false},
+		{"1e3", "USD", 0, false},
+		{"", "USD", 0, false},
+		{".5", "USD", 0, false},
+		{"5.", "USD", 0, false},
+		{"99999999999999999", "USD", 0, false},
+		{"1", "XXX", 0, false},
+	} {
+		got, err := domain.ParseMajor(c.in, c.currency)
+		if !c.ok {
+			assert.Error(t, err, c.in)
+			continue
+		}
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, got, c.in)
+	}
+	assert.Equal(t, "150.75", domain.FormatMajor(15075, "USD"))
+	assert.Equal(t, "0.05", domain.FormatMajor(5, "USD"))
+	assert.Equal(t, "1500", domain.FormatMajor(1500, "JPY"))
+	assert.Equal(t, "1.234", domain.FormatMajor(1234, "KWD"))
+}
