@@ -77,6 +77,8 @@ require (
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-getter v1.8.8 // indirect
 	github.com/hashicorp/go-version v1.9.0 // indirect
+	github.com/hexlambda/hexlambda/pkg v0.0.0
+	github.com/hexlambda/hexlambda/services/claims v0.0.0
 	github.com/joho/godotenv v1.5.1 // indirect
 	github.com/klauspost/compress v1.19.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
@@ -138,3 +140,7 @@ tool (
 	github.com/go-task/task/v3/cmd/task
 	github.com/google/wire/cmd/wire
 )
+
+replace github.com/hexlambda/hexlambda/pkg => ../pkg
+
+replace github.com/hexlambda/hexlambda/services/claims => ../services/claims

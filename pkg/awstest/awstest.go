@@ -83,11 +83,11 @@ func Find() (string, error) {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener has a TCP address
 }
 
@@ -104,11 +104,11 @@ func startMoto() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("moto log dir: %w", err)
 	}
-	logFile, err := os.Create(filepath.Join(logDir, "moto.log"))
+	logFile, err := os.Create(filepath.Join(logDir, "moto.log")) //nolint:gosec // a file in our own temp dir
 	if err != nil {
 		return "", fmt.Errorf("moto log: %w", err)
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:noctx // lives as long as the test binary
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:noctx,gosec // lives as long as the test binary; bin is moto_server from the PATH
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -155,7 +155,7 @@ func Reset(ep string) error {
 	if err != nil {
 		return fmt.Errorf("reset moto: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("reset moto: status %d", resp.StatusCode)
 	}

@@ -52,7 +52,7 @@ func safeHandle(ctx context.Context, h ports.Handler, req ports.Request) (resp p
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return h.Handle(ctx, req) //nolint:wrapcheck // errors are mapped by Serve, not wrapped
+	return h.Handle(ctx, req)
 }
 
 // Fail returns a handler that answers err; transports use it to report a

@@ -67,7 +67,7 @@ func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
 	return ports.HandlerFunc(func(ctx context.Context, req ports.Request) (ports.Response, error) {
 		key := req.Header.Get(Header)
 		if key == "" {
-			return h.Handle(ctx, req) //nolint:wrapcheck // the wrapped handler's error is its own
+			return h.Handle(ctx, req)
 		}
 		if !validKey(key) {
 			return ports.Response{}, httpapi.Errorf(http.StatusBadRequest, CodeInvalidKey,
@@ -163,7 +163,7 @@ func payloadHash(req ports.Request) string {
 		body = compact.Bytes()
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", req.Method, req.Path)
+	_, _ = fmt.Fprintf(h, "%s\n%s\n", req.Method, req.Path)
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }

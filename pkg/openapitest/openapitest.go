@@ -149,4 +149,3 @@ func (v *Validator) Unexercised() []string {
 	sort.Strings(out)
 	return out
 }
-

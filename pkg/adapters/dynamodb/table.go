@@ -198,7 +198,7 @@ func (t *Table) Get(ctx context.Context, key ports.Key) (ports.Item, error) {
 func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error) {
 	item, err := ports.CheckItem(item)
 	if err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+		return ports.Item{}, err
 	}
 	item.Version = 1
 	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
@@ -222,7 +222,7 @@ func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error)
 func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int64) (ports.Item, error) {
 	item, err := ports.CheckItem(item)
 	if err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+		return ports.Item{}, err
 	}
 	item.Version = expectedVersion + 1
 	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
@@ -279,7 +279,7 @@ func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64
 // more matching items exist.
 func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 	if err := ports.CheckQuery(q); err != nil {
-		return ports.Page{}, err //nolint:wrapcheck // already wrapped by the port
+		return ports.Page{}, err
 	}
 	in := &dynamodb.QueryInput{
 		TableName:      aws.String(t.name),

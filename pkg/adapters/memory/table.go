@@ -70,7 +70,7 @@ func clone(it ports.Item) ports.Item {
 // Get implements ports.Table.
 func (t *Table) Get(ctx context.Context, key ports.Key) (ports.Item, error) {
 	if err := ctx.Err(); err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // context errors pass through
+		return ports.Item{}, fmt.Errorf("memory table: %w", err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -84,11 +84,11 @@ func (t *Table) Get(ctx context.Context, key ports.Key) (ports.Item, error) {
 // Create implements ports.Table.
 func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error) {
 	if err := ctx.Err(); err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // context errors pass through
+		return ports.Item{}, fmt.Errorf("memory table: %w", err)
 	}
 	item, err := ports.CheckItem(item)
 	if err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+		return ports.Item{}, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -103,11 +103,11 @@ func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error)
 // Update implements ports.Table.
 func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int64) (ports.Item, error) {
 	if err := ctx.Err(); err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // context errors pass through
+		return ports.Item{}, fmt.Errorf("memory table: %w", err)
 	}
 	item, err := ports.CheckItem(item)
 	if err != nil {
-		return ports.Item{}, err //nolint:wrapcheck // already wrapped by the port
+		return ports.Item{}, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -126,7 +126,7 @@ func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int
 // Delete implements ports.Table.
 func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64) error {
 	if err := ctx.Err(); err != nil {
-		return err //nolint:wrapcheck // context errors pass through
+		return fmt.Errorf("memory table: %w", err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -144,10 +144,10 @@ func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64
 // Query implements ports.Table.
 func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 	if err := ctx.Err(); err != nil {
-		return ports.Page{}, err //nolint:wrapcheck // context errors pass through
+		return ports.Page{}, fmt.Errorf("memory table: %w", err)
 	}
 	if err := ports.CheckQuery(q); err != nil {
-		return ports.Page{}, err //nolint:wrapcheck // already wrapped by the port
+		return ports.Page{}, err
 	}
 	var after string
 	if q.Cursor != "" {

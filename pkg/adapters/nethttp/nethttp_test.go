@@ -47,7 +47,7 @@ func TestServesTransportNeutralHandlers(t *testing.T) {
 	assert.Equal(t, "127.0.0.1", got.Caller.SourceIP)
 	assert.Equal(t, "k", got.Caller.APIKeyID)
 
-	resp2, err := http.Get(srv.URL + "/things/7") //nolint:noctx // test
+	resp2, err := http.Get(srv.URL + "/things/7")
 	require.NoError(t, err)
 	defer resp2.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, resp2.StatusCode)
@@ -58,7 +58,7 @@ func TestRefusesOversizedRequests(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(nethttp.Handler(httpapi.NewRouter(), logging.New(io.Discard, 0)))
 	defer srv.Close()
-	resp, err := http.Post(srv.URL+"/", "application/json", bytes.NewReader(make([]byte, nethttp.MaxRequestBytes+1))) //nolint:noctx // test
+	resp, err := http.Post(srv.URL+"/", "application/json", bytes.NewReader(make([]byte, nethttp.MaxRequestBytes+1)))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)

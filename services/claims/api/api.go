@@ -229,7 +229,7 @@ func (a *API) create(ctx context.Context, req ports.Request) (ports.Response, er
 	}
 	var body createBody
 	if err := httpapi.DecodeJSON(req, &body, serverOwned...); err != nil {
-		return ports.Response{}, err //nolint:wrapcheck // already an API error
+		return ports.Response{}, err
 	}
 	if err := checkInitialStatus(body.Status); err != nil {
 		return ports.Response{}, err
@@ -314,7 +314,7 @@ func (a *API) update(ctx context.Context, req ports.Request) (ports.Response, er
 	}
 	var body patchBody
 	if err := httpapi.DecodeJSON(req, &body, serverOwned...); err != nil {
-		return ports.Response{}, err //nolint:wrapcheck // already an API error
+		return ports.Response{}, err
 	}
 	p := app.Patch{
 		MemberName: body.MemberName, PolicyID: body.PolicyID, PolicyType: body.PolicyType,

@@ -101,9 +101,10 @@ func TestStatusTransitions(t *testing.T) {
 				r := h.do(http.MethodPatch, fmt.Sprintf("/members/M-1/claims/%s", c["claimId"]),
 					fmt.Sprintf(`{"status":%q}`, s.to), "If-Match", fmt.Sprintf(`"%d"`, version))
 				require.Equal(t, s.want, r.Status, "to %s: %s", s.to, r.Body)
-				if s.want == 200 {
+				switch s.want {
+				case http.StatusOK:
 					version++
-				} else if s.want == 409 {
+				case http.StatusConflict:
 					assert.Equal(t, api.CodeInvalidTransition, r.code())
 				}
 			}

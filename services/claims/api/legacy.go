@@ -50,7 +50,7 @@ func requiredQuery(req ports.Request, name string) (string, error) {
 func (a *API) decodeLegacy(req ports.Request) (legacyBody, int64, error) {
 	var body legacyBody
 	if err := httpapi.DecodeJSON(req, &body, serverOwned...); err != nil {
-		return legacyBody{}, 0, err //nolint:wrapcheck // already an API error
+		return legacyBody{}, 0, err
 	}
 	if body.ClaimAmount == nil {
 		return legacyBody{}, 0, httpapi.NewError(http.StatusBadRequest, CodeInvalidField, "claimAmount: is required").WithDetail("field", "claimAmount")

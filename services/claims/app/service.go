@@ -30,7 +30,7 @@ func NewService(table ports.Table, clock ports.Clock, ids ports.IDGenerator) *Se
 func (s *Service) Create(ctx context.Context, memberID string, d domain.Details) (domain.Claim, error) {
 	c, err := domain.New(s.ids.NewID(), memberID, d, s.clock.Now())
 	if err != nil {
-		return domain.Claim{}, err //nolint:wrapcheck // domain errors are shown as they are
+		return domain.Claim{}, err
 	}
 	it, err := s.table.Create(ctx, toItem(c))
 	if err != nil {
@@ -159,7 +159,7 @@ func (s *Service) Replace(ctx context.Context, memberID, claimID string, p Patch
 func (s *Service) write(ctx context.Context, cur domain.Claim, d domain.Details, st domain.Status) (domain.Claim, error) {
 	next, err := cur.Change(d, st, s.clock.Now())
 	if err != nil {
-		return domain.Claim{}, err //nolint:wrapcheck // domain errors are shown as they are
+		return domain.Claim{}, err
 	}
 	it, err := s.table.Update(ctx, toItem(next), cur.Version)
 	switch {

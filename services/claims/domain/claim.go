@@ -137,7 +137,7 @@ func validateText(field, v string, minLen, maxLen int, multiline bool) error {
 		return invalid(field, "must be at most %d characters", maxLen)
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
+		if unicode.IsControl(r) && (!multiline || (r != '\n' && r != '\t' && r != '\r')) {
 			return invalid(field, "must not contain control characters")
 		}
 	}

@@ -1,7 +1,6 @@
 package domain_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -80,7 +79,7 @@ func TestNewValidates(t *testing.T) {
 		m(&d)
 		_, err := domain.New("id", "M-1", d, time.Now())
 		var ve *domain.ValidationError
-		require.True(t, errors.As(err, &ve), field)
+		require.ErrorAs(t, err, &ve, field)
 		assert.Equal(t, field, ve.Field)
 	}
 	_, err := domain.New("id", "", validDetails(), time.Now())
@@ -112,7 +111,7 @@ func TestMajorUnits(t *testing.T) {
 	} {
 		got, err := domain.ParseMajor(c.in, c.currency)
 		if !c.ok {
-			assert.Error(t, err, c.in)
+			require.Error(t, err, c.in)
 			continue
 		}
 		require.NoError(t, err, c.in)

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/awstest"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serve starts run on a free port and returns its URL; the server stops
+// when the test ends, and the test checks it stopped cleanly.
+func serve(t *testing.T, env map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, logs, func(u string) { urls <- u })
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		assert.Contains(t, logs.String(), `"msg":"stopped"`)
+	})
+	return url, logs
+}
+
+func exercise(t *testing.T, url string) {
+	t.Helper()
+	body := `{"memberName":"Ada","policyId":"P-1","policyType":"PPO","amount":100,"currency":"EUR"}`
+	resp, err := http.Post(url+"/members/M-1/claims", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+
+	got, err := http.Get(url + loc)
+	require.NoError(t, err)
+	defer got.Body.Close()
+	require.Equal(t, http.StatusOK, got.StatusCode)
+	var c map[string]any
+	require.NoError(t, json.NewDecoder(got.Body).Decode(&c))
+	assert.Equal(t, "EUR", c["currency"])
+
+	bad, err := http.Post(url+"/members/M-1/claims", "application/json", strings.NewReader(`{`))
+	require.NoError(t, err)
+	defer bad.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, bad.StatusCode)
+}
+
+func TestServesClaimsInMemory(t *testing.T) {
+	t.Parallel()
+	url, logs := serve(t, map[string]string{})
+	exercise(t, url)
+	assert.Contains(t, logs.String(), `"claimsStore":"memory"`)
+	assert.Contains(t, logs.String(), `"requestId"`)
+}
+
+func TestServesClaimsOnDynamoDB(t *testing.T) {
+	t.Parallel()
+	ep := awstest.Endpoint(t)
+	url, logs := serve(t, map[string]string{"AWS_ENDPOINT_URL": ep, "CLAIMS_TABLE": "localrun-test"})
+	exercise(t, url)
+	assert.Contains(t, logs.String(), `"claimsStore":"dynamodb:localrun-test"`)
+}
