@@ -56,6 +56,9 @@ func Scope(q ports.Query) string {
 	b.WriteString(q.Partition)
 	b.WriteByte(0)
 	b.WriteString(q.SortPrefix)
+	if q.Reverse {
+		b.WriteString("\x00reverse")
+	}
 	for _, c := range q.Where {
 		b.WriteByte(0)
 		b.WriteString(c.Attribute)

@@ -53,10 +53,12 @@ type Condition struct {
 }
 
 // Query selects items of one partition whose sort key starts with SortPrefix,
-// in ascending sort-key order.
+// in ascending sort-key order (descending with Reverse).
 type Query struct {
 	Partition  string
 	SortPrefix string
+	// Reverse returns the items in descending sort-key order.
+	Reverse bool
 	// Where keeps only the items whose attributes equal the given values.
 	Where []Condition
 	// Limit is the page size (1..1000).

@@ -282,8 +282,9 @@ func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 		return ports.Page{}, err
 	}
 	in := &dynamodb.QueryInput{
-		TableName:      aws.String(t.name),
-		ConsistentRead: aws.Bool(true),
+		TableName:        aws.String(t.name),
+		ConsistentRead:   aws.Bool(true),
+		ScanIndexForward: aws.Bool(!q.Reverse),
 		ExpressionAttributeNames: map[string]string{
 			"#pk": AttrPartition,
 			"#ex": AttrExpiresAt,

@@ -160,7 +160,7 @@ func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 	t.mu.Lock()
 	var matches []ports.Item
 	for k := range t.items {
-		if k.Partition != q.Partition || !strings.HasPrefix(k.Sort, q.SortPrefix) || (q.Cursor != "" && k.Sort <= after) {
+		if k.Partition != q.Partition || !strings.HasPrefix(k.Sort, q.SortPrefix) || !beyond(k.Sort, after, q) {
 			continue
 		}
 		it, ok := t.live(k)
@@ -170,13 +170,26 @@ func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 		matches = append(matches, clone(it))
 	}
 	t.mu.Unlock()
-	sort.Slice(matches, func(i, j int) bool { return matches[i].Key.Sort < matches[j].Key.Sort })
+	sort.Slice(matches, func(i, j int) bool { return (matches[i].Key.Sort < matches[j].Key.Sort) != q.Reverse })
 	page := ports.Page{Items: matches}
 	if len(matches) > q.Limit {
 		page.Items = matches[:q.Limit]
 		page.NextCursor = t.cursors.Encode(q, page.Items[q.Limit-1].Key)
 	}
 	return page, nil
+}
+
+// beyond reports whether sort key s comes after the cursor position in the
+// query's order.
+func beyond(s, after string, q ports.Query) bool {
+	switch {
+	case q.Cursor == "":
+		return true
+	case q.Reverse:
+		return s < after
+	default:
+		return s > after
+	}
 }
 
 func matchesAll(it ports.Item, where []ports.Condition) bool {

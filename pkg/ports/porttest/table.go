@@ -224,6 +224,36 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		assert.Empty(t, page.NextCursor)
 	})
 
+	t.Run("reverse query pages newest first", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for i := range 5 {
+			_, err := tbl.Create(ctx, ports.Item{Key: key("P#rev", fmt.Sprintf("E#%d", i))})
+			require.NoError(t, err)
+		}
+		_, err := tbl.Create(ctx, ports.Item{Key: key("P#rev", "F#9")})
+		require.NoError(t, err)
+		q := ports.Query{Partition: "P#rev", SortPrefix: "E#", Limit: 2, Reverse: true}
+		var got []string
+		for {
+			page, err := tbl.Query(ctx, q)
+			require.NoError(t, err)
+			for _, it := range page.Items {
+				got = append(got, it.Key.Sort)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			forward := q
+			forward.Reverse = false
+			forward.Cursor = page.NextCursor
+			_, err = tbl.Query(ctx, forward)
+			require.ErrorIs(t, err, ports.ErrInvalidCursor, "a cursor is bound to its direction")
+			q.Cursor = page.NextCursor
+		}
+		assert.Equal(t, []string{"E#4", "E#3", "E#2", "E#1", "E#0"}, got)
+	})
+
 	t.Run("query filters by attribute equality across pages", func(t *testing.T) {
 		t.Parallel()
 		tbl, _, ctx := setup(t)

@@ -1,0 +1,96 @@
+package ec2_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// failingEC2 answers every request with one EC2 error and counts requests.
+func failingEC2(t *testing.T, status int, code string) (*awsec2.Client, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>%s</Code><Message>injected %s</Message></Error></Errors><RequestID>r-1</RequestID></Response>`, code, code)
+	}))
+	t.Cleanup(srv.Close)
+	client := awsec2.New(awsec2.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("a", "b", ""),
+		// The standard retryer, without waiting between attempts.
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			o.RateLimiter = ratelimit.None
+		}),
+	})
+	return client, &n
+}
+
+func TestErrorCodesMapToPortErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		status int
+		code   string
+		want   error
+	}{
+		{400, "InvalidInstanceID.NotFound", ports.ErrNotFound},
+		{400, "InvalidInstanceID.Malformed", ports.ErrNotFound},
+		{400, "IncorrectInstanceState", ports.ErrIncorrectState},
+		{500, "InsufficientInstanceCapacity", ports.ErrInsufficientCapacity},
+		{503, "RequestLimitExceeded", ports.ErrThrottled},
+		{403, "UnauthorizedOperation", ports.ErrDenied},
+		{412, "DryRunOperation", ports.ErrDryRunSucceeded},
+		{400, "UnsupportedHibernationConfiguration", ports.ErrHibernationUnsupported},
+	}
+	for _, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			t.Parallel()
+			client, _ := failingEC2(t, c.status, c.code)
+			f := ec2.NewFleet(client)
+			_, err := f.Start(context.Background(), []string{"i-0123456789abcdef0"}, ports.ActionOptions{})
+			require.ErrorIs(t, err, c.want)
+			_, err = f.Stop(context.Background(), []string{"i-0123456789abcdef0"}, ports.ActionOptions{})
+			require.ErrorIs(t, err, c.want)
+			_, err = f.Describe(context.Background(), "i-0123456789abcdef0")
+			require.ErrorIs(t, err, c.want)
+		})
+	}
+}
+
+func TestThrottlingIsRetriedByTheSDKFirst(t *testing.T) {
+	t.Parallel()
+	client, n := failingEC2(t, 503, "RequestLimitExceeded")
+	_, err := ec2.NewFleet(client).Describe(context.Background(), "i-0123456789abcdef0")
+	require.ErrorIs(t, err, ports.ErrThrottled)
+	assert.Equal(t, int32(3), n.Load(), "the SDK's standard retryer makes three attempts")
+}
+
+func TestUnknownCodesStayUnmapped(t *testing.T) {
+	t.Parallel()
+	client, _ := failingEC2(t, 400, "SomethingNew")
+	_, err := ec2.NewFleet(client).Start(context.Background(), []string{"i-0123456789abcdef0"}, ports.ActionOptions{})
+	require.Error(t, err)
+	for _, sentinel := range []error{ports.ErrNotFound, ports.ErrThrottled, ports.ErrDenied, ports.ErrIncorrectState} {
+		assert.NotErrorIs(t, err, sentinel)
+	}
+}

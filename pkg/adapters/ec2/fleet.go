@@ -1,0 +1,164 @@
+// Package ec2 implements the instance fleet port on Amazon EC2 with
+// aws-sdk-go-v2, mapping EC2's error codes to the port's errors.
+package ec2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// API is the part of the EC2 client the adapter uses.
+type API interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+	StartInstances(ctx context.Context, in *ec2.StartInstancesInput, opts ...func(*ec2.Options)) (*ec2.StartInstancesOutput, error)
+	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, opts ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)
+}
+
+// Fleet is a ports.Fleet on EC2.
+type Fleet struct {
+	api API
+}
+
+// NewFleet returns the adapter.
+func NewFleet(api API) *Fleet { return &Fleet{api: api} }
+
+var _ ports.Fleet = (*Fleet)(nil)
+
+// errorKinds maps EC2 error codes to port errors.
+var errorKinds = map[string]error{
+	"InvalidInstanceID.NotFound":             ports.ErrNotFound,
+	"InvalidInstanceID.Malformed":            ports.ErrNotFound,
+	"IncorrectInstanceState":                 ports.ErrIncorrectState,
+	"IncorrectState":                         ports.ErrIncorrectState,
+	"InsufficientInstanceCapacity":           ports.ErrInsufficientCapacity,
+	"InsufficientCapacity":                   ports.ErrInsufficientCapacity,
+	"InsufficientHostCapacity":               ports.ErrInsufficientCapacity,
+	"RequestLimitExceeded":                   ports.ErrThrottled,
+	"Throttling":                             ports.ErrThrottled,
+	"ThrottlingException":                    ports.ErrThrottled,
+	"UnauthorizedOperation":                  ports.ErrDenied,
+	"AuthFailure":                            ports.ErrDenied,
+	"AccessDenied":                           ports.ErrDenied,
+	"AccessDeniedException":                  ports.ErrDenied,
+	"DryRunOperation":                        ports.ErrDryRunSucceeded,
+	"UnsupportedHibernationConfiguration":    ports.ErrHibernationUnsupported,
+	"UnsupportedOperation.HibernationConfig": ports.ErrHibernationUnsupported,
+}
+
+// mapErr wraps an SDK error with the port error its code means (the SDK
+// has already retried throttling and server errors).
+func mapErr(op string, err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		if kind, ok := errorKinds[ae.ErrorCode()]; ok {
+			return fmt.Errorf("ec2 %s: %w: %w", op, kind, err)
+		}
+	}
+	return fmt.Errorf("ec2 %s: %w", op, err)
+}
+
+func toInstance(in types.Instance) ports.Instance {
+	out := ports.Instance{
+		ID:         aws.ToString(in.InstanceId),
+		Type:       string(in.InstanceType),
+		Tags:       make(map[string]string, len(in.Tags)),
+		LaunchTime: aws.ToTime(in.LaunchTime),
+	}
+	if in.State != nil {
+		out.State = ports.InstanceState(in.State.Name)
+	}
+	if in.StateReason != nil {
+		out.StateReason = aws.ToString(in.StateReason.Message)
+	}
+	for _, t := range in.Tags {
+		out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if in.HibernationOptions != nil {
+		out.HibernationConfigured = aws.ToBool(in.HibernationOptions.Configured)
+	}
+	return out
+}
+
+func (f *Fleet) describe(ctx context.Context, in *ec2.DescribeInstancesInput) ([]ports.Instance, error) {
+	var out []ports.Instance
+	p := ec2.NewDescribeInstancesPaginator(f.api, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, mapErr("describe", err)
+		}
+		for _, r := range page.Reservations {
+			for _, i := range r.Instances {
+				out = append(out, toInstance(i))
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Describe implements ports.Fleet.
+func (f *Fleet) Describe(ctx context.Context, ids ...string) ([]ports.Instance, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return f.describe(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
+}
+
+// List implements ports.Fleet with tag filters.
+func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]ports.Instance, error) {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	filters := make([]types.Filter, 0, len(tags))
+	for _, k := range keys {
+		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{tags[k]}})
+	}
+	return f.describe(ctx, &ec2.DescribeInstancesInput{Filters: filters})
+}
+
+func changes(in []types.InstanceStateChange) []ports.StateChange {
+	out := make([]ports.StateChange, 0, len(in))
+	for _, c := range in {
+		sc := ports.StateChange{ID: aws.ToString(c.InstanceId)}
+		if c.PreviousState != nil {
+			sc.Previous = ports.InstanceState(c.PreviousState.Name)
+		}
+		if c.CurrentState != nil {
+			sc.Current = ports.InstanceState(c.CurrentState.Name)
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// Start implements ports.Fleet with one StartInstances call.
+func (f *Fleet) Start(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+	out, err := f.api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids, DryRun: aws.Bool(opts.DryRun)})
+	if err != nil {
+		return nil, mapErr("start", err)
+	}
+	return changes(out.StartingInstances), nil
+}
+
+// Stop implements ports.Fleet with one StopInstances call.
+func (f *Fleet) Stop(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+	out, err := f.api.StopInstances(ctx, &ec2.StopInstancesInput{
+		InstanceIds: ids, DryRun: aws.Bool(opts.DryRun), Hibernate: aws.Bool(opts.Hibernate),
+	})
+	if err != nil {
+		return nil, mapErr("stop", err)
+	}
+	return changes(out.StoppingInstances), nil
+}

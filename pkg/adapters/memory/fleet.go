@@ -1,0 +1,276 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// Fleet is an in-memory ports.Fleet whose instances move between states
+// over time, like EC2: pending becomes running after the start delay,
+// stopping becomes stopped after the stop delay. Safe for concurrent use.
+type Fleet struct {
+	mu         sync.Mutex
+	instances  map[string]*fleetInstance
+	order      []string
+	now        func() time.Time
+	startDelay time.Duration
+	stopDelay  time.Duration
+	denied     map[string]bool
+	failures   map[string]error
+	calls      []string
+	seq        int
+}
+
+type fleetInstance struct {
+	ports.Instance
+	settleAt time.Time
+	// startFailure, when set, makes every start fall back to stopped with
+	// this state reason (as EC2 does when an encrypted volume's KMS key is
+	// unusable).
+	startFailure string
+}
+
+// FleetOption configures a Fleet.
+type FleetOption func(*Fleet)
+
+// WithTransitionDelays sets how long pending and stopping last.
+func WithTransitionDelays(start, stop time.Duration) FleetOption {
+	return func(f *Fleet) { f.startDelay, f.stopDelay = start, stop }
+}
+
+// WithFleetClock sets the clock of state transitions.
+func WithFleetClock(c ports.Clock) FleetOption {
+	return func(f *Fleet) { f.now = c.Now }
+}
+
+// NewFleet returns an empty fleet (transitions take 2 s by default).
+func NewFleet(opts ...FleetOption) *Fleet {
+	f := &Fleet{
+		instances: map[string]*fleetInstance{}, now: time.Now,
+		startDelay: 2 * time.Second, stopDelay: 2 * time.Second,
+		denied: map[string]bool{}, failures: map[string]error{},
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+var _ ports.Fleet = (*Fleet)(nil)
+
+// InstanceSpec describes an instance to launch.
+type InstanceSpec struct {
+	Type  string
+	State ports.InstanceState // running (default) or stopped
+	Tags  map[string]string
+	// Hibernation makes the instance able to hibernate.
+	Hibernation bool
+	// StartFailure makes starts fall back to stopped with this reason.
+	StartFailure string
+}
+
+// Launch adds an instance and returns its id.
+func (f *Fleet) Launch(spec InstanceSpec) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	id := fmt.Sprintf("i-%017x", 0xabc0000+f.seq)
+	state := spec.State
+	if state == "" {
+		state = ports.StateRunning
+	}
+	typ := spec.Type
+	if typ == "" {
+		typ = "t3.micro"
+	}
+	f.instances[id] = &fleetInstance{
+		Instance: ports.Instance{
+			ID: id, Type: typ, State: state, Tags: maps.Clone(spec.Tags),
+			LaunchTime: f.now().UTC().Truncate(time.Second), HibernationConfigured: spec.Hibernation,
+		},
+		startFailure: spec.StartFailure,
+	}
+	f.order = append(f.order, id)
+	return id
+}
+
+// Terminate terminates an instance at once.
+func (f *Fleet) Terminate(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in, ok := f.instances[id]; ok {
+		in.State = ports.StateTerminated
+	}
+}
+
+// Deny makes dry runs and calls of action ("start" or "stop") fail with
+// ErrDenied, as a missing IAM permission would.
+func (f *Fleet) Deny(action string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.denied[action] = true
+}
+
+// FailNext makes the next call of action ("start" or "stop") that includes
+// instance id fail with err (for testing error handling).
+func (f *Fleet) FailNext(action, id string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures[action+" "+id] = err
+}
+
+// Calls returns the state-changing calls made so far, as "start i-1,i-2".
+func (f *Fleet) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *Fleet) settle(in *fleetInstance) {
+	if in.settleAt.IsZero() || f.now().Before(in.settleAt) {
+		return
+	}
+	in.settleAt = time.Time{}
+	switch in.State {
+	case ports.StatePending:
+		if in.startFailure != "" {
+			in.State, in.StateReason = ports.StateStopped, in.startFailure
+		} else {
+			in.State, in.StateReason = ports.StateRunning, ""
+		}
+	case ports.StateStopping:
+		in.State = ports.StateStopped
+	default:
+	}
+}
+
+func (f *Fleet) snapshot(in *fleetInstance) ports.Instance {
+	f.settle(in)
+	out := in.Instance
+	out.Tags = maps.Clone(in.Tags)
+	return out
+}
+
+// Describe implements ports.Fleet.
+func (f *Fleet) Describe(ctx context.Context, ids ...string) ([]ports.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory fleet: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]ports.Instance, 0, len(ids))
+	for _, id := range ids {
+		in, ok := f.instances[id]
+		if !ok {
+			return nil, fmt.Errorf("describe %s: %w", id, ports.ErrNotFound)
+		}
+		out = append(out, f.snapshot(in))
+	}
+	return out, nil
+}
+
+// List implements ports.Fleet.
+func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]ports.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory fleet: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ports.Instance
+	for _, id := range f.order {
+		in := f.instances[id]
+		match := true
+		for k, v := range tags {
+			if in.Tags[k] != v {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, f.snapshot(in))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Start implements ports.Fleet with EC2's rules: stopped instances start,
+// running and pending ones are left as they are, others refuse.
+func (f *Fleet) Start(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+	return f.act(ctx, "start", ids, opts)
+}
+
+// Stop implements ports.Fleet: running instances stop (or hibernate when
+// asked and configured), stopped and stopping ones are left, others refuse.
+func (f *Fleet) Stop(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+	return f.act(ctx, "stop", ids, opts)
+}
+
+func (f *Fleet) act(ctx context.Context, action string, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory fleet: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.denied[action] {
+		return nil, fmt.Errorf("%s: %w", action, ports.ErrDenied)
+	}
+	// Validate the whole batch first: a failing call changes nothing.
+	for _, id := range ids {
+		in, ok := f.instances[id]
+		if !ok {
+			return nil, fmt.Errorf("%s %s: %w", action, id, ports.ErrNotFound)
+		}
+		if err, ok := f.failures[action+" "+id]; ok {
+			delete(f.failures, action+" "+id)
+			return nil, fmt.Errorf("%s %s: %w", action, id, err)
+		}
+		f.settle(in)
+		if err := allowed(action, in, opts); err != nil {
+			return nil, err
+		}
+	}
+	if opts.DryRun {
+		return nil, fmt.Errorf("%s: %w", action, ports.ErrDryRunSucceeded)
+	}
+	f.calls = append(f.calls, fmt.Sprintf("%s %v", action, ids))
+	changes := make([]ports.StateChange, 0, len(ids))
+	for _, id := range ids {
+		in := f.instances[id]
+		prev := in.State
+		switch {
+		case action == "start" && in.State == ports.StateStopped:
+			in.State, in.StateReason, in.settleAt = ports.StatePending, "", f.now().Add(f.startDelay)
+		case action == "stop" && in.State == ports.StateRunning:
+			in.State, in.StateReason, in.settleAt = ports.StateStopping, "Client.UserInitiatedShutdown: User initiated shutdown", f.now().Add(f.stopDelay)
+		}
+		changes = append(changes, ports.StateChange{ID: id, Previous: prev, Current: in.State})
+		f.settle(in)
+	}
+	return changes, nil
+}
+
+func allowed(action string, in *fleetInstance, opts ports.ActionOptions) error {
+	bad := func() error {
+		return fmt.Errorf("%s %s in state %s: %w", action, in.ID, in.State, ports.ErrIncorrectState)
+	}
+	switch action {
+	case "start":
+		if in.State == ports.StateStopping || in.State == ports.StateShuttingDown || in.State == ports.StateTerminated {
+			return bad()
+		}
+	case "stop":
+		if in.State == ports.StatePending || in.State == ports.StateShuttingDown || in.State == ports.StateTerminated {
+			return bad()
+		}
+		if opts.Hibernate && !in.HibernationConfigured {
+			return fmt.Errorf("hibernate %s: %w", in.ID, ports.ErrHibernationUnsupported)
+		}
+	}
+	return nil
+}
