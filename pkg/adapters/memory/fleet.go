@@ -34,6 +34,8 @@ type fleetInstance struct {
 	// this state reason (as EC2 does when an encrypted volume's KMS key is
 	// unusable).
 	startFailure string
+	// refuseHibernation: see InstanceSpec.HibernationRefused.
+	refuseHibernation bool
 }
 
 // FleetOption configures a Fleet.
@@ -73,6 +75,9 @@ type InstanceSpec struct {
 	Hibernation bool
 	// StartFailure makes starts fall back to stopped with this reason.
 	StartFailure string
+	// HibernationRefused makes the provider refuse to hibernate the
+	// instance although it reports hibernation as configured.
+	HibernationRefused bool
 }
 
 // Launch adds an instance and returns its id.
@@ -94,7 +99,7 @@ func (f *Fleet) Launch(spec InstanceSpec) string {
 			ID: id, Type: typ, State: state, Tags: maps.Clone(spec.Tags),
 			LaunchTime: f.now().UTC().Truncate(time.Second), HibernationConfigured: spec.Hibernation,
 		},
-		startFailure: spec.StartFailure,
+		startFailure: spec.StartFailure, refuseHibernation: spec.HibernationRefused,
 	}
 	f.order = append(f.order, id)
 	return id
@@ -117,11 +122,16 @@ func (f *Fleet) Deny(action string) {
 	f.denied[action] = true
 }
 
-// FailNext makes the next call of action ("start" or "stop") that includes
-// instance id fail with err (for testing error handling).
-func (f *Fleet) FailNext(action, id string, err error) {
+// Fail makes every call of action ("start" or "stop") that includes
+// instance id fail with err, as a persistent provider error would (for
+// testing error handling); a nil err clears it.
+func (f *Fleet) Fail(action, id string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err == nil {
+		delete(f.failures, action+" "+id)
+		return
+	}
 	f.failures[action+" "+id] = err
 }
 
@@ -227,7 +237,6 @@ func (f *Fleet) act(ctx context.Context, action string, ids []string, opts ports
 			return nil, fmt.Errorf("%s %s: %w", action, id, ports.ErrNotFound)
 		}
 		if err, ok := f.failures[action+" "+id]; ok {
-			delete(f.failures, action+" "+id)
 			return nil, fmt.Errorf("%s %s: %w", action, id, err)
 		}
 		f.settle(in)
@@ -268,7 +277,7 @@ func allowed(action string, in *fleetInstance, opts ports.ActionOptions) error {
 		if in.State == ports.StatePending || in.State == ports.StateShuttingDown || in.State == ports.StateTerminated {
 			return bad()
 		}
-		if opts.Hibernate && !in.HibernationConfigured {
+		if opts.Hibernate && (!in.HibernationConfigured || in.refuseHibernation) {
 			return fmt.Errorf("hibernate %s: %w", in.ID, ports.ErrHibernationUnsupported)
 		}
 	}

@@ -1,0 +1,485 @@
+// Package api publishes the ec2power use cases over HTTP: the route table
+// (one operation per Lambda function), parameter parsing, the JSON
+// representation, and the mapping of outcomes and errors to statuses. The
+// published contract is openapi.yaml beside this file.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+)
+
+// OpenAPI is the service's published HTTP contract.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Operations: each is served by its own Lambda function.
+const (
+	OpDescribeInstances = "describeInstances"
+	OpStartInstance     = "startInstance"
+	OpStopInstance      = "stopInstance"
+	OpInstanceHistory   = "instanceHistory"
+)
+
+// Operations lists every operation of the service.
+var Operations = []string{OpDescribeInstances, OpStartInstance, OpStopInstance, OpInstanceHistory}
+
+// Codes specific to ec2power.
+const (
+	CodeInvalidParameter = "invalid_parameter"
+	CodeNotManaged       = "not_managed"
+	CodeInstanceNotFound = "instance_not_found"
+	CodeGroupNotFound    = "group_not_found"
+	CodeAuditUnavailable = "audit_unavailable"
+	CodeNoDefaultTarget  = "no_default_target"
+	CodeHistoryNotFound  = "history_not_found"
+	MaxTimeout           = time.Hour
+	DefaultHistoryPage   = 20
+	MaxHistoryPage       = 100
+)
+
+// API serves the ec2power routes.
+type API struct {
+	svc *app.Service
+}
+
+// New returns the API over the service.
+func New(svc *app.Service) *API { return &API{svc: svc} }
+
+// Routes returns the route table; with operations given, only theirs.
+func (a *API) Routes(operations ...string) []httpapi.Route {
+	type h = ports.HandlerFunc
+	all := []httpapi.Route{
+		{Operation: OpDescribeInstances, Method: http.MethodGet, Pattern: "/instances", Handler: h(a.list)},
+		{Operation: OpDescribeInstances, Method: http.MethodGet, Pattern: "/instances/{id}", Handler: h(a.get)},
+		{Operation: OpDescribeInstances, Method: http.MethodGet, Pattern: "/groups/{group}", Handler: h(a.group)},
+		{Operation: OpStartInstance, Method: http.MethodPost, Pattern: "/instances/{id}/start", Handler: a.instanceAction(domain.Start)},
+		{Operation: OpStopInstance, Method: http.MethodPost, Pattern: "/instances/{id}/stop", Handler: a.instanceAction(domain.Stop)},
+		{Operation: OpStartInstance, Method: http.MethodPost, Pattern: "/groups/{group}/start", Handler: a.groupAction(domain.Start)},
+		{Operation: OpStopInstance, Method: http.MethodPost, Pattern: "/groups/{group}/stop", Handler: a.groupAction(domain.Stop)},
+		{Operation: OpInstanceHistory, Method: http.MethodGet, Pattern: "/instances/{id}/history", Handler: h(a.history)},
+		{Operation: OpStartInstance, Method: http.MethodGet, Pattern: "/start", Handler: a.legacyAction(domain.Start)},
+		{Operation: OpStopInstance, Method: http.MethodGet, Pattern: "/stop", Handler: a.legacyAction(domain.Stop)},
+	}
+	if len(operations) == 0 {
+		return all
+	}
+	var out []httpapi.Route
+	for _, r := range all {
+		for _, op := range operations {
+			if r.Operation == op {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// Router returns a router over Routes(operations...).
+func (a *API) Router(operations ...string) *httpapi.Router {
+	return httpapi.NewRouter(a.Routes(operations...)...)
+}
+
+type instanceJSON struct {
+	InstanceID            string `json:"instanceId"`
+	Name                  string `json:"name,omitempty"`
+	Type                  string `json:"type"`
+	State                 string `json:"state"`
+	StateReason           string `json:"stateReason,omitempty"`
+	Group                 string `json:"group,omitempty"`
+	LaunchTime            string `json:"launchTime,omitempty"`
+	HibernationConfigured bool   `json:"hibernationConfigured"`
+}
+
+func (a *API) toJSON(in ports.Instance) instanceJSON {
+	out := instanceJSON{
+		InstanceID: in.ID, Name: in.Tags["Name"], Type: in.Type, State: string(in.State),
+		StateReason: in.StateReason, Group: a.svc.Selector().Group(in), HibernationConfigured: in.HibernationConfigured,
+	}
+	if !in.LaunchTime.IsZero() {
+		out.LaunchTime = in.LaunchTime.UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+type resultJSON struct {
+	InstanceID    string `json:"instanceId"`
+	Name          string `json:"name,omitempty"`
+	Action        string `json:"action"`
+	DryRun        bool   `json:"dryRun"`
+	Result        string `json:"result"`
+	Changed       bool   `json:"changed"`
+	PreviousState string `json:"previousState,omitempty"`
+	State         string `json:"state,omitempty"`
+	StateReason   string `json:"stateReason,omitempty"`
+	Hibernated    *bool  `json:"hibernated,omitempty"`
+	Code          string `json:"code,omitempty"`
+	Message       string `json:"message,omitempty"`
+}
+
+func toResultJSON(action domain.Action, dryRun bool, r domain.Result) resultJSON {
+	return resultJSON{
+		InstanceID: r.InstanceID, Name: r.Name, Action: string(action), DryRun: dryRun,
+		Result: string(r.Outcome), Changed: r.Changed(), PreviousState: string(r.Previous), State: string(r.State),
+		StateReason: r.StateReason, Hibernated: r.Hibernated, Code: r.Code, Message: r.Message,
+	}
+}
+
+// mapError turns use-case errors into API errors.
+func mapError(err error) error {
+	switch {
+	case errors.Is(err, app.ErrNotManaged):
+		return httpapi.NewError(http.StatusForbidden, CodeNotManaged, "this instance is not managed by ec2power").WithCause(err)
+	case errors.Is(err, app.ErrGroupNotFound):
+		return httpapi.NewError(http.StatusNotFound, CodeGroupNotFound, "no managed instance belongs to this group").WithCause(err)
+	case errors.Is(err, app.ErrAuditUnavailable):
+		return httpapi.NewError(http.StatusServiceUnavailable, CodeAuditUnavailable, "the request could not be recorded, so nothing was done; retry").WithRetryAfter(5).WithCause(err)
+	case errors.Is(err, app.ErrNoDefaultTarget):
+		return httpapi.NewError(http.StatusNotFound, CodeNoDefaultTarget, "no default target is configured for this route").WithCause(err)
+	case errors.Is(err, app.ErrHistoryNotFound):
+		return httpapi.NewError(http.StatusNotFound, CodeHistoryNotFound, "nothing was ever recorded for this instance").WithCause(err)
+	case errors.Is(err, ports.ErrNotFound):
+		return httpapi.NewError(http.StatusNotFound, CodeInstanceNotFound, "no such managed instance").WithCause(err)
+	case errors.Is(err, ports.ErrThrottled):
+		return httpapi.NewError(http.StatusServiceUnavailable, domain.CodeThrottled, domain.Message(domain.CodeThrottled)).WithRetryAfter(5).WithCause(err)
+	case errors.Is(err, ports.ErrDenied):
+		return httpapi.NewError(http.StatusBadGateway, domain.CodeUpstreamDenied, domain.Message(domain.CodeUpstreamDenied)).WithCause(err)
+	default:
+		return err
+	}
+}
+
+// failureStatus is the status of a failed single-instance result.
+var failureStatus = map[string]int{
+	domain.CodeIncorrectState:       http.StatusConflict,
+	domain.CodeInsufficientCapacity: http.StatusServiceUnavailable,
+	domain.CodeThrottled:            http.StatusServiceUnavailable,
+	domain.CodeUpstreamDenied:       http.StatusBadGateway,
+	domain.CodeNotFound:             http.StatusNotFound,
+	domain.CodeStartFailed:          http.StatusBadGateway,
+	domain.CodeDryRunDenied:         http.StatusForbidden,
+	domain.CodeUpstreamError:        http.StatusBadGateway,
+}
+
+func instanceID(req ports.Request) (string, error) {
+	id := req.PathParams["id"]
+	if !domain.ValidInstanceID(id) {
+		return "", httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "id must be an EC2 instance id such as i-0123456789abcdef0").WithDetail("parameter", "id")
+	}
+	return id, nil
+}
+
+func groupName(req ports.Request) (string, error) {
+	g := req.PathParams["group"]
+	if !domain.ValidGroup(g) {
+		return "", httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "group must be 1 to 64 letters, digits, '_', '.', ':' or '-'").WithDetail("parameter", "group")
+	}
+	return g, nil
+}
+
+func boolParam(req ports.Request, name string) (bool, error) {
+	switch strings.ToLower(req.Query.Get(name)) {
+	case "":
+		return false, nil
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	default:
+		return false, httpapi.Errorf(http.StatusBadRequest, CodeInvalidParameter, "%s must be true or false", name).WithDetail("parameter", name)
+	}
+}
+
+// actOptions reads wait, timeout (a Go duration such as 90s or 5m, or
+// seconds), dryRun and, for stops, hibernate.
+func actOptions(req ports.Request, action domain.Action) (app.ActOptions, error) {
+	var o app.ActOptions
+	var err error
+	if o.Wait, err = boolParam(req, "wait"); err != nil {
+		return o, err
+	}
+	if o.DryRun, err = boolParam(req, "dryRun"); err != nil {
+		return o, err
+	}
+	if o.Hibernate, err = boolParam(req, "hibernate"); err != nil {
+		return o, err
+	}
+	if o.Hibernate && action != domain.Stop {
+		return o, httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "hibernate applies to stop only").WithDetail("parameter", "hibernate")
+	}
+	if t := req.Query.Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil {
+			n, nerr := strconv.Atoi(t)
+			d, err = time.Duration(n)*time.Second, nerr
+		}
+		if err != nil || d < time.Second || d > MaxTimeout {
+			return o, httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "timeout must be a duration from 1s to 1h, such as 90s or 5m").WithDetail("parameter", "timeout")
+		}
+		o.Timeout = d
+	}
+	return o, nil
+}
+
+func who(req ports.Request) app.Who { return app.Who{Caller: req.Caller, RequestID: req.RequestID} }
+
+func (a *API) list(ctx context.Context, _ ports.Request) (ports.Response, error) {
+	ins, err := a.svc.List(ctx)
+	if err != nil {
+		return ports.Response{}, mapError(err)
+	}
+	out := struct {
+		Items []instanceJSON `json:"items"`
+	}{Items: make([]instanceJSON, 0, len(ins))}
+	for _, in := range ins {
+		out.Items = append(out.Items, a.toJSON(in))
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}
+
+func (a *API) get(ctx context.Context, req ports.Request) (ports.Response, error) {
+	id, err := instanceID(req)
+	if err != nil {
+		return ports.Response{}, err
+	}
+	in, err := a.svc.Get(ctx, id)
+	if err != nil {
+		return ports.Response{}, mapError(err)
+	}
+	return httpapi.JSON(http.StatusOK, a.toJSON(in)), nil
+}
+
+func (a *API) group(ctx context.Context, req ports.Request) (ports.Response, error) {
+	g, err := groupName(req)
+	if err != nil {
+		return ports.Response{}, err
+	}
+	ins, err := a.svc.Group(ctx, g)
+	if err != nil {
+		return ports.Response{}, mapError(err)
+	}
+	out := struct {
+		Group string         `json:"group"`
+		Items []instanceJSON `json:"items"`
+	}{Group: g, Items: make([]instanceJSON, 0, len(ins))}
+	for _, in := range ins {
+		out.Items = append(out.Items, a.toJSON(in))
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}
+
+// singleResponse answers one instance's result: 200 when done or nothing
+// to do, 202 when accepted or still on its way, the failure's status
+// otherwise.
+func singleResponse(action domain.Action, dryRun bool, r domain.Result) (ports.Response, error) {
+	body := toResultJSON(action, dryRun, r)
+	switch r.Outcome {
+	case domain.Accepted, domain.TimedOut:
+		return httpapi.JSON(http.StatusAccepted, body), nil
+	case domain.Failed:
+		status, ok := failureStatus[r.Code]
+		if !ok {
+			status = http.StatusBadGateway
+		}
+		msg := r.Message
+		if msg == "" {
+			msg = domain.Message(r.Code)
+		}
+		e := httpapi.NewError(status, r.Code, msg).WithDetail("instanceId", r.InstanceID).WithDetail("state", string(r.State))
+		if r.StateReason != "" {
+			e = e.WithDetail("stateReason", r.StateReason)
+		}
+		if r.RetryAfter > 0 {
+			e = e.WithRetryAfter(r.RetryAfter)
+		}
+		return ports.Response{}, e
+	default:
+		return httpapi.JSON(http.StatusOK, body), nil
+	}
+}
+
+type summaryJSON struct {
+	Total        int `json:"total"`
+	Succeeded    int `json:"succeeded"`
+	Accepted     int `json:"accepted"`
+	Unchanged    int `json:"unchanged"`
+	TimedOut     int `json:"timedOut"`
+	Failed       int `json:"failed"`
+	WouldSucceed int `json:"wouldSucceed"`
+}
+
+type batchJSON struct {
+	Group   string       `json:"group,omitempty"`
+	Action  string       `json:"action"`
+	DryRun  bool         `json:"dryRun"`
+	Results []resultJSON `json:"results"`
+	Summary summaryJSON  `json:"summary"`
+}
+
+// batchResponse answers a group's results: 207 when any failed, 202 when
+// any is still on its way, 200 otherwise.
+func batchResponse(action domain.Action, group string, dryRun bool, results []domain.Result) ports.Response {
+	out := batchJSON{Group: group, Action: string(action), DryRun: dryRun, Results: make([]resultJSON, 0, len(results))}
+	for _, r := range results {
+		out.Results = append(out.Results, toResultJSON(action, dryRun, r))
+		out.Summary.Total++
+		switch r.Outcome {
+		case domain.Succeeded:
+			out.Summary.Succeeded++
+		case domain.Accepted:
+			out.Summary.Accepted++
+		case domain.Unchanged:
+			out.Summary.Unchanged++
+		case domain.TimedOut:
+			out.Summary.TimedOut++
+		case domain.Failed:
+			out.Summary.Failed++
+		case domain.WouldSucceed:
+			out.Summary.WouldSucceed++
+		}
+	}
+	status := http.StatusOK
+	switch {
+	case out.Summary.Failed > 0:
+		status = http.StatusMultiStatus
+	case out.Summary.Accepted+out.Summary.TimedOut > 0:
+		status = http.StatusAccepted
+	}
+	return httpapi.JSON(status, out)
+}
+
+func (a *API) instanceAction(action domain.Action) ports.Handler {
+	return ports.HandlerFunc(func(ctx context.Context, req ports.Request) (ports.Response, error) {
+		id, err := instanceID(req)
+		if err != nil {
+			return ports.Response{}, err
+		}
+		opts, err := actOptions(req, action)
+		if err != nil {
+			return ports.Response{}, err
+		}
+		r, err := a.svc.ActOnInstance(ctx, action, id, opts, who(req))
+		if err != nil {
+			return ports.Response{}, mapError(err)
+		}
+		return singleResponse(action, opts.DryRun, r)
+	})
+}
+
+func (a *API) groupAction(action domain.Action) ports.Handler {
+	return ports.HandlerFunc(func(ctx context.Context, req ports.Request) (ports.Response, error) {
+		g, err := groupName(req)
+		if err != nil {
+			return ports.Response{}, err
+		}
+		opts, err := actOptions(req, action)
+		if err != nil {
+			return ports.Response{}, err
+		}
+		results, err := a.svc.ActOnGroup(ctx, action, g, opts, who(req))
+		if err != nil {
+			return ports.Response{}, mapError(err)
+		}
+		return batchResponse(action, g, opts.DryRun, results), nil
+	})
+}
+
+// legacyAction serves GET /start and GET /stop of the API this service
+// replaces: the configured default target, answered with the same JSON as
+// the instance route (one instance) or the group route (a group or several
+// instances).
+func (a *API) legacyAction(action domain.Action) ports.Handler {
+	return ports.HandlerFunc(func(ctx context.Context, req ports.Request) (ports.Response, error) {
+		opts, err := actOptions(req, action)
+		if err != nil {
+			return ports.Response{}, err
+		}
+		target, err := a.svc.DefaultTarget()
+		if err != nil {
+			return ports.Response{}, mapError(err)
+		}
+		switch {
+		case target.Group != "":
+			results, err := a.svc.ActOnGroup(ctx, action, target.Group, opts, who(req))
+			if err != nil {
+				return ports.Response{}, mapError(err)
+			}
+			return batchResponse(action, target.Group, opts.DryRun, results), nil
+		case len(target.InstanceIDs) == 1:
+			r, err := a.svc.ActOnInstance(ctx, action, target.InstanceIDs[0], opts, who(req))
+			if err != nil {
+				return ports.Response{}, mapError(err)
+			}
+			return singleResponse(action, opts.DryRun, r)
+		default:
+			results, err := a.svc.ActOnInstances(ctx, action, target.InstanceIDs, opts, who(req))
+			if err != nil {
+				return ports.Response{}, mapError(err)
+			}
+			return batchResponse(action, "", opts.DryRun, results), nil
+		}
+	})
+}
+
+type historyJSON struct {
+	InstanceID  string `json:"instanceId"`
+	Action      string `json:"action"`
+	DryRun      bool   `json:"dryRun"`
+	Group       string `json:"group,omitempty"`
+	RequestID   string `json:"requestId"`
+	APIKeyID    string `json:"apiKeyId,omitempty"`
+	Principal   string `json:"principal,omitempty"`
+	SourceIP    string `json:"sourceIp,omitempty"`
+	RequestedAt string `json:"requestedAt"`
+	FinishedAt  string `json:"finishedAt,omitempty"`
+	Result      string `json:"result"`
+	Code        string `json:"code,omitempty"`
+	State       string `json:"state,omitempty"`
+}
+
+func (a *API) history(ctx context.Context, req ports.Request) (ports.Response, error) {
+	id, err := instanceID(req)
+	if err != nil {
+		return ports.Response{}, err
+	}
+	limit := DefaultHistoryPage
+	if l := req.Query.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxHistoryPage {
+			return ports.Response{}, httpapi.Errorf(http.StatusBadRequest, CodeInvalidParameter, "limit must be an integer from 1 to %d", MaxHistoryPage).WithDetail("parameter", "limit")
+		}
+		limit = n
+	}
+	page, err := a.svc.History(ctx, id, limit, req.Query.Get("cursor"))
+	if err != nil {
+		return ports.Response{}, mapError(err)
+	}
+	out := struct {
+		InstanceID string        `json:"instanceId"`
+		Items      []historyJSON `json:"items"`
+		NextCursor string        `json:"nextCursor,omitempty"`
+	}{InstanceID: id, Items: make([]historyJSON, 0, len(page.Entries)), NextCursor: page.NextCursor}
+	for _, e := range page.Entries {
+		h := historyJSON{
+			InstanceID: e.InstanceID, Action: string(e.Action), DryRun: e.DryRun, Group: e.Group,
+			RequestID: e.RequestID, APIKeyID: e.APIKeyID, Principal: e.Principal, SourceIP: e.SourceIP,
+			RequestedAt: e.RequestedAt.UTC().Format(time.RFC3339Nano), Result: e.Result, Code: e.Code, State: string(e.State),
+		}
+		if !e.FinishedAt.IsZero() {
+			h.FinishedAt = e.FinishedAt.UTC().Format(time.RFC3339Nano)
+		}
+		out.Items = append(out.Items, h)
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}

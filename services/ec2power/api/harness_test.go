@@ -1,0 +1,124 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
+	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/openapitest"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/app"
+)
+
+var validator *openapitest.Validator
+
+type harness struct {
+	t      *testing.T
+	fleet  *memory.Fleet
+	audit  ports.Table
+	router *httpapi.Router
+	seq    atomic.Int64
+}
+
+type setup struct {
+	delay   time.Duration
+	target  string
+	fleet   ports.Fleet
+	audit   ports.Table
+	limit   time.Duration
+	wrapped func(ports.Fleet) ports.Fleet
+}
+
+func newHarness(t *testing.T, s setup) *harness {
+	t.Helper()
+	if validator == nil {
+		validator = openapitest.New(t, api.OpenAPI)
+	}
+	if s.delay == 0 {
+		s.delay = 20 * time.Millisecond
+	}
+	h := &harness{t: t, fleet: memory.NewFleet(memory.WithTransitionDelays(s.delay, s.delay))}
+	var fleet ports.Fleet = h.fleet
+	if s.fleet != nil {
+		fleet = s.fleet
+	}
+	if s.wrapped != nil {
+		fleet = s.wrapped(fleet)
+	}
+	h.audit = memory.NewTable()
+	if s.audit != nil {
+		h.audit = s.audit
+	}
+	cfg := app.DefaultConfig()
+	cfg.PollInterval = 5 * time.Millisecond
+	cfg.WaitLimit = s.limit
+	target, err := app.ParseTarget(s.target)
+	require.NoError(t, err)
+	cfg.DefaultTarget = target
+	svc := app.NewService(fleet, h.audit, systemClock{}, cfg, logging.New(io.Discard, 0))
+	h.router = api.New(svc).Router()
+	return h
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (h *harness) launch(state ports.InstanceState, tags map[string]string, opts ...func(*memory.InstanceSpec)) string {
+	spec := memory.InstanceSpec{State: state, Tags: tags}
+	for _, o := range opts {
+		o(&spec)
+	}
+	return h.fleet.Launch(spec)
+}
+
+func managed(extra ...string) map[string]string {
+	m := map[string]string{"ec2power:managed": "true"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+type response struct {
+	ports.Response
+	t *testing.T
+}
+
+func (r response) json() map[string]any {
+	r.t.Helper()
+	var m map[string]any
+	require.NoError(r.t, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+func (r response) code() string {
+	e, _ := r.json()["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (h *harness) do(method, target string) response {
+	h.t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(h.t, err)
+	req := ports.Request{
+		Method: method, Path: u.Path, Query: u.Query(), Header: http.Header{},
+		RequestID: "req-" + strconv.FormatInt(h.seq.Add(1), 10),
+		Caller:    ports.Caller{APIKeyID: "key-ci", SourceIP: "198.51.100.7"},
+	}
+	resp := httpapi.Serve(h.t.Context(), logging.New(io.Discard, 0), h.router, req)
+	validator.Check(h.t, req, resp)
+	return response{Response: resp, t: h.t}
+}

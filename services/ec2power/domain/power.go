@@ -1,0 +1,195 @@
+// Package domain holds the ec2power rules: which instance states allow a
+// start or a stop, what each action aims for, and how an outcome is named.
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/hexlambda/hexlambda/pkg/ports"
+)
+
+// Action is a power action.
+type Action string
+
+// The actions.
+const (
+	Start Action = "start"
+	Stop  Action = "stop"
+)
+
+// Target returns the state the action aims for.
+func (a Action) Target() ports.InstanceState {
+	if a == Start {
+		return ports.StateRunning
+	}
+	return ports.StateStopped
+}
+
+// Disposition is what an action will do to an instance in a given state.
+type Disposition int
+
+// Dispositions.
+const (
+	// Act: call the provider.
+	Act Disposition = iota
+	// AlreadyThere: the instance is in (or moving to) the target state.
+	AlreadyThere
+	// RetryLater: the instance is moving the other way; try again soon.
+	RetryLater
+	// Never: the instance is gone.
+	Never
+)
+
+// Classify says what action does to an instance in state.
+func Classify(a Action, state ports.InstanceState) Disposition {
+	switch state {
+	case ports.StateShuttingDown, ports.StateTerminated:
+		return Never
+	}
+	switch a {
+	case Start:
+		switch state {
+		case ports.StateRunning, ports.StatePending:
+			return AlreadyThere
+		case ports.StateStopping:
+			return RetryLater
+		}
+	case Stop:
+		switch state {
+		case ports.StateStopped, ports.StateStopping:
+			return AlreadyThere
+		case ports.StatePending:
+			return RetryLater
+		}
+	}
+	return Act
+}
+
+// Outcome names the result of an action on one instance.
+type Outcome string
+
+// Outcomes.
+const (
+	// Succeeded: the instance reached the target state (waited for).
+	Succeeded Outcome = "succeeded"
+	// Accepted: the provider accepted the action; the instance is on its way.
+	Accepted Outcome = "accepted"
+	// Unchanged: the instance was already in (or moving to) the target state.
+	Unchanged Outcome = "unchanged"
+	// TimedOut: the wait ended before the instance reached the target state.
+	TimedOut Outcome = "timed_out"
+	// Failed: the action failed; Code and Message say why.
+	Failed Outcome = "failed"
+	// WouldSucceed: a dry run found the action permitted.
+	WouldSucceed Outcome = "would_succeed"
+)
+
+// Codes of failures, shared by the API and the CLI.
+const (
+	CodeIncorrectState       = "incorrect_state"
+	CodeInsufficientCapacity = "insufficient_capacity"
+	CodeThrottled            = "throttled"
+	CodeUpstreamDenied       = "upstream_denied"
+	CodeNotFound             = "not_found"
+	CodeStartFailed          = "start_failed"
+	CodeDryRunDenied         = "dry_run_denied"
+	CodeUpstreamError        = "upstream_error"
+)
+
+// Result is the outcome of an action on one instance.
+type Result struct {
+	InstanceID  string
+	Name        string
+	Previous    ports.InstanceState
+	State       ports.InstanceState
+	Outcome     Outcome
+	Code        string
+	Message     string
+	StateReason string
+	// Hibernated is set for stops that asked to hibernate.
+	Hibernated *bool
+	// RetryAfter, in seconds, for failures that may pass.
+	RetryAfter int
+}
+
+// Changed reports whether the action changed the instance.
+func (r Result) Changed() bool {
+	return r.Outcome == Succeeded || r.Outcome == Accepted || r.Outcome == TimedOut
+}
+
+// OK reports whether the result is not a failure.
+func (r Result) OK() bool { return r.Outcome != Failed }
+
+// FailureFromError names a provider error as a failed result.
+func FailureFromError(err error) (code string, retryAfter int) {
+	switch {
+	case errors.Is(err, ports.ErrIncorrectState):
+		return CodeIncorrectState, 5
+	case errors.Is(err, ports.ErrInsufficientCapacity):
+		return CodeInsufficientCapacity, 60
+	case errors.Is(err, ports.ErrThrottled):
+		return CodeThrottled, 5
+	case errors.Is(err, ports.ErrDenied):
+		return CodeUpstreamDenied, 0
+	case errors.Is(err, ports.ErrNotFound):
+		return CodeNotFound, 0
+	default:
+		return CodeUpstreamError, 0
+	}
+}
+
+// Messages for failure codes, safe to show.
+var messages = map[string]string{
+	CodeIncorrectState:       "the instance is not in a state that allows this action",
+	CodeInsufficientCapacity: "EC2 has no capacity for this instance type now; retry later",
+	CodeThrottled:            "EC2 is throttling requests; retry later",
+	CodeUpstreamDenied:       "EC2 denied the action to this service's role",
+	CodeNotFound:             "the instance does not exist",
+	CodeStartFailed:          "the instance started but fell back to stopped",
+	CodeDryRunDenied:         "the action would be denied",
+	CodeUpstreamError:        "EC2 failed the request",
+}
+
+// Message returns the message for a code.
+func Message(code string) string { return messages[code] }
+
+var (
+	instanceID = regexp.MustCompile(`^i-[0-9a-f]{8}([0-9a-f]{9})?$`)
+	groupName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$`)
+)
+
+// ValidInstanceID reports whether id looks like an EC2 instance id.
+func ValidInstanceID(id string) bool { return instanceID.MatchString(id) }
+
+// ValidGroup reports whether name is a valid group name.
+func ValidGroup(name string) bool { return groupName.MatchString(name) }
+
+// Selector says which instances the service may see and control.
+type Selector struct {
+	ManagedKey   string
+	ManagedValue string
+	GroupKey     string
+}
+
+// DefaultSelector is ec2power:managed=true with groups in ec2power:group.
+var DefaultSelector = Selector{ManagedKey: "ec2power:managed", ManagedValue: "true", GroupKey: "ec2power:group"}
+
+// ParseManagedTag reads "key=value".
+func ParseManagedTag(s string) (key, value string, err error) {
+	for i := range len(s) {
+		if s[i] == '=' && i > 0 && i < len(s)-1 {
+			return s[:i], s[i+1:], nil
+		}
+	}
+	return "", "", fmt.Errorf("managed tag %q must be key=value", s)
+}
+
+// Managed reports whether in carries the managed tag.
+func (s Selector) Managed(in ports.Instance) bool {
+	return in.Tags[s.ManagedKey] == s.ManagedValue
+}
+
+// Group returns in's group name ("" when none).
+func (s Selector) Group(in ports.Instance) string { return in.Tags[s.GroupKey] }
