@@ -1,0 +1,25 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestInitFailsClearlyWithoutTheAuditTable(t *testing.T) {
+	t.Setenv("AUDIT_TABLE", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("CURSOR_SIGNING_KEY", "0123456789abcdef0123")
+	_, err := initialize(t.Context())
+	require.ErrorContains(t, err, "AUDIT_TABLE is required")
+}
+
+func TestInitBuildsTheHandler(t *testing.T) {
+	t.Setenv("AUDIT_TABLE", "audit")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("CURSOR_SIGNING_KEY", "0123456789abcdef0123")
+	h, err := initialize(t.Context())
+	require.NoError(t, err)
+	assert.NotNil(t, h)
+}
