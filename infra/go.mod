@@ -79,6 +79,7 @@ require (
 	github.com/hashicorp/go-version v1.9.0 // indirect
 	github.com/hexlambda/hexlambda/pkg v0.0.0
 	github.com/hexlambda/hexlambda/services/claims v0.0.0
+	github.com/hexlambda/hexlambda/services/ec2power v0.0.0
 	github.com/joho/godotenv v1.5.1 // indirect
 	github.com/klauspost/compress v1.19.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
@@ -144,3 +145,5 @@ tool (
 replace github.com/hexlambda/hexlambda/pkg => ../pkg
 
 replace github.com/hexlambda/hexlambda/services/claims => ../services/claims
+
+replace github.com/hexlambda/hexlambda/services/ec2power => ../services/ec2power

@@ -1,11 +1,18 @@
 // Command localrun serves the services' HTTP APIs on one local server,
 // through the same routes and handlers as the Lambda functions.
 //
-// By default everything runs in memory: no AWS account, no emulator. With
-// AWS_ENDPOINT_URL set (an emulator such as moto_server or LocalStack), the
-// claims API uses the DynamoDB table CLAIMS_TABLE there (default
-// "claims-local", created when missing); region and credentials come from
-// the usual AWS variables, defaulting to us-east-1 and dummy credentials.
+// By default everything runs in memory: no AWS account, no emulator. The
+// ec2power API drives a demo fleet (managed instances in the groups "web" and
+// "ci", and an unmanaged "prod-db") whose starts and stops take
+// -ec2-transition (default 5s); GET /start and GET /stop act on
+// DEFAULT_TARGET (default group:ci).
+//
+// With AWS_ENDPOINT_URL set (an emulator such as moto_server or LocalStack),
+// both use it instead: the claims table CLAIMS_TABLE (default
+// "claims-local") and the audit table EC2POWER_AUDIT_TABLE (default
+// "ec2power-audit-local"), created when missing, and the emulator's EC2
+// instances. Region and credentials come from the usual AWS variables,
+// defaulting to us-east-1 and dummy credentials.
 //
 //	go tool task run                    # http://127.0.0.1:8080
 //	go run ./infra/cmd/localrun -addr 127.0.0.1:9090
@@ -25,11 +32,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
+	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/adapters/nethttp"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
@@ -40,6 +50,8 @@ import (
 	claimsapi "github.com/hexlambda/hexlambda/services/claims/api"
 	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
+	powerapi "github.com/hexlambda/hexlambda/services/ec2power/api"
+	powerapp "github.com/hexlambda/hexlambda/services/ec2power/app"
 )
 
 func main() {
@@ -58,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("localrun", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	level := fs.String("log-level", getenv("LOG_LEVEL"), "debug, info, warn or error")
+	transition := fs.Duration("ec2-transition", 5*time.Second, "how long demo instances take to start or stop")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
@@ -67,7 +80,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger := logging.New(stdout, lvl)
 
-	claimsTable, backend, err := claimsStore(ctx, getenv)
+	awsCfg, err := awsConfig(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	claimsTable, backend, err := claimsStore(ctx, awsCfg, getenv)
+	if err != nil {
+		return err
+	}
+	power, fleetName, err := ec2powerAPI(ctx, awsCfg, getenv, *transition, logger)
 	if err != nil {
 		return err
 	}
@@ -77,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		idempotency.NewMiddleware(idempotency.NewTableStore(claimsTable), clock, logger),
 		"USD",
 	)
-	router := httpapi.NewRouter(claims.Routes()...)
+	router := httpapi.NewRouter(append(claims.Routes(), power.Routes()...)...)
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
 	if err != nil {
@@ -85,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	url := "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: nethttp.Handler(router, logger), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("serving", slog.String("url", url), slog.String("claimsStore", backend))
+	logger.Info("serving", slog.String("url", url), slog.String("claimsStore", backend), slog.String("fleet", fleetName))
 	if ready != nil {
 		ready(url)
 	}
@@ -108,17 +129,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-// claimsStore picks the claims table: DynamoDB on the emulator named by
-// AWS_ENDPOINT_URL, else memory.
-func claimsStore(ctx context.Context, getenv func(string) string) (ports.Table, string, error) {
-	if getenv("AWS_ENDPOINT_URL") == "" {
-		return memory.NewTable(), "memory", nil
+// awsConfig returns the SDK configuration for the emulator named by
+// AWS_ENDPOINT_URL, or nil when none is set.
+func awsConfig(ctx context.Context, getenv func(string) string) (*aws.Config, error) {
+	ep := getenv("AWS_ENDPOINT_URL")
+	if ep == "" {
+		return nil, nil
 	}
-	name := getenv("CLAIMS_TABLE")
-	if name == "" {
-		name = "claims-local"
-	}
-	opts := []func(*config.LoadOptions) error{config.WithBaseEndpoint(getenv("AWS_ENDPOINT_URL"))}
+	opts := []func(*config.LoadOptions) error{config.WithBaseEndpoint(ep)}
 	if getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" {
 		opts = append(opts, config.WithRegion("us-east-1"))
 	}
@@ -128,11 +146,78 @@ func claimsStore(ctx context.Context, getenv func(string) string) (ports.Table, 
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, "", fmt.Errorf("AWS configuration: %w", err)
+		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
+	return &cfg, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// emulatorTable returns a DynamoDB table on the emulator, created when
+// missing.
+func emulatorTable(ctx context.Context, cfg aws.Config, name string) (ports.Table, error) {
 	client := awsdynamodb.NewFromConfig(cfg)
 	if err := dynamodb.EnsureTable(ctx, client, name); err != nil {
-		return nil, "", fmt.Errorf("claims table: %w", err)
+		return nil, fmt.Errorf("table %s: %w", name, err)
 	}
-	return dynamodb.NewTable(client, name, pagecursor.NewRandom()), "dynamodb:" + name, nil
+	return dynamodb.NewTable(client, name, pagecursor.NewRandom()), nil
+}
+
+// claimsStore picks the claims table: DynamoDB on the emulator, else memory.
+func claimsStore(ctx context.Context, cfg *aws.Config, getenv func(string) string) (ports.Table, string, error) {
+	if cfg == nil {
+		return memory.NewTable(), "memory", nil
+	}
+	name := orDefault(getenv("CLAIMS_TABLE"), "claims-local")
+	t, err := emulatorTable(ctx, *cfg, name)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, "dynamodb:" + name, nil
+}
+
+// ec2powerAPI builds the ec2power API on the demo fleet, or on the
+// emulator's EC2.
+func ec2powerAPI(ctx context.Context, cfg *aws.Config, getenv func(string) string, transition time.Duration, logger *slog.Logger) (*powerapi.API, string, error) {
+	appCfg := powerapp.DefaultConfig()
+	appCfg.PollInterval = min(appCfg.PollInterval, transition/4+time.Millisecond)
+	target, err := powerapp.ParseTarget(orDefault(getenv("DEFAULT_TARGET"), "group:ci"))
+	if err != nil {
+		return nil, "", err
+	}
+	appCfg.DefaultTarget = target
+	var fleet ports.Fleet
+	var audit ports.Table
+	var name string
+	if cfg == nil {
+		fleet, audit, name = DemoFleet(transition), memory.NewTable(), "memory (demo instances)"
+	} else {
+		table := orDefault(getenv("EC2POWER_AUDIT_TABLE"), "ec2power-audit-local")
+		if audit, err = emulatorTable(ctx, *cfg, table); err != nil {
+			return nil, "", err
+		}
+		fleet, name = ec2.NewFleet(awsec2.NewFromConfig(*cfg)), "ec2 (audit in "+table+")"
+	}
+	svc := powerapp.NewService(fleet, audit, claimsproviders.SystemClock{}, appCfg, logger)
+	return powerapi.New(svc), name, nil
+}
+
+// DemoFleet returns the local run's in-memory fleet: managed instances in
+// two groups, and one unmanaged instance the API must never touch.
+func DemoFleet(transition time.Duration) *memory.Fleet {
+	f := memory.NewFleet(memory.WithTransitionDelays(transition, transition))
+	managed := func(name, group string) map[string]string {
+		return map[string]string{"Name": name, "ec2power:managed": "true", "ec2power:group": group}
+	}
+	f.Launch(memory.InstanceSpec{Type: "t3.small", Tags: managed("web-1", "web")})
+	f.Launch(memory.InstanceSpec{Type: "t3.small", Tags: managed("web-2", "web")})
+	f.Launch(memory.InstanceSpec{Type: "c6g.large", State: ports.StateStopped, Tags: managed("ci-runner-1", "ci"), Hibernation: true})
+	f.Launch(memory.InstanceSpec{Type: "c6g.large", State: ports.StateStopped, Tags: managed("ci-runner-2", "ci")})
+	f.Launch(memory.InstanceSpec{Type: "r6g.xlarge", Tags: map[string]string{"Name": "prod-db"}})
+	return f
 }

@@ -44,7 +44,7 @@ func serve(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	done := make(chan error, 1)
 	logs := &syncBuffer{}
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, logs, func(u string) { urls <- u })
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-ec2-transition", "50ms"}, func(k string) string { return env[k] }, logs, func(u string) { urls <- u })
 	}()
 	var url string
 	select {
@@ -91,10 +91,44 @@ func TestServesClaimsInMemory(t *testing.T) {
 	assert.Contains(t, logs.String(), `"requestId"`)
 }
 
-func TestServesClaimsOnDynamoDB(t *testing.T) {
+func TestServesBothServicesOnTheEmulator(t *testing.T) {
 	t.Parallel()
 	ep := awstest.Endpoint(t)
-	url, logs := serve(t, map[string]string{"AWS_ENDPOINT_URL": ep, "CLAIMS_TABLE": "localrun-test"})
+	url, logs := serve(t, map[string]string{"AWS_ENDPOINT_URL": ep, "CLAIMS_TABLE": "localrun-test", "EC2POWER_AUDIT_TABLE": "localrun-audit"})
 	exercise(t, url)
 	assert.Contains(t, logs.String(), `"claimsStore":"dynamodb:localrun-test"`)
+	status, _ := getJSON(t, http.MethodGet, url+"/instances")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, logs.String(), `"fleet":"ec2 (audit in localrun-audit)"`)
+}
+
+func getJSON(t *testing.T, method, url string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var m map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+	return resp.StatusCode, m
+}
+
+func TestServesEC2PowerOnTheDemoFleet(t *testing.T) {
+	t.Parallel()
+	url, logs := serve(t, map[string]string{})
+	status, list := getJSON(t, http.MethodGet, url+"/instances")
+	require.Equal(t, http.StatusOK, status)
+	items := list["items"].([]any)
+	assert.Len(t, items, 4, "the unmanaged demo instance is invisible")
+
+	status, group := getJSON(t, http.MethodGet, url+"/groups/ci")
+	require.Equal(t, http.StatusOK, status)
+	assert.Len(t, group["items"], 2)
+
+	status, started := getJSON(t, http.MethodGet, url+"/start?wait=true")
+	require.Equal(t, http.StatusOK, status, "%v", started)
+	assert.Equal(t, "ci", started["group"])
+	assert.InDelta(t, 2, started["summary"].(map[string]any)["succeeded"], 0)
+	assert.Contains(t, logs.String(), `"fleet":"memory (demo instances)"`)
 }

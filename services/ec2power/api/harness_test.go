@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,10 @@ import (
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 )
 
-var validator *openapitest.Validator
+var (
+	validator     *openapitest.Validator
+	validatorOnce sync.Once
+)
 
 type harness struct {
 	t      *testing.T
@@ -42,9 +46,7 @@ type setup struct {
 
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
-	if validator == nil {
-		validator = openapitest.New(t, api.OpenAPI)
-	}
+	validatorOnce.Do(func() { validator = openapitest.New(t, api.OpenAPI) })
 	if s.delay == 0 {
 		s.delay = 20 * time.Millisecond
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
@@ -39,7 +40,7 @@ func TestIdentifiers(t *testing.T) {
 		assert.Equal(t, ok, domain.ValidGroup(g), g)
 	}
 	k, v, err := domain.ParseManagedTag("a=b=c")
-	assert.NoError(t, err)
+	require.NoError(t, err)
 	assert.Equal(t, "a", k)
 	assert.Equal(t, "b=c", v)
 }

@@ -139,8 +139,10 @@ func (noAudit) Create(context.Context, ports.Item) (ports.Item, error) {
 func (noAudit) Update(context.Context, ports.Item, int64) (ports.Item, error) {
 	return ports.Item{}, errNoAudit
 }
-func (noAudit) Delete(context.Context, ports.Key, int64) error         { return errNoAudit }
-func (noAudit) Query(context.Context, ports.Query) (ports.Page, error) { return ports.Page{}, errNoAudit }
+func (noAudit) Delete(context.Context, ports.Key, int64) error { return errNoAudit }
+func (noAudit) Query(context.Context, ports.Query) (ports.Page, error) {
+	return ports.Page{}, errNoAudit
+}
 
 // RequiredCursors returns the codec for the history function:
 // CURSOR_SIGNING_KEY must be set (at least 16 bytes).

@@ -1,0 +1,492 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitTimedOut = 3
+	exitDenied   = 4
+)
+
+const usage = `usage: ec2powerctl [flags] COMMAND [INSTANCE_ID]
+
+commands:
+  start    start an instance (or --group)
+  stop     stop an instance (or --group); --hibernate to hibernate
+  status   show an instance (or --group)
+  list     list the managed instances
+  history  show an instance's recorded start and stop requests
+
+flags:
+`
+
+type options struct {
+	baseURL   string
+	group     string
+	wait      bool
+	timeout   time.Duration
+	dryRun    bool
+	hibernate bool
+	asJSON    bool
+	sigv4     bool
+	region    string
+	limit     int
+	poll      time.Duration
+}
+
+type cli struct {
+	opts   options
+	env    func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	http   *http.Client
+	signer *v4.Signer
+	creds  aws.CredentialsProvider
+	apiKey string
+}
+
+// exitError carries the exit code of a failure.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, client *http.Client) int {
+	c := &cli{env: env, stdout: stdout, stderr: stderr, http: client}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 5 * time.Minute}
+	}
+	fs := flag.NewFlagSet("ec2powerctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		_, _ = fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.opts.baseURL, "url", env("EC2POWER_URL"), "base URL of the API (or EC2POWER_URL)")
+	fs.StringVar(&c.opts.group, "group", "", "act on a group instead of an instance")
+	fs.BoolVar(&c.opts.wait, "wait", false, "wait until the instances reach the target state")
+	fs.DurationVar(&c.opts.timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	fs.BoolVar(&c.opts.dryRun, "dry-run", false, "only check that the action is permitted")
+	fs.BoolVar(&c.opts.hibernate, "hibernate", false, "hibernate instead of stopping")
+	fs.BoolVar(&c.opts.asJSON, "json", false, "print the result as JSON")
+	fs.BoolVar(&c.opts.sigv4, "sigv4", env("EC2POWER_AUTH") == "sigv4", "sign requests with AWS SigV4 (or EC2POWER_AUTH=sigv4)")
+	fs.StringVar(&c.opts.region, "region", "", "region for SigV4 (default: from the URL or the AWS configuration)")
+	fs.IntVar(&c.opts.limit, "limit", 20, "history entries to show")
+	fs.DurationVar(&c.opts.poll, "poll", 2*time.Second, "time between two status reads while waiting")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	err := c.dispatch(ctx, fs.Args())
+	var ee *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		_, _ = fmt.Fprintln(stderr, "ec2powerctl:", ee.msg)
+		if ee.code == exitUsage {
+			_, _ = fmt.Fprintln(stderr, "run ec2powerctl -h for help")
+		}
+		return ee.code
+	default:
+		_, _ = fmt.Fprintln(stderr, "ec2powerctl:", err)
+		return exitFailed
+	}
+}
+
+func (c *cli) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fail(exitUsage, "a command is required: start, stop, status, list or history")
+	}
+	cmd, rest := args[0], args[1:]
+	if c.opts.baseURL == "" {
+		return fail(exitUsage, "the API's base URL is required: --url or EC2POWER_URL")
+	}
+	u, err := url.Parse(c.opts.baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fail(exitUsage, "the base URL %q is not an http(s) URL", c.opts.baseURL)
+	}
+	c.opts.baseURL = strings.TrimRight(c.opts.baseURL, "/")
+	if c.opts.timeout <= 0 {
+		return fail(exitUsage, "--timeout must be positive")
+	}
+	if c.opts.hibernate && cmd != "stop" {
+		return fail(exitUsage, "--hibernate goes with stop")
+	}
+	if err := c.setupAuth(ctx); err != nil {
+		return err
+	}
+	id := ""
+	switch cmd {
+	case "start", "stop", "status", "history":
+		switch {
+		case cmd == "history" && (len(rest) != 1 || c.opts.group != ""):
+			return fail(exitUsage, "history needs one instance id")
+		case c.opts.group == "" && len(rest) != 1:
+			return fail(exitUsage, "%s needs one instance id or --group", cmd)
+		case c.opts.group != "" && len(rest) != 0:
+			return fail(exitUsage, "give an instance id or --group, not both")
+		}
+		if len(rest) == 1 {
+			id = rest[0]
+		}
+	case "list":
+		if len(rest) != 0 {
+			return fail(exitUsage, "list takes no argument")
+		}
+	default:
+		return fail(exitUsage, "unknown command %q", cmd)
+	}
+	switch cmd {
+	case "start", "stop":
+		return c.act(ctx, cmd, id)
+	case "status":
+		return c.status(ctx, id)
+	case "list":
+		return c.show(ctx, "/instances")
+	default:
+		return c.show(ctx, "/instances/"+url.PathEscape(id)+"/history?limit="+strconv.Itoa(c.opts.limit))
+	}
+}
+
+var executeAPIHost = regexp.MustCompile(`\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$`)
+
+func (c *cli) setupAuth(ctx context.Context) error {
+	c.apiKey = c.env("EC2POWER_API_KEY")
+	if !c.opts.sigv4 {
+		return nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fail(exitUsage, "AWS configuration for SigV4: %v", err)
+	}
+	if c.opts.region == "" {
+		if m := executeAPIHost.FindStringSubmatch(hostOf(c.opts.baseURL)); m != nil {
+			c.opts.region = m[1]
+		} else {
+			c.opts.region = cfg.Region
+		}
+	}
+	if c.opts.region == "" {
+		return fail(exitUsage, "SigV4 needs a region: --region or AWS_REGION")
+	}
+	c.creds = cfg.Credentials
+	c.signer = v4.NewSigner()
+	return nil
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// response is one API answer.
+type response struct {
+	status     int
+	body       map[string]any
+	raw        []byte
+	retryAfter time.Duration
+}
+
+func (r response) errorCode() string {
+	if e, ok := r.body["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+func (r response) errorMessage() string {
+	if e, ok := r.body["error"].(map[string]any); ok {
+		s, _ := e["message"].(string)
+		if d, ok := e["details"].(map[string]any); ok {
+			if reason, ok := d["stateReason"].(string); ok && reason != "" {
+				s += " (" + reason + ")"
+			}
+		}
+		return s
+	}
+	if m, ok := r.body["message"].(string); ok { // API Gateway's own answers
+		return m
+	}
+	return strings.TrimSpace(string(r.raw))
+}
+
+var emptyPayloadHash = func() string { h := sha256.Sum256(nil); return hex.EncodeToString(h[:]) }()
+
+func (c *cli) do(ctx context.Context, method, path string) (response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.baseURL+path, nil)
+	if err != nil {
+		return response{}, fail(exitUsage, "bad request: %v", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "ec2powerctl")
+	if c.apiKey != "" {
+		req.Header.Set("X-Api-Key", c.apiKey)
+	}
+	if c.signer != nil {
+		creds, err := c.creds.Retrieve(ctx)
+		if err != nil {
+			return response{}, fail(exitDenied, "AWS credentials for SigV4: %v", err)
+		}
+		if err := c.signer.SignHTTP(ctx, creds, req, emptyPayloadHash, "execute-api", c.opts.region, time.Now()); err != nil {
+			return response{}, fail(exitFailed, "sign request: %v", err)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return response{}, fail(exitTimedOut, "gave up waiting: %v", ctx.Err())
+		}
+		return response{}, fail(exitFailed, "%s %s: %v", method, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	if err != nil {
+		return response{}, fail(exitFailed, "read answer: %v", err)
+	}
+	r := response{status: resp.StatusCode, raw: raw}
+	_ = json.Unmarshal(raw, &r.body)
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		r.retryAfter = time.Duration(s) * time.Second
+	}
+	return r, nil
+}
+
+// classify turns an error answer into an exit error.
+func classify(r response) error {
+	msg := fmt.Sprintf("%d %s", r.status, r.errorMessage())
+	if code := r.errorCode(); code != "" {
+		msg = fmt.Sprintf("%d %s: %s", r.status, code, r.errorMessage())
+	}
+	switch r.status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fail(exitDenied, "denied: %s", msg)
+	case http.StatusBadRequest:
+		return fail(exitUsage, "refused: %s", msg)
+	default:
+		return fail(exitFailed, "failed: %s", msg)
+	}
+}
+
+func (c *cli) print(r response, human func(io.Writer)) {
+	if c.opts.asJSON {
+		_, _ = c.stdout.Write(append(r.raw, '\n'))
+		return
+	}
+	human(c.stdout)
+}
+
+func (c *cli) progress(format string, args ...any) {
+	_, _ = fmt.Fprintf(c.stderr, format+"\n", args...)
+}
+
+func (c *cli) show(ctx context.Context, path string) error {
+	r, err := c.do(ctx, http.MethodGet, path)
+	if err != nil {
+		return err
+	}
+	if r.status != http.StatusOK {
+		return classify(r)
+	}
+	c.print(r, func(w io.Writer) { printBody(w, r.body) })
+	return nil
+}
+
+func (c *cli) status(ctx context.Context, id string) error {
+	if c.opts.group != "" {
+		return c.show(ctx, "/groups/"+url.PathEscape(c.opts.group))
+	}
+	return c.show(ctx, "/instances/"+url.PathEscape(id))
+}
+
+func target(action string) string {
+	if action == "start" {
+		return "running"
+	}
+	return "stopped"
+}
+
+// act runs start or stop. With --wait it asks the API to wait, then keeps
+// polling the status itself (the API's own wait is capped below its
+// gateway's timeout) until every instance reaches the target state, one
+// fails, or --timeout passes.
+func (c *cli) act(ctx context.Context, action, id string) error {
+	deadline := time.Now().Add(c.opts.timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(30*time.Second))
+	defer cancel()
+	path := "/instances/" + url.PathEscape(id) + "/" + action
+	if c.opts.group != "" {
+		path = "/groups/" + url.PathEscape(c.opts.group) + "/" + action
+	}
+	q := url.Values{}
+	if c.opts.dryRun {
+		q.Set("dryRun", "true")
+	}
+	if c.opts.hibernate {
+		q.Set("hibernate", "true")
+	}
+	var r response
+	for {
+		if c.opts.wait && !c.opts.dryRun {
+			q.Set("wait", "true")
+			q.Set("timeout", strconv.Itoa(max(1, int(time.Until(deadline).Seconds())))+"s")
+		}
+		var err error
+		if r, err = c.do(ctx, http.MethodPost, path+"?"+q.Encode()); err != nil {
+			return err
+		}
+		retryable := r.status == http.StatusConflict || r.errorCode() == "throttled"
+		if !c.opts.wait || !retryable || r.retryAfter == 0 || time.Now().Add(r.retryAfter).After(deadline) {
+			break
+		}
+		c.progress("%s: %s; retrying in %s", what(id, c.opts.group), r.errorMessage(), r.retryAfter)
+		select {
+		case <-ctx.Done():
+			return fail(exitTimedOut, "timed out after %s", c.opts.timeout)
+		case <-time.After(r.retryAfter):
+		}
+	}
+	switch r.status {
+	case http.StatusOK:
+		c.print(r, func(w io.Writer) { printBody(w, r.body) })
+		return nil
+	case http.StatusMultiStatus:
+		c.print(r, func(w io.Writer) { printBody(w, r.body) })
+		return fail(exitFailed, "%s failed for some instances", action)
+	case http.StatusAccepted:
+		if !c.opts.wait {
+			c.print(r, func(w io.Writer) { printBody(w, r.body) })
+			return nil
+		}
+		return c.poll(ctx, action, id, deadline)
+	default:
+		if c.opts.asJSON {
+			_, _ = c.stdout.Write(append(r.raw, '\n'))
+		}
+		return classify(r)
+	}
+}
+
+func what(id, group string) string {
+	if group != "" {
+		return "group " + group
+	}
+	return id
+}
+
+func (c *cli) poll(ctx context.Context, action, id string, deadline time.Time) error {
+	path := "/instances/" + url.PathEscape(id)
+	if c.opts.group != "" {
+		path = "/groups/" + url.PathEscape(c.opts.group)
+	}
+	want := target(action)
+	started := time.Now()
+	for {
+		r, err := c.do(ctx, http.MethodGet, path)
+		if err != nil {
+			return err
+		}
+		if r.status != http.StatusOK {
+			return classify(r)
+		}
+		items := []any{r.body}
+		if c.opts.group != "" {
+			items, _ = r.body["items"].([]any)
+		}
+		done, failed := true, ""
+		var states []string
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			state, _ := m["state"].(string)
+			states = append(states, fmt.Sprintf("%v=%s", m["instanceId"], state))
+			if state != want {
+				done = false
+			}
+			if action == "start" && (state == "stopped" || state == "terminated") {
+				reason, _ := m["stateReason"].(string)
+				failed = fmt.Sprintf("%v fell back to %s: %s", m["instanceId"], state, reason)
+			}
+		}
+		if failed != "" {
+			c.print(r, func(w io.Writer) { printBody(w, r.body) })
+			return fail(exitFailed, "start failed: %s", failed)
+		}
+		if done {
+			c.print(r, func(w io.Writer) { printBody(w, r.body) })
+			return nil
+		}
+		c.progress("waiting for %s (%s elapsed): %s", want, time.Since(started).Round(time.Second), strings.Join(states, " "))
+		if time.Now().Add(c.opts.poll).After(deadline) {
+			return fail(exitTimedOut, "timed out after %s waiting for %s: %s", c.opts.timeout, want, strings.Join(states, " "))
+		}
+		select {
+		case <-ctx.Done():
+			return fail(exitTimedOut, "timed out after %s", c.opts.timeout)
+		case <-time.After(c.opts.poll):
+		}
+	}
+}
+
+// printBody prints an answer for people: one line per instance, result or
+// history entry.
+func printBody(w io.Writer, body map[string]any) {
+	line := func(m map[string]any, keys ...string) {
+		var parts []string
+		for _, k := range keys {
+			if v, ok := m[k]; ok && v != "" && v != nil {
+				parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+			}
+		}
+		_, _ = fmt.Fprintln(w, strings.Join(parts, " "))
+	}
+	results, isBatch := body["results"].([]any)
+	items, isList := body["items"].([]any)
+	switch {
+	case isBatch:
+		for _, it := range results {
+			m, _ := it.(map[string]any)
+			line(m, "instanceId", "name", "action", "result", "state", "code", "message")
+		}
+	case isList:
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			line(m, "instanceId", "name", "state", "group", "type", "requestedAt", "action", "result", "apiKeyId", "principal", "sourceIp")
+		}
+	default:
+		line(body, "instanceId", "name", "action", "result", "state", "stateReason", "group", "type", "message")
+	}
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
+	"github.com/hexlambda/hexlambda/pkg/adapters/nethttp"
+	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/app"
+)
+
+type server struct {
+	url   string
+	fleet *memory.Fleet
+}
+
+// newServer serves the real ec2power API over a memory fleet. The server's
+// own wait is capped at 30 ms, so --wait exercises the CLI's polling.
+func newServer(t *testing.T, delay time.Duration, wrap func(http.Handler) http.Handler) *server {
+	t.Helper()
+	fleet := memory.NewFleet(memory.WithTransitionDelays(delay, delay))
+	cfg := app.DefaultConfig()
+	cfg.PollInterval, cfg.WaitLimit = 5*time.Millisecond, 30*time.Millisecond
+	svc := app.NewService(fleet, memory.NewTable(), clock{}, cfg, logging.New(io.Discard, 0))
+	h := nethttp.Handler(api.New(svc).Router(), logging.New(io.Discard, 0))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &server{url: srv.URL, fleet: fleet}
+}
+
+type clock struct{}
+
+func (clock) Now() time.Time { return time.Now() }
+
+func managed(group string) map[string]string {
+	return map[string]string{"ec2power:managed": "true", "ec2power:group": group, "Name": "box"}
+}
+
+func ctl(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args = append([]string{"--poll", "10ms"}, args...)
+	code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr, nil)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"EC2POWER_URL": "http://127.0.0.1:1"}
+	for _, args := range [][]string{
+		{}, {"reboot", "i-0123456789abcdef0"}, {"start"}, {"start", "a", "b"},
+		{"--group", "g", "start", "i-0123456789abcdef0"}, {"history"}, {"--group", "g", "history"},
+		{"list", "extra"}, {"--hibernate", "start", "i-0123456789abcdef0"}, {"--no-such-flag"},
+		{"--timeout", "0s", "start", "i-0123456789abcdef0"},
+	} {
+		code, _, stderr := ctl(t, env, args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
+	}
+	code, _, stderr := ctl(t, nil, "list")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "EC2POWER_URL")
+	code, _, _ = ctl(t, map[string]string{"EC2POWER_URL": "ftp://x"}, "list")
+	assert.Equal(t, exitUsage, code)
+}
+
+func TestStartWaitStopAndStatus(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, 100*time.Millisecond, nil)
+	id := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("ci")})
+	env := map[string]string{"EC2POWER_URL": s.url + "/"}
+
+	code, stdout, stderr := ctl(t, env, "--wait", "--timeout", "30s", "start", id)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "state=running")
+	assert.Contains(t, stderr, "waiting for running", "progress goes to stderr")
+
+	code, stdout, _ = ctl(t, env, "--json", "status", id)
+	require.Equal(t, exitOK, code)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &m))
+	assert.Equal(t, "running", m["state"])
+
+	code, stdout, _ = ctl(t, env, "stop", id)
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "result=accepted")
+
+	code, stdout, _ = ctl(t, env, "list")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, id)
+
+	code, stdout, _ = ctl(t, env, "history", id)
+	require.Equal(t, exitOK, code)
+	assert.Equal(t, 2, strings.Count(stdout, "instanceId="+id))
+}
+
+func TestGroups(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, 20*time.Millisecond, nil)
+	a := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("web")})
+	s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("web")})
+	env := map[string]string{"EC2POWER_URL": s.url}
+
+	code, stdout, stderr := ctl(t, env, "--group", "web", "--wait", "start")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, 2, strings.Count(stdout, "state=running"))
+
+	s.fleet.Fail("stop", a, ports.ErrInsufficientCapacity)
+	code, stdout, _ = ctl(t, env, "--group", "web", "stop")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, stdout, "code=insufficient_capacity")
+
+	code, _, _ = ctl(t, env, "--group", "nope", "status")
+	assert.Equal(t, exitFailed, code)
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, time.Hour, nil)
+	env := map[string]string{"EC2POWER_URL": s.url}
+	slow := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("a")})
+	unmanaged := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped})
+
+	code, _, stderr := ctl(t, env, "--wait", "--timeout", "1s", "start", slow)
+	assert.Equal(t, exitTimedOut, code, stderr)
+	assert.Contains(t, stderr, "timed out")
+
+	code, _, stderr = ctl(t, env, "start", unmanaged)
+	assert.Equal(t, exitDenied, code, stderr)
+	assert.Contains(t, stderr, "not_managed")
+
+	code, _, _ = ctl(t, env, "status", "i-0123456789abcdef0")
+	assert.Equal(t, exitFailed, code)
+
+	code, _, _ = ctl(t, env, "start", "not-an-id")
+	assert.Equal(t, exitUsage, code)
+
+	running := s.fleet.Launch(memory.InstanceSpec{Tags: managed("c")})
+	s.fleet.Deny("stop")
+	code, _, stderr = ctl(t, env, "--dry-run", "stop", running)
+	assert.Equal(t, exitDenied, code, stderr)
+
+	fast := newServer(t, 10*time.Millisecond, nil)
+	kms := fast.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("b"), StartFailure: "Client.InternalError: Client error on launch"})
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": fast.url}, "--wait", "start", kms)
+	assert.Equal(t, exitFailed, code, stderr)
+	assert.Contains(t, stderr, "Client.InternalError")
+
+	// Slower than the server's own wait: the CLI sees the fallback itself.
+	slower := newServer(t, 100*time.Millisecond, nil)
+	kms2 := slower.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("b"), StartFailure: "Client.InternalError: Client error on launch"})
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": slower.url}, "--wait", "start", kms2)
+	assert.Equal(t, exitFailed, code, stderr)
+	assert.Contains(t, stderr, "fell back to stopped: Client.InternalError")
+
+	code, _, _ = ctl(t, map[string]string{"EC2POWER_URL": "http://127.0.0.1:1"}, "list")
+	assert.Equal(t, exitFailed, code, "an unreachable API is a failure")
+}
+
+// gateway answers like API Gateway with a required API key.
+func gateway(key string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Api-Key") != key {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, `{"message":"Forbidden"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func TestAPIKey(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, 10*time.Millisecond, gateway("s3cret"))
+	code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": s.url}, "list")
+	assert.Equal(t, exitDenied, code)
+	assert.Contains(t, stderr, "Forbidden")
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": s.url, "EC2POWER_API_KEY": "s3cret"}, "list")
+	assert.Equal(t, exitOK, code, stderr)
+}
+
+func TestSigV4(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	var auth string
+	s := newServer(t, 10*time.Millisecond, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			auth = r.Header.Get("Authorization")
+			next.ServeHTTP(w, r)
+		})
+	})
+	code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": s.url, "EC2POWER_AUTH": "sigv4"}, "list")
+	require.Equal(t, exitOK, code, stderr)
+	assert.True(t, strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), auth)
+	assert.Contains(t, auth, "/eu-west-1/execute-api/aws4_request")
+
+	code, _, _ = ctl(t, map[string]string{"EC2POWER_URL": s.url}, "--sigv4", "--region", "us-west-2", "list")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, auth, "/us-west-2/execute-api/aws4_request")
+}
