@@ -348,3 +348,8 @@ func (a *API) delete(ctx context.Context, req ports.Request) (ports.Response, er
 	}
 	return httpapi.NoContent(), nil
 }
+
+// RouteTable returns the routes with their operations, for tooling that
+// needs the table without serving it (the infrastructure templates); its
+// handlers must not be called.
+func RouteTable() []httpapi.Route { return (&API{}).Routes() }

@@ -483,3 +483,8 @@ func (a *API) history(ctx context.Context, req ports.Request) (ports.Response, e
 	}
 	return httpapi.JSON(http.StatusOK, out), nil
 }
+
+// RouteTable returns the routes with their operations, for tooling that
+// needs the table without serving it (the infrastructure templates); its
+// handlers must not be called.
+func RouteTable() []httpapi.Route { return (&API{}).Routes() }

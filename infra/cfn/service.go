@@ -1,0 +1,449 @@
+package cfn
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// Auth modes of a service's API.
+const (
+	AuthAPIKey = "API_KEY"
+	AuthIAM    = "AWS_IAM"
+	AuthNone   = "NONE"
+)
+
+// Statement is one IAM policy statement. Resources and condition values may
+// be intrinsic functions.
+type Statement struct {
+	Sid       string
+	Actions   []string
+	Resources []any
+	Condition map[string]any
+}
+
+// Function is one Lambda function, serving one operation.
+type Function struct {
+	// Operation is the operation name in the service's route table.
+	Operation string
+	// Package is the Go package of the function's main, relative to the
+	// repository root (./services/claims/cmd/createclaim).
+	Package string
+	// Timeout in seconds.
+	Timeout int
+	// Env are the environment variables the code reads; values may be
+	// intrinsic functions.
+	Env map[string]any
+	// Statements are the function's permissions beyond its own logs and
+	// X-Ray traces.
+	Statements []Statement
+}
+
+// Route is one method of the REST API.
+type Route struct {
+	Method    string
+	Pattern   string
+	Operation string
+}
+
+// Table is a DynamoDB table with the adapter's layout (string keys PK and
+// SK), on demand, with point-in-time recovery, encryption, and a TTL on
+// expiresAt.
+type Table struct {
+	LogicalID   string
+	Description string
+}
+
+// Service describes one independently deployed service.
+type Service struct {
+	Name        string
+	Description string
+	Functions   []Function
+	Routes      []Route
+	Tables      []Table
+	// DefaultAuth is the Auth parameter's default.
+	DefaultAuth string
+	// ExtraParameters are service-specific parameters (referenced by Env).
+	ExtraParameters map[string]Parameter
+}
+
+// LogicalName turns an operation or path into a CloudFormation logical id
+// part: "createClaim" -> "CreateClaim".
+func LogicalName(s string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			upper = true
+			continue
+		}
+		if upper {
+			r = unicode.ToUpper(r)
+			upper = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// FunctionLogicalID is the logical id of an operation's function.
+func FunctionLogicalID(op string) string { return LogicalName(op) + "Function" }
+
+// RoleLogicalID is the logical id of an operation's role.
+func RoleLogicalID(op string) string { return LogicalName(op) + "Role" }
+
+// CodeKeyParameter is the parameter naming an operation's code object.
+func CodeKeyParameter(op string) string { return LogicalName(op) + "CodeKey" }
+
+// MethodLogicalID is the logical id of a route's method.
+func MethodLogicalID(r Route) string {
+	return "Method" + LogicalName(strings.ToLower(r.Method)) + pathName(r.Pattern)
+}
+
+func pathName(pattern string) string {
+	var b strings.Builder
+	for _, seg := range strings.Split(strings.Trim(pattern, "/"), "/") {
+		if strings.HasPrefix(seg, "{") {
+			b.WriteString("By")
+		}
+		b.WriteString(LogicalName(seg))
+	}
+	if b.Len() == 0 {
+		return "Root"
+	}
+	return b.String()
+}
+
+func resourceLogicalID(path string) string { return "Resource" + pathName(path) }
+
+const (
+	prodCondition    = "IsProduction"
+	apiKeyCondition  = "UseApiKey"
+	iamCondition     = "UseIam"
+	privateCondition = "IsPrivate"
+)
+
+// ServiceTemplate builds the service's stack template.
+func ServiceTemplate(s Service) (Template, error) {
+	if err := s.check(); err != nil {
+		return Template{}, err
+	}
+	t := Template{
+		AWSTemplateFormatVersion: "2010-09-09",
+		Description:              s.Description,
+		Parameters:               commonParameters(s),
+		Conditions: map[string]any{
+			prodCondition:    Or(Equals(Ref("Stage"), "prod"), Equals(Ref("Stage"), "production")),
+			apiKeyCondition:  Equals(Ref("Auth"), AuthAPIKey),
+			iamCondition:     Equals(Ref("Auth"), AuthIAM),
+			privateCondition: Equals(Ref("EndpointType"), "PRIVATE"),
+		},
+		Rules: map[string]any{
+			"NoAnonymousProduction": map[string]any{
+				"RuleCondition": map[string]any{"Fn::Contains": []any{[]any{"prod", "production"}, Ref("Stage")}},
+				"Assertions": []any{map[string]any{
+					"Assert":            Not(Equals(Ref("Auth"), AuthNone)),
+					"AssertDescription": "Auth NONE is only allowed for non-production stages",
+				}},
+			},
+		},
+		Resources: map[string]Resource{},
+		Outputs:   map[string]Output{},
+	}
+	for k, v := range s.ExtraParameters {
+		t.Parameters[k] = v
+	}
+	for _, tb := range s.Tables {
+		addTable(&t, tb)
+	}
+	for _, f := range s.Functions {
+		addFunction(&t, s, f)
+	}
+	addAPI(&t, s)
+	return t, nil
+}
+
+func (s Service) check() error {
+	ops := map[string]bool{}
+	for _, f := range s.Functions {
+		if ops[f.Operation] {
+			return fmt.Errorf("service %s: operation %s has two functions", s.Name, f.Operation)
+		}
+		ops[f.Operation] = true
+	}
+	used := map[string]bool{}
+	for _, r := range s.Routes {
+		if !ops[r.Operation] {
+			return fmt.Errorf("service %s: route %s %s has no function for %s", s.Name, r.Method, r.Pattern, r.Operation)
+		}
+		used[r.Operation] = true
+	}
+	for op := range ops {
+		if !used[op] {
+			return fmt.Errorf("service %s: function %s serves no route", s.Name, op)
+		}
+	}
+	return nil
+}
+
+func commonParameters(s Service) map[string]Parameter {
+	p := map[string]Parameter{
+		"Stage": {
+			Type: "String", Default: "dev", AllowedPattern: "^[a-z][a-z0-9-]{0,19}$",
+			Description: "Stage name (dev, staging, prod, ...); prod and production are production stages", ConstraintDescription: "lower-case letters, digits and dashes",
+		},
+		"ArtifactBucket": {Type: "String", Description: "Bucket holding the function code (the bootstrap stack's output)", MinLength: intp(3)},
+		"Architecture":   {Type: "String", Default: "arm64", AllowedValues: []string{"arm64", "x86_64"}, Description: "Instruction set of the functions"},
+		"MemorySize":     {Type: "Number", Default: 128, MinValue: intp(128), MaxValue: intp(10240), Description: "Memory of each function (MB)"},
+		"LogRetentionDays": {
+			Type: "Number", Default: "14", Description: "Days to keep function and access logs",
+			AllowedValues: []string{"1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653"},
+		},
+		"LogLevel":           {Type: "String", Default: "info", AllowedValues: []string{"debug", "info", "warn", "error"}},
+		"EndpointType":       {Type: "String", Default: "REGIONAL", AllowedValues: []string{"REGIONAL", "PRIVATE"}},
+		"VpcEndpointIds":     {Type: "CommaDelimitedList", Default: "", Description: "With PRIVATE: the VPC endpoints allowed to invoke the API; every other source is denied"},
+		"Auth":               {Type: "String", Default: s.DefaultAuth, AllowedValues: []string{AuthAPIKey, AuthIAM, AuthNone}, Description: "API_KEY (usage plan), AWS_IAM (SigV4) or NONE (non-production stages only)"},
+		"ThrottleRateLimit":  {Type: "Number", Default: 50, MinValue: intp(1), Description: "Steady requests per second of the stage (and of each API key)"},
+		"ThrottleBurstLimit": {Type: "Number", Default: 100, MinValue: intp(1), Description: "Burst of the stage (and of each API key)"},
+		"QuotaPerDay":        {Type: "Number", Default: 10000, MinValue: intp(1), Description: "Requests per day per API key"},
+	}
+	for _, f := range s.Functions {
+		p[CodeKeyParameter(f.Operation)] = Parameter{Type: "String", Description: "S3 key of the " + f.Operation + " code zip", MinLength: intp(1)}
+	}
+	return p
+}
+
+func addTable(t *Template, tb Table) {
+	retain := If(prodCondition, "Retain", "Delete")
+	t.Add(tb.LogicalID, Resource{
+		Type:                "AWS::DynamoDB::Table",
+		DeletionPolicy:      retain,
+		UpdateReplacePolicy: retain,
+		Properties: map[string]any{
+			"BillingMode": "PAY_PER_REQUEST",
+			"AttributeDefinitions": []any{
+				map[string]any{"AttributeName": "PK", "AttributeType": "S"},
+				map[string]any{"AttributeName": "SK", "AttributeType": "S"},
+			},
+			"KeySchema": []any{
+				map[string]any{"AttributeName": "PK", "KeyType": "HASH"},
+				map[string]any{"AttributeName": "SK", "KeyType": "RANGE"},
+			},
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"SSESpecification":                 map[string]any{"SSEEnabled": true},
+			"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+			"DeletionProtectionEnabled":        If(prodCondition, true, false),
+		},
+	})
+	t.Outputs[tb.LogicalID+"Name"] = Output{Description: tb.Description, Value: Ref(tb.LogicalID)}
+}
+
+func functionName(op string) any { return Sub("${AWS::StackName}-" + op) }
+
+func addFunction(t *Template, s Service, f Function) {
+	id := LogicalName(f.Operation)
+	logGroup := id + "LogGroup"
+	t.Add(logGroup, Resource{
+		Type: "AWS::Logs::LogGroup",
+		Properties: map[string]any{
+			"LogGroupName":    Sub("/aws/lambda/${AWS::StackName}-" + f.Operation),
+			"RetentionInDays": Ref("LogRetentionDays"),
+		},
+	})
+	statements := []any{
+		map[string]any{
+			"Sid":      "WriteOwnLogs",
+			"Effect":   "Allow",
+			"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			"Resource": []any{Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${AWS::StackName}-" + f.Operation + ":*")},
+		},
+		map[string]any{
+			"Sid":      "WriteTraces",
+			"Effect":   "Allow",
+			"Action":   []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
+			"Resource": "*",
+		},
+	}
+	for _, st := range f.Statements {
+		m := map[string]any{"Sid": st.Sid, "Effect": "Allow", "Action": st.Actions, "Resource": st.Resources}
+		if st.Condition != nil {
+			m["Condition"] = st.Condition
+		}
+		statements = append(statements, m)
+	}
+	t.Add(RoleLogicalID(f.Operation), Resource{
+		Type: "AWS::IAM::Role",
+		Properties: map[string]any{
+			"Description": Sub("Role of ${AWS::StackName}-" + f.Operation),
+			"AssumeRolePolicyDocument": map[string]any{
+				"Version": "2012-10-17",
+				"Statement": []any{map[string]any{
+					"Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
+				}},
+			},
+			"Policies": []any{map[string]any{
+				"PolicyName":     f.Operation,
+				"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": statements},
+			}},
+		},
+	})
+	env := map[string]any{}
+	for k, v := range f.Env {
+		env[k] = v
+	}
+	t.Add(FunctionLogicalID(f.Operation), Resource{
+		Type: "AWS::Lambda::Function",
+		Properties: map[string]any{
+			"FunctionName":  functionName(f.Operation),
+			"Description":   fmt.Sprintf("%s: %s", s.Name, f.Operation),
+			"Runtime":       "provided.al2023",
+			"Handler":       "bootstrap",
+			"Architectures": []any{Ref("Architecture")},
+			"MemorySize":    Ref("MemorySize"),
+			"Timeout":       f.Timeout,
+			"Role":          GetAtt(RoleLogicalID(f.Operation), "Arn"),
+			"Code":          map[string]any{"S3Bucket": Ref("ArtifactBucket"), "S3Key": Ref(CodeKeyParameter(f.Operation))},
+			"Environment":   map[string]any{"Variables": env},
+			"TracingConfig": map[string]any{"Mode": "Active"},
+			"LoggingConfig": map[string]any{"LogGroup": Ref(logGroup), "LogFormat": "Text"},
+		},
+	})
+	t.Add(id+"Permission", Resource{
+		Type: "AWS::Lambda::Permission",
+		Properties: map[string]any{
+			"Action":       "lambda:InvokeFunction",
+			"FunctionName": GetAtt(FunctionLogicalID(f.Operation), "Arn"),
+			"Principal":    "apigateway.amazonaws.com",
+			"SourceArn":    Sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*"),
+		},
+	})
+}
+
+func addAPI(t *Template, s Service) {
+	t.Add("Api", Resource{
+		Type: "AWS::ApiGateway::RestApi",
+		Properties: map[string]any{
+			"Name":        Sub("${AWS::StackName}"),
+			"Description": s.Description,
+			"EndpointConfiguration": map[string]any{
+				"Types":          []any{Ref("EndpointType")},
+				"VpcEndpointIds": If(privateCondition, Ref("VpcEndpointIds"), NoValue),
+			},
+			"Policy": If(privateCondition, map[string]any{
+				"Version": "2012-10-17",
+				"Statement": []any{
+					map[string]any{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+					map[string]any{
+						"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+						"Condition": map[string]any{"StringNotEquals": map[string]any{"aws:SourceVpce": Ref("VpcEndpointIds")}},
+					},
+				},
+			}, NoValue),
+			"DisableExecuteApiEndpoint": false,
+		},
+	})
+	// Resources: one per distinct path prefix.
+	paths := map[string]bool{}
+	for _, r := range s.Routes {
+		segs := strings.Split(strings.Trim(r.Pattern, "/"), "/")
+		for i := range segs {
+			paths["/"+strings.Join(segs[:i+1], "/")] = true
+		}
+	}
+	sorted := make([]string, 0, len(paths))
+	for p := range paths {
+		sorted = append(sorted, p)
+	}
+	sort.Strings(sorted) // parents before children
+	for _, p := range sorted {
+		parent := GetAtt("Api", "RootResourceId")
+		if i := strings.LastIndex(p, "/"); i > 0 {
+			parent = Ref(resourceLogicalID(p[:i]))
+		}
+		t.Add(resourceLogicalID(p), Resource{
+			Type: "AWS::ApiGateway::Resource",
+			Properties: map[string]any{
+				"RestApiId": Ref("Api"),
+				"ParentId":  parent,
+				"PathPart":  p[strings.LastIndex(p, "/")+1:],
+			},
+		})
+	}
+	methods := make([]string, 0, len(s.Routes))
+	hash := sha256.New()
+	for _, r := range s.Routes {
+		id := MethodLogicalID(r)
+		methods = append(methods, id)
+		fmt.Fprintf(hash, "%s %s %s\n", r.Method, r.Pattern, r.Operation)
+		t.Add(id, Resource{
+			Type: "AWS::ApiGateway::Method",
+			Properties: map[string]any{
+				"RestApiId":         Ref("Api"),
+				"ResourceId":        Ref(resourceLogicalID(r.Pattern)),
+				"HttpMethod":        r.Method,
+				"AuthorizationType": If(iamCondition, AuthIAM, AuthNone),
+				"ApiKeyRequired":    If(apiKeyCondition, true, false),
+				"OperationName":     r.Operation,
+				"Integration": map[string]any{
+					"Type":                  "AWS_PROXY",
+					"IntegrationHttpMethod": "POST",
+					"Uri": Sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${" +
+						FunctionLogicalID(r.Operation) + ".Arn}/invocations"),
+				},
+			},
+		})
+	}
+	sort.Strings(methods)
+	// A new deployment whenever the routes change.
+	deployment := "Deployment" + hex.EncodeToString(hash.Sum(nil))[:10]
+	t.Add(deployment, Resource{
+		Type:       "AWS::ApiGateway::Deployment",
+		DependsOn:  methods,
+		Properties: map[string]any{"RestApiId": Ref("Api"), "Description": "routes " + hex.EncodeToString(hash.Sum(nil))[:10]},
+	})
+	t.Add("AccessLogGroup", Resource{
+		Type: "AWS::Logs::LogGroup",
+		Properties: map[string]any{
+			"LogGroupName":    Sub("/aws/apigateway/${AWS::StackName}-access"),
+			"RetentionInDays": Ref("LogRetentionDays"),
+		},
+	})
+	t.Add("ApiStage", Resource{
+		Type: "AWS::ApiGateway::Stage",
+		Properties: map[string]any{
+			"RestApiId":      Ref("Api"),
+			"DeploymentId":   Ref(deployment),
+			"StageName":      Ref("Stage"),
+			"TracingEnabled": true,
+			"AccessLogSetting": map[string]any{
+				"DestinationArn": GetAtt("AccessLogGroup", "Arn"),
+				"Format": `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","caller":"$context.identity.caller",` +
+					`"apiKeyId":"$context.identity.apiKeyId","requestTime":"$context.requestTime","method":"$context.httpMethod",` +
+					`"path":"$context.resourcePath","status":"$context.status","latencyMs":"$context.responseLatency",` +
+					`"integrationLatencyMs":"$context.integrationLatency","responseLength":"$context.responseLength"}`,
+			},
+			"MethodSettings": []any{map[string]any{
+				"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": true,
+				"ThrottlingRateLimit": Ref("ThrottleRateLimit"), "ThrottlingBurstLimit": Ref("ThrottleBurstLimit"),
+			}},
+		},
+	})
+	t.Add("UsagePlan", Resource{
+		Type:      "AWS::ApiGateway::UsagePlan",
+		Condition: apiKeyCondition,
+		DependsOn: []string{"ApiStage"},
+		Properties: map[string]any{
+			"UsagePlanName": Sub("${AWS::StackName}"),
+			"Description":   "Keys of the consumers of " + s.Name,
+			"ApiStages":     []any{map[string]any{"ApiId": Ref("Api"), "Stage": Ref("Stage")}},
+			"Throttle":      map[string]any{"RateLimit": Ref("ThrottleRateLimit"), "BurstLimit": Ref("ThrottleBurstLimit")},
+			"Quota":         map[string]any{"Limit": Ref("QuotaPerDay"), "Period": "DAY"},
+		},
+	})
+	t.Outputs["ApiUrl"] = Output{Description: "Invoke URL of the stage", Value: Sub("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}")}
+	t.Outputs["ApiId"] = Output{Description: "REST API id", Value: Ref("Api")}
+	t.Outputs["UsagePlanId"] = Output{Description: "Usage plan of the API keys", Condition: apiKeyCondition, Value: Ref("UsagePlan")}
+}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+
+	"github.com/hexlambda/hexlambda/infra/cfn"
+	"github.com/hexlambda/hexlambda/infra/deploy"
+	"github.com/hexlambda/hexlambda/infra/stacks"
+)
+
+type paramFlags map[string]string
+
+func (p paramFlags) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p paramFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("--param wants KEY=VALUE, got %q", s)
+	}
+	p[k] = v
+	return nil
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+type command struct {
+	service, stage, arch, consumer, root, dist, out string
+	force, asJSON, check                            bool
+	poll                                            time.Duration
+	params                                          paramFlags
+	stdout, stderr                                  io.Writer
+	loadConfig                                      func(context.Context) (aws.Config, error)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfig func(context.Context) (aws.Config, error)) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		_, _ = fmt.Fprintln(stderr, "usage: deploy bootstrap|build|package|deploy|diff|outputs|destroy|keys|templates [flags]  (deploy CMD -h for flags)")
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c := &command{params: paramFlags{}, stdout: stdout, stderr: stderr, loadConfig: loadConfig}
+	name, rest := args[0], args[1:]
+	keyAction := ""
+	if name == "keys" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			_, _ = fmt.Fprintln(stderr, "deploy: keys needs issue, list or revoke")
+			return 2
+		}
+		keyAction, rest = rest[0], rest[1:]
+	}
+	fs := flag.NewFlagSet("deploy "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.service, "service", "", "service: "+strings.Join(stacks.Names(), ", "))
+	fs.StringVar(&c.stage, "stage", "dev", "stage (prod and production are production stages)")
+	fs.StringVar(&c.arch, "arch", "arm64", "function architecture: arm64, amd64 or host")
+	fs.StringVar(&c.consumer, "consumer", "", "API key consumer (keys issue|revoke), e.g. jenkins")
+	fs.StringVar(&c.root, "root", "", "repository root (default: the directory holding go.work)")
+	fs.StringVar(&c.dist, "dist", "", "build output directory (default ROOT/dist)")
+	fs.StringVar(&c.out, "out", "", "templates: output directory (default ROOT/infra/cloudformation)")
+	fs.BoolVar(&c.force, "force", false, "destroy: allow destroying a production stage")
+	fs.BoolVar(&c.asJSON, "json", false, "print results as JSON")
+	fs.BoolVar(&c.check, "check", false, "templates: fail when the committed templates are stale")
+	fs.DurationVar(&c.poll, "poll", 2*time.Second, "time between two status reads")
+	fs.Var(c.params, "param", "stack parameter KEY=VALUE (repeatable), e.g. Auth=API_KEY")
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		_, _ = fmt.Fprintf(stderr, "deploy: unexpected arguments %v\n", fs.Args())
+		return 2
+	}
+	err := c.dispatch(ctx, name, keyAction)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		_, _ = fmt.Fprintln(stderr, "deploy:", err)
+		return 2
+	default:
+		_, _ = fmt.Fprintln(stderr, "deploy:", err)
+		return 1
+	}
+}
+
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.work above the working directory; pass --root")
+		}
+		dir = parent
+	}
+}
+
+func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
+	if c.root == "" {
+		root, err := findRoot()
+		if err != nil {
+			return err
+		}
+		c.root = root
+	}
+	if c.dist == "" {
+		c.dist = filepath.Join(c.root, "dist")
+	}
+	switch name {
+	case "templates":
+		return c.templates()
+	case "bootstrap":
+		tool, err := c.tool(ctx)
+		if err != nil {
+			return err
+		}
+		bucket, err := tool.EnsureBootstrap(ctx)
+		if err != nil {
+			return err
+		}
+		return c.print(map[string]string{"ArtifactBucketName": bucket})
+	}
+	svc, err := c.serviceSpec()
+	if err != nil {
+		return err
+	}
+	stack := deploy.StackName(svc.Name, c.stage)
+	switch name {
+	case "build":
+		_, _, err := c.build(ctx, svc)
+		return err
+	case "package":
+		_, arts, err := c.build(ctx, svc)
+		if err != nil {
+			return err
+		}
+		out := map[string]string{}
+		for _, a := range arts {
+			out[a.Operation] = fmt.Sprintf("%s (%d bytes)", a.Key, len(a.Zip))
+		}
+		return c.print(out)
+	case "deploy", "diff":
+		return c.deploy(ctx, svc, name == "diff")
+	case "outputs":
+		tool, err := c.tool(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := tool.Outputs(ctx, stack, svc.Name)
+		if err != nil {
+			return err
+		}
+		return c.print(st.Outputs)
+	case "destroy":
+		if deploy.IsProduction(c.stage) && !c.force {
+			return usagef("%s is a production stage; destroy it with --force", stack)
+		}
+		tool, err := c.tool(ctx)
+		if err != nil {
+			return err
+		}
+		if err := tool.Destroy(ctx, stack); err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(c.stderr, "%s: deleted\n", stack)
+		return nil
+	case "keys":
+		return c.keys(ctx, stack, keyAction)
+	default:
+		return usagef("unknown command %q", name)
+	}
+}
+
+func (c *command) serviceSpec() (cfn.Service, error) {
+	if c.service == "" {
+		return cfn.Service{}, usagef("--service is required (%s)", strings.Join(stacks.Names(), ", "))
+	}
+	svc, err := stacks.Lookup(c.service)
+	if err != nil {
+		return cfn.Service{}, usagef("%v", err)
+	}
+	if err := deploy.CheckStage(c.stage, deploy.Params(c.params)); err != nil {
+		return cfn.Service{}, usagef("%v", err)
+	}
+	return svc, nil
+}
+
+func (c *command) tool(ctx context.Context) (*deploy.Tool, error) {
+	cfg, err := c.loadConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, usagef("no AWS region: set AWS_REGION")
+	}
+	t := deploy.NewTool(cfg, c.stderr)
+	t.Poll = c.poll
+	return t, nil
+}
+
+func (c *command) build(ctx context.Context, svc cfn.Service) (deploy.Arch, []deploy.Artifact, error) {
+	arch, err := deploy.ParseArch(c.arch)
+	if err != nil {
+		return deploy.Arch{}, nil, usagef("%v", err)
+	}
+	if _, err := deploy.Build(ctx, c.root, c.dist, svc, arch, c.stderr); err != nil {
+		return arch, nil, err
+	}
+	arts, err := deploy.Package(c.dist, svc)
+	return arch, arts, err //nolint:wrapcheck // deploy wraps
+}
+
+func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) error {
+	tool, err := c.tool(ctx)
+	if err != nil {
+		return err
+	}
+	arch, arts, err := c.build(ctx, svc)
+	if err != nil {
+		return err
+	}
+	bucket, err := tool.EnsureBootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	stack := deploy.StackName(svc.Name, c.stage)
+	if dryRun {
+		params, err := tool.ServiceParams(ctx, svc, c.stage, bucket, arch, arts, deploy.Params(c.params))
+		if err != nil {
+			return err
+		}
+		body, err := stacks.Template(svc.Name)
+		if err != nil {
+			return err
+		}
+		plan, err := tool.PlanChanges(ctx, stack, body, params)
+		if err != nil {
+			return err
+		}
+		if plan.Empty() && !plan.Create {
+			_, _ = fmt.Fprintf(c.stdout, "%s: no changes\n", stack)
+			return nil
+		}
+		for _, ch := range plan.Changes {
+			_, _ = fmt.Fprintln(c.stdout, ch)
+		}
+		tool.Discard(ctx, plan)
+		return nil
+	}
+	if _, err := tool.Upload(ctx, bucket, arts); err != nil {
+		return err
+	}
+	params, err := tool.ServiceParams(ctx, svc, c.stage, bucket, arch, arts, deploy.Params(c.params))
+	if err != nil {
+		return err
+	}
+	st, _, err := tool.DeployTemplate(ctx, stack, svc.Name, params)
+	if err != nil {
+		return err
+	}
+	return c.print(st.Outputs)
+}
+
+func (c *command) keys(ctx context.Context, stack, action string) error {
+	tool, err := c.tool(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := tool.Outputs(ctx, stack, c.service)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
+	plan := st.Outputs["UsagePlanId"]
+	switch action {
+	case "issue", "revoke":
+		if c.consumer == "" {
+			return usagef("keys %s needs --consumer", action)
+		}
+		var key deploy.Key
+		if action == "issue" {
+			key, err = k.Issue(ctx, stack, plan, c.consumer)
+		} else {
+			key, err = k.Revoke(ctx, stack, plan, c.consumer)
+		}
+		if err != nil {
+			return err //nolint:wrapcheck // deploy wraps
+		}
+		out := map[string]string{"id": key.ID, "name": key.Name, "consumer": c.consumer}
+		if key.Value != "" {
+			out["value"] = key.Value
+		} else {
+			out["revoked"] = "true"
+		}
+		return c.print(out)
+	case "list":
+		keys, err := k.List(ctx, stack, plan)
+		if err != nil {
+			return err //nolint:wrapcheck // deploy wraps
+		}
+		if c.asJSON {
+			return c.printJSON(keys)
+		}
+		for _, key := range keys {
+			_, _ = fmt.Fprintf(c.stdout, "%s  %s  consumer=%s enabled=%t\n", key.ID, key.Name, key.Consumer, key.Enabled)
+		}
+		return nil
+	default:
+		return usagef("keys needs issue, list or revoke, not %q", action)
+	}
+}
+
+func (c *command) templates() error {
+	out := c.out
+	if out == "" {
+		out = filepath.Join(c.root, "infra", "cloudformation")
+	}
+	if !c.check {
+		if err := stacks.WriteAll(out); err != nil {
+			return err //nolint:wrapcheck // stacks wraps
+		}
+		_, _ = fmt.Fprintf(c.stderr, "wrote %d templates to %s\n", len(stacks.TemplateNames()), out)
+		return nil
+	}
+	var stale []string
+	for _, name := range stacks.TemplateNames() {
+		want, err := stacks.Template(name)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join(out, name+".json")) //nolint:gosec // our own directory
+		if err != nil || !bytes.Equal(got, want) {
+			stale = append(stale, name)
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("templates out of date: %v; run go tool task templates and commit", stale)
+	}
+	_, _ = fmt.Fprintln(c.stderr, "templates are up to date")
+	return nil
+}
+
+func (c *command) print(m map[string]string) error {
+	if c.asJSON {
+		return c.printJSON(m)
+	}
+	st := deploy.Stack{Outputs: m}
+	for _, kv := range deploy.SortedOutputs(st) {
+		_, _ = fmt.Fprintf(c.stdout, "%s = %s\n", kv[0], kv[1])
+	}
+	return nil
+}
+
+func (c *command) printJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("print: %w", err)
+	}
+	return nil
+}

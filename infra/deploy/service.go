@@ -1,0 +1,141 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/hexlambda/hexlambda/infra/cfn"
+	"github.com/hexlambda/hexlambda/infra/stacks"
+)
+
+var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+
+// StackName is the stack of a service's stage: SERVICE-STAGE.
+func StackName(service, stage string) string { return service + "-" + stage }
+
+// IsProduction reports whether a stage is a production stage.
+func IsProduction(stage string) bool { return stage == "prod" || stage == "production" }
+
+// CheckStage validates a stage name and the parameters it is deployed
+// with: Auth NONE is refused for production stages, and PRIVATE endpoints
+// need VPC endpoint ids.
+func CheckStage(stage string, params Params) error {
+	if !stagePattern.MatchString(stage) {
+		return fmt.Errorf("stage %q must be 1 to 20 lower-case letters, digits or dashes, starting with a letter", stage)
+	}
+	if params["Auth"] == cfn.AuthNone && IsProduction(stage) {
+		return fmt.Errorf("Auth NONE is not allowed for the production stage %s", stage) //nolint:staticcheck // Auth is the parameter's name
+	}
+	if params["EndpointType"] == "PRIVATE" && params["VpcEndpointIds"] == "" {
+		return errors.New("EndpointType PRIVATE needs VpcEndpointIds (the VPC endpoints allowed to call the API)")
+	}
+	return nil
+}
+
+// EnsureBootstrap deploys the bootstrap stack when it is missing and
+// returns the artifact bucket.
+func (t *Tool) EnsureBootstrap(ctx context.Context) (string, error) {
+	st, err := t.Outputs(ctx, stacks.BootstrapStackName, "bootstrap")
+	if errors.Is(err, ErrNoStack) {
+		t.logf("deploying the bootstrap stack %s", stacks.BootstrapStackName)
+		if st, _, err = t.DeployTemplate(ctx, stacks.BootstrapStackName, "bootstrap", nil); err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
+	bucket := st.Outputs["ArtifactBucketName"]
+	if bucket == "" {
+		return "", fmt.Errorf("stack %s has no ArtifactBucketName output", stacks.BootstrapStackName)
+	}
+	return bucket, nil
+}
+
+// DeployTemplate plans, shows and executes the named template's change
+// set. It reports changed=false (and does nothing) when nothing would change.
+func (t *Tool) DeployTemplate(ctx context.Context, stack, template string, params Params) (Stack, bool, error) {
+	body, err := stacks.Template(template)
+	if err != nil {
+		return Stack{}, false, err
+	}
+	plan, err := t.PlanChanges(ctx, stack, body, params)
+	if err != nil {
+		return Stack{}, false, err
+	}
+	if plan.Empty() && !plan.Create {
+		t.logf("%s: no changes; nothing to deploy", stack)
+		st, err := t.Describe(ctx, stack)
+		if err != nil {
+			return st, false, err
+		}
+		st, err = t.ResolveOutputs(ctx, st, body)
+		return st, false, err
+	}
+	verb := "updating"
+	if plan.Create {
+		verb = "creating"
+	}
+	t.logf("%s %s with %d change(s):", verb, stack, len(plan.Changes))
+	for _, c := range plan.Changes {
+		t.logf("  %s", c)
+	}
+	st, err := t.Execute(ctx, plan)
+	if err != nil {
+		return st, true, err
+	}
+	t.logf("%s: %s", stack, st.Status)
+	st, err = t.ResolveOutputs(ctx, st, body)
+	return st, true, err
+}
+
+// ServiceParams returns the parameters of a service stage deployment:
+// the caller's, plus the artifacts' code keys, the architecture, the
+// bucket, and a fresh cursor signing key when the stack is new.
+func (t *Tool) ServiceParams(ctx context.Context, svc cfn.Service, stage, bucket string, arch Arch, arts []Artifact, given Params) (Params, error) {
+	p := Params{}
+	for k, v := range given {
+		p[k] = v
+	}
+	p["Stage"], p["ArtifactBucket"], p["Architecture"] = stage, bucket, arch.Lambda
+	for _, a := range arts {
+		p[cfn.CodeKeyParameter(a.Operation)] = a.Key
+	}
+	if _, ok := p["CursorSigningKey"]; !ok {
+		if _, err := t.Describe(ctx, StackName(svc.Name, stage)); errors.Is(err, ErrNoStack) {
+			p["CursorSigningKey"] = NewSecret()
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// SortedOutputs returns a stack's outputs as sorted "key = value" pairs.
+func SortedOutputs(st Stack) [][2]string {
+	keys := make([]string, 0, len(st.Outputs))
+	for k := range st.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][2]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, [2]string{k, st.Outputs[k]})
+	}
+	return out
+}
+
+// Outputs describes a stack and resolves the outputs of its template.
+func (t *Tool) Outputs(ctx context.Context, stack, template string) (Stack, error) {
+	st, err := t.Describe(ctx, stack)
+	if err != nil {
+		return st, err
+	}
+	body, err := stacks.Template(template)
+	if err != nil {
+		return st, err //nolint:wrapcheck // stacks wraps
+	}
+	return t.ResolveOutputs(ctx, st, body)
+}

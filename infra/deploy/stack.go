@@ -1,0 +1,366 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// Tool talks to CloudFormation and S3.
+type Tool struct {
+	CFN *cloudformation.Client
+	S3  *s3.Client
+	// Log receives progress; Poll is the time between two status reads.
+	Log  io.Writer
+	Poll time.Duration
+}
+
+// NewTool returns a tool for cfg. With an endpoint override (an emulator
+// or a private endpoint), S3 is addressed path-style, as such endpoints
+// need.
+func NewTool(cfg aws.Config, log io.Writer) *Tool {
+	return &Tool{
+		CFN: cloudformation.NewFromConfig(cfg),
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = o.BaseEndpoint != nil
+		}),
+		Log:  log,
+		Poll: 2 * time.Second,
+	}
+}
+
+func (t *Tool) logf(format string, args ...any) { _, _ = fmt.Fprintf(t.Log, format+"\n", args...) }
+
+// Upload puts the artifacts into bucket unless an object with the same key
+// (the same content hash) is there already. It returns how many it sent.
+func (t *Tool) Upload(ctx context.Context, bucket string, arts []Artifact) (int, error) {
+	sent := 0
+	for _, a := range arts {
+		_, err := t.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(a.Key)})
+		if err == nil {
+			t.logf("unchanged %-14s s3://%s/%s", a.Operation, bucket, a.Key)
+			continue
+		}
+		var nf *s3types.NotFound
+		var apiErr smithy.APIError
+		if !errors.As(err, &nf) && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotFound") {
+			return sent, fmt.Errorf("look up %s: %w", a.Key, err)
+		}
+		if _, err := t.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(a.Key), Body: bytes.NewReader(a.Zip),
+			ContentType: aws.String("application/zip"),
+		}); err != nil {
+			return sent, fmt.Errorf("upload %s: %w", a.Key, err)
+		}
+		sent++
+		t.logf("uploaded  %-14s s3://%s/%s (%.1f MB)", a.Operation, bucket, a.Key, float64(len(a.Zip))/1e6)
+	}
+	return sent, nil
+}
+
+// Stack is what DescribeStacks says of a stack.
+type Stack struct {
+	Name       string
+	Status     string
+	Outputs    map[string]string
+	Parameters map[string]string
+	// Pseudo are the stack's pseudo parameters (AWS::Region, ...).
+	Pseudo map[string]string
+}
+
+// ErrNoStack means the stack does not exist.
+var ErrNoStack = errors.New("stack does not exist")
+
+// Describe returns the stack or ErrNoStack.
+func (t *Tool) Describe(ctx context.Context, name string) (Stack, error) {
+	out, err := t.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+	if err != nil {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && strings.Contains(apiErr.ErrorMessage(), "does not exist") {
+			return Stack{}, fmt.Errorf("%s: %w", name, ErrNoStack)
+		}
+		return Stack{}, fmt.Errorf("describe stack %s: %w", name, err)
+	}
+	if len(out.Stacks) == 0 || out.Stacks[0].StackStatus == cfntypes.StackStatusDeleteComplete {
+		return Stack{}, fmt.Errorf("%s: %w", name, ErrNoStack)
+	}
+	s := out.Stacks[0]
+	st := Stack{Name: name, Status: string(s.StackStatus), Outputs: map[string]string{}, Parameters: map[string]string{}}
+	for _, o := range s.Outputs {
+		st.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	for _, p := range s.Parameters {
+		st.Parameters[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	st.Pseudo = pseudo(aws.ToString(s.StackId), name, t.CFN.Options().Region)
+	return st, nil
+}
+
+// Change is one planned resource change.
+type Change struct {
+	Action      string
+	LogicalID   string
+	Type        string
+	Replacement string
+}
+
+func (c Change) String() string {
+	s := fmt.Sprintf("%-7s %-45s %s", c.Action, c.LogicalID, c.Type)
+	if c.Replacement == "True" || c.Replacement == "Conditional" {
+		s += "  (replacement: " + c.Replacement + ")"
+	}
+	return s
+}
+
+// Plan is a change set waiting to be executed (or discarded).
+type Plan struct {
+	Stack     string
+	ChangeSet string
+	Create    bool
+	Changes   []Change
+}
+
+// Empty reports whether the plan changes nothing.
+func (p Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Params are a stack's parameter values; on an update, template
+// parameters not given keep their previous values.
+type Params map[string]string
+
+// NewSecret returns a random URL-safe secret for NoEcho parameters.
+func NewSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// templateParameters lists the parameters a template declares.
+func templateParameters(body []byte) ([]string, error) {
+	var t struct {
+		Parameters map[string]json.RawMessage `json:"Parameters"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil {
+		return nil, fmt.Errorf("read template parameters: %w", err)
+	}
+	var names []string
+	for n := range t.Parameters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// PlanChanges creates a change set for stack and reads what it would
+// change. An empty plan has already been discarded.
+func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, params Params) (Plan, error) {
+	existing, err := t.Describe(ctx, stack)
+	create := errors.Is(err, ErrNoStack)
+	switch {
+	case create:
+	case err != nil:
+		return Plan{}, err
+	case existing.Status == string(cfntypes.StackStatusRollbackComplete):
+		return Plan{}, fmt.Errorf("stack %s is %s after a failed create; destroy it, then deploy again", stack, existing.Status)
+	case strings.HasSuffix(existing.Status, "_IN_PROGRESS"):
+		return Plan{}, fmt.Errorf("stack %s is busy (%s); wait for it to finish", stack, existing.Status)
+	}
+	names, err := templateParameters(template)
+	if err != nil {
+		return Plan{}, err
+	}
+	var cfnParams []cfntypes.Parameter
+	for _, n := range names {
+		v, given := params[n]
+		_, had := existing.Parameters[n]
+		switch {
+		case given:
+			cfnParams = append(cfnParams, cfntypes.Parameter{ParameterKey: aws.String(n), ParameterValue: aws.String(v)})
+		case !create && had:
+			cfnParams = append(cfnParams, cfntypes.Parameter{ParameterKey: aws.String(n), UsePreviousValue: aws.Bool(true)})
+		}
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, template); err != nil {
+		return Plan{}, fmt.Errorf("compact template: %w", err)
+	}
+	csType := cfntypes.ChangeSetTypeUpdate
+	if create {
+		csType = cfntypes.ChangeSetTypeCreate
+	}
+	name := fmt.Sprintf("deploy-%d", time.Now().UnixNano())
+	out, err := t.CFN.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{
+		StackName:     aws.String(stack),
+		ChangeSetName: aws.String(name),
+		ChangeSetType: csType,
+		TemplateBody:  aws.String(compact.String()),
+		Parameters:    cfnParams,
+		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		Tags:          []cfntypes.Tag{{Key: aws.String("hexlambda:stack"), Value: aws.String(stack)}},
+	})
+	if err != nil {
+		if noChanges(err.Error()) {
+			return Plan{Stack: stack}, nil
+		}
+		return Plan{}, fmt.Errorf("create change set for %s: %w", stack, err)
+	}
+	plan := Plan{Stack: stack, ChangeSet: aws.ToString(out.Id), Create: create}
+	for {
+		cs, err := t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id, StackName: aws.String(stack)})
+		if err != nil {
+			return Plan{}, fmt.Errorf("describe change set: %w", err)
+		}
+		switch cs.Status {
+		case cfntypes.ChangeSetStatusCreateComplete:
+			for _, c := range cs.Changes {
+				if rc := c.ResourceChange; rc != nil {
+					plan.Changes = append(plan.Changes, Change{
+						Action: string(rc.Action), LogicalID: aws.ToString(rc.LogicalResourceId),
+						Type: aws.ToString(rc.ResourceType), Replacement: string(rc.Replacement),
+					})
+				}
+			}
+			sort.Slice(plan.Changes, func(i, j int) bool { return plan.Changes[i].LogicalID < plan.Changes[j].LogicalID })
+			if plan.Empty() && !create {
+				t.Discard(ctx, plan)
+			}
+			return plan, nil
+		case cfntypes.ChangeSetStatusFailed:
+			reason := aws.ToString(cs.StatusReason)
+			if noChanges(reason) {
+				plan.Changes = nil
+				t.Discard(ctx, plan)
+				return plan, nil
+			}
+			return Plan{}, fmt.Errorf("change set for %s failed: %s", stack, reason)
+		}
+		if err := sleep(ctx, t.Poll); err != nil {
+			return Plan{}, err
+		}
+	}
+}
+
+// Discard deletes a plan's change set.
+func (t *Tool) Discard(ctx context.Context, p Plan) {
+	_, err := t.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(p.ChangeSet), StackName: aws.String(p.Stack)})
+	if err != nil {
+		t.logf("could not delete change set %s: %v", p.ChangeSet, err)
+	}
+}
+
+// Execute runs a plan and waits for the stack to settle, reporting events
+// as they come. A failure names the first failing resource and its reason.
+func (t *Tool) Execute(ctx context.Context, p Plan) (Stack, error) {
+	since := time.Now().Add(-time.Second)
+	if _, err := t.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: aws.String(p.ChangeSet), StackName: aws.String(p.Stack)}); err != nil {
+		return Stack{}, fmt.Errorf("execute change set: %w", err)
+	}
+	return t.wait(ctx, p.Stack, since)
+}
+
+var terminal = map[string]bool{
+	"CREATE_COMPLETE": true, "UPDATE_COMPLETE": true, "DELETE_COMPLETE": true,
+	"CREATE_FAILED": true, "DELETE_FAILED": true, "ROLLBACK_COMPLETE": true, "ROLLBACK_FAILED": true,
+	"UPDATE_ROLLBACK_COMPLETE": true, "UPDATE_ROLLBACK_FAILED": true, "UPDATE_FAILED": true, "IMPORT_COMPLETE": true,
+}
+
+func (t *Tool) wait(ctx context.Context, stack string, since time.Time) (Stack, error) {
+	seen := map[string]bool{}
+	var firstFailure string
+	for {
+		st, err := t.Describe(ctx, stack)
+		if errors.Is(err, ErrNoStack) {
+			return Stack{Name: stack, Status: "DELETE_COMPLETE"}, nil
+		}
+		if err != nil {
+			return Stack{}, err
+		}
+		if f := t.reportEvents(ctx, stack, since, seen); firstFailure == "" {
+			firstFailure = f
+		}
+		if terminal[st.Status] {
+			if strings.HasSuffix(st.Status, "_COMPLETE") && !strings.Contains(st.Status, "ROLLBACK") {
+				return st, nil
+			}
+			if firstFailure == "" {
+				firstFailure = "no failure reason reported"
+			}
+			return st, fmt.Errorf("stack %s ended %s: %s", stack, st.Status, firstFailure)
+		}
+		if err := sleep(ctx, t.Poll); err != nil {
+			return Stack{}, err
+		}
+	}
+}
+
+// reportEvents prints the stack's new events, oldest first, and returns the
+// first failure among them.
+func (t *Tool) reportEvents(ctx context.Context, stack string, since time.Time, seen map[string]bool) string {
+	out, err := t.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
+	if err != nil {
+		return ""
+	}
+	failure := ""
+	for i := len(out.StackEvents) - 1; i >= 0; i-- {
+		e := out.StackEvents[i]
+		id := aws.ToString(e.EventId)
+		if seen[id] || aws.ToTime(e.Timestamp).Before(since) {
+			continue
+		}
+		seen[id] = true
+		reason := aws.ToString(e.ResourceStatusReason)
+		t.logf("  %-28s %-40s %-32s %s", e.ResourceStatus, aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), reason)
+		if failure == "" && strings.HasSuffix(string(e.ResourceStatus), "_FAILED") && reason != "" && !strings.Contains(reason, "Resource creation cancelled") {
+			failure = fmt.Sprintf("%s (%s): %s", aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), reason)
+		}
+	}
+	return failure
+}
+
+// Destroy deletes a stack and waits until it is gone.
+func (t *Tool) Destroy(ctx context.Context, stack string) error {
+	if _, err := t.Describe(ctx, stack); err != nil {
+		return err
+	}
+	since := time.Now().Add(-time.Second)
+	if _, err := t.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)}); err != nil {
+		return fmt.Errorf("delete stack %s: %w", stack, err)
+	}
+	st, err := t.wait(ctx, stack, since)
+	if err != nil {
+		return err
+	}
+	if st.Status != "DELETE_COMPLETE" {
+		return fmt.Errorf("stack %s ended %s", stack, st.Status)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("waiting: %w", ctx.Err())
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// noChanges recognises CloudFormation's ways of saying a change set (or an
+// update) would change nothing.
+func noChanges(msg string) bool {
+	return strings.Contains(msg, "didn't contain changes") || strings.Contains(msg, "No updates are to be performed")
+}

@@ -1,0 +1,79 @@
+package stacks
+
+import "github.com/hexlambda/hexlambda/infra/cfn"
+
+// Bootstrap is the shared stack every service deploys into: the artifact
+// bucket (versioned, encrypted, private, TLS only) and API Gateway's
+// account-wide role for writing access logs.
+func Bootstrap() cfn.Template {
+	return cfn.Template{
+		AWSTemplateFormatVersion: "2010-09-09",
+		Description:              "hexlambda bootstrap: artifact bucket and API Gateway logging role",
+		Resources: map[string]cfn.Resource{
+			"ArtifactBucket": {
+				Type:                "AWS::S3::Bucket",
+				DeletionPolicy:      "Retain",
+				UpdateReplacePolicy: "Retain",
+				Properties: map[string]any{
+					"VersioningConfiguration": map[string]any{"Status": "Enabled"},
+					"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
+						map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": true},
+					}},
+					"PublicAccessBlockConfiguration": map[string]any{
+						"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+					},
+					"OwnershipControls": map[string]any{"Rules": []any{map[string]any{"ObjectOwnership": "BucketOwnerEnforced"}}},
+					"LifecycleConfiguration": map[string]any{"Rules": []any{map[string]any{
+						"Id": "ExpireOldVersions", "Status": "Enabled",
+						"NoncurrentVersionExpiration":    map[string]any{"NoncurrentDays": 30},
+						"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1},
+					}}},
+				},
+			},
+			"ArtifactBucketPolicy": {
+				Type: "AWS::S3::BucketPolicy",
+				Properties: map[string]any{
+					"Bucket": cfn.Ref("ArtifactBucket"),
+					"PolicyDocument": map[string]any{
+						"Version": "2012-10-17",
+						"Statement": []any{map[string]any{
+							"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+							"Resource":  []any{cfn.GetAtt("ArtifactBucket", "Arn"), cfn.Sub("${ArtifactBucket.Arn}/*")},
+							"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+						}},
+					},
+				},
+			},
+			"ApiGatewayLogsRole": {
+				Type: "AWS::IAM::Role",
+				Properties: map[string]any{
+					"Description": "Lets API Gateway write access and execution logs",
+					"AssumeRolePolicyDocument": map[string]any{
+						"Version": "2012-10-17",
+						"Statement": []any{map[string]any{
+							"Effect": "Allow", "Principal": map[string]any{"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
+						}},
+					},
+					"Policies": []any{map[string]any{
+						"PolicyName": "write-logs",
+						"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+							"Effect": "Allow",
+							"Action": []string{
+								"logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
+								"logs:GetLogEvents", "logs:FilterLogEvents", "logs:PutLogEvents",
+							},
+							"Resource": cfn.Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+						}}},
+					}},
+				},
+			},
+			"ApiGatewayAccount": {
+				Type:       "AWS::ApiGateway::Account",
+				Properties: map[string]any{"CloudWatchRoleArn": cfn.GetAtt("ApiGatewayLogsRole", "Arn")},
+			},
+		},
+		Outputs: map[string]cfn.Output{
+			"ArtifactBucketName": {Description: "Bucket of the function code", Value: cfn.Ref("ArtifactBucket")},
+		},
+	}
+}

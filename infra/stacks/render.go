@@ -1,0 +1,45 @@
+package stacks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hexlambda/hexlambda/infra/cfn"
+)
+
+// Template returns the JSON template of "bootstrap" or a service.
+func Template(name string) ([]byte, error) {
+	if name == "bootstrap" {
+		return Bootstrap().JSON() //nolint:wrapcheck // cfn wraps
+	}
+	s, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := cfn.ServiceTemplate(s)
+	if err != nil {
+		return nil, fmt.Errorf("template of %s: %w", name, err)
+	}
+	return t.JSON() //nolint:wrapcheck // cfn wraps
+}
+
+// TemplateNames lists every template: the bootstrap stack and the services.
+func TemplateNames() []string { return append([]string{"bootstrap"}, Names()...) }
+
+// WriteAll writes every template as DIR/NAME.json.
+func WriteAll(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // a source directory
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	for _, name := range TemplateNames() {
+		b, err := Template(name)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil { //nolint:gosec // templates are public
+			return fmt.Errorf("write template %s: %w", name, err)
+		}
+	}
+	return nil
+}
