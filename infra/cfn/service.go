@@ -377,7 +377,7 @@ func addAPI(t *Template, s Service) {
 	for _, r := range s.Routes {
 		id := MethodLogicalID(r)
 		methods = append(methods, id)
-		fmt.Fprintf(hash, "%s %s %s\n", r.Method, r.Pattern, r.Operation)
+		_, _ = fmt.Fprintf(hash, "%s %s %s\n", r.Method, r.Pattern, r.Operation)
 		t.Add(id, Resource{
 			Type: "AWS::ApiGateway::Method",
 			Properties: map[string]any{

@@ -62,7 +62,8 @@ func Build(ctx context.Context, root, dist string, svc cfn.Service, arch Arch, l
 			return nil, fmt.Errorf("create %s: %w", filepath.Dir(bin), err)
 		}
 		start := time.Now()
-		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false",
+		cmd := exec.CommandContext(ctx, "go", "build", //nolint:gosec // builds the packages the service declares
+			"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false",
 			"-ldflags=-s -w", "-o", bin, f.Package)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch.GOARCH)

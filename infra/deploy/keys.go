@@ -57,7 +57,7 @@ func (k Keys) Issue(ctx context.Context, stack, usagePlanID, consumer string) (K
 }
 
 // List returns the keys of the usage plan.
-func (k Keys) List(ctx context.Context, stack, usagePlanID string) ([]Key, error) {
+func (k Keys) List(ctx context.Context, usagePlanID string) ([]Key, error) {
 	if usagePlanID == "" {
 		return nil, ErrNoUsagePlan
 	}
@@ -82,7 +82,7 @@ func (k Keys) List(ctx context.Context, stack, usagePlanID string) ([]Key, error
 }
 
 func (k Keys) find(ctx context.Context, stack, usagePlanID, consumer string) (Key, error) {
-	keys, err := k.List(ctx, stack, usagePlanID)
+	keys, err := k.List(ctx, usagePlanID)
 	if err != nil {
 		return Key{}, err
 	}

@@ -135,7 +135,7 @@ func (t *Tool) Outputs(ctx context.Context, stack, template string) (Stack, erro
 	}
 	body, err := stacks.Template(template)
 	if err != nil {
-		return st, err //nolint:wrapcheck // stacks wraps
+		return st, err
 	}
 	return t.ResolveOutputs(ctx, st, body)
 }

@@ -21,10 +21,23 @@ import (
 	"github.com/aws/smithy-go"
 )
 
+// CloudFormation is the part of the CloudFormation client the tool uses.
+type CloudFormation interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	DescribeStackEvents(ctx context.Context, in *cloudformation.DescribeStackEventsInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
+	DescribeStackResources(ctx context.Context, in *cloudformation.DescribeStackResourcesInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourcesOutput, error)
+	CreateChangeSet(ctx context.Context, in *cloudformation.CreateChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error)
+	DescribeChangeSet(ctx context.Context, in *cloudformation.DescribeChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error)
+	DeleteChangeSet(ctx context.Context, in *cloudformation.DeleteChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
+	ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
+	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, opts ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
+}
+
 // Tool talks to CloudFormation and S3.
 type Tool struct {
-	CFN *cloudformation.Client
-	S3  *s3.Client
+	CFN    CloudFormation
+	S3     *s3.Client
+	Region string
 	// Log receives progress; Poll is the time between two status reads.
 	Log  io.Writer
 	Poll time.Duration
@@ -39,8 +52,9 @@ func NewTool(cfg aws.Config, log io.Writer) *Tool {
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = o.BaseEndpoint != nil
 		}),
-		Log:  log,
-		Poll: 2 * time.Second,
+		Region: cfg.Region,
+		Log:    log,
+		Poll:   2 * time.Second,
 	}
 }
 
@@ -58,7 +72,8 @@ func (t *Tool) Upload(ctx context.Context, bucket string, arts []Artifact) (int,
 		}
 		var nf *s3types.NotFound
 		var apiErr smithy.APIError
-		if !errors.As(err, &nf) && !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotFound") {
+		missing := errors.As(err, &nf) || (errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotFound")
+		if !missing {
 			return sent, fmt.Errorf("look up %s: %w", a.Key, err)
 		}
 		if _, err := t.S3.PutObject(ctx, &s3.PutObjectInput{
@@ -107,7 +122,7 @@ func (t *Tool) Describe(ctx context.Context, name string) (Stack, error) {
 	for _, p := range s.Parameters {
 		st.Parameters[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
 	}
-	st.Pseudo = pseudo(aws.ToString(s.StackId), name, t.CFN.Options().Region)
+	st.Pseudo = pseudo(aws.ToString(s.StackId), name, t.Region)
 	return st, nil
 }
 

@@ -11,7 +11,7 @@ import (
 // Template returns the JSON template of "bootstrap" or a service.
 func Template(name string) ([]byte, error) {
 	if name == "bootstrap" {
-		return Bootstrap().JSON() //nolint:wrapcheck // cfn wraps
+		return Bootstrap().JSON()
 	}
 	s, err := Lookup(name)
 	if err != nil {
@@ -21,7 +21,7 @@ func Template(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template of %s: %w", name, err)
 	}
-	return t.JSON() //nolint:wrapcheck // cfn wraps
+	return t.JSON()
 }
 
 // TemplateNames lists every template: the bootstrap stack and the services.

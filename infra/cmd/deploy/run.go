@@ -231,7 +231,7 @@ func (c *command) build(ctx context.Context, svc cfn.Service) (deploy.Arch, []de
 		return arch, nil, err
 	}
 	arts, err := deploy.Package(c.dist, svc)
-	return arch, arts, err //nolint:wrapcheck // deploy wraps
+	return arch, arts, err
 }
 
 func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) error {
@@ -286,6 +286,15 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 }
 
 func (c *command) keys(ctx context.Context, stack, action string) error {
+	switch action {
+	case "issue", "revoke":
+		if c.consumer == "" {
+			return usagef("keys %s needs --consumer", action)
+		}
+	case "list":
+	default:
+		return usagef("keys needs issue, list or revoke, not %q", action)
+	}
 	tool, err := c.tool(ctx)
 	if err != nil {
 		return err
@@ -312,7 +321,7 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 			key, err = k.Revoke(ctx, stack, plan, c.consumer)
 		}
 		if err != nil {
-			return err //nolint:wrapcheck // deploy wraps
+			return err
 		}
 		out := map[string]string{"id": key.ID, "name": key.Name, "consumer": c.consumer}
 		if key.Value != "" {
@@ -322,9 +331,9 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 		}
 		return c.print(out)
 	case "list":
-		keys, err := k.List(ctx, stack, plan)
+		keys, err := k.List(ctx, plan)
 		if err != nil {
-			return err //nolint:wrapcheck // deploy wraps
+			return err
 		}
 		if c.asJSON {
 			return c.printJSON(keys)
@@ -345,7 +354,7 @@ func (c *command) templates() error {
 	}
 	if !c.check {
 		if err := stacks.WriteAll(out); err != nil {
-			return err //nolint:wrapcheck // stacks wraps
+			return err
 		}
 		_, _ = fmt.Fprintf(c.stderr, "wrote %d templates to %s\n", len(stacks.TemplateNames()), out)
 		return nil

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/infra/stacks"
+	"github.com/hexlambda/hexlambda/pkg/awstest"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func deployCmd(t *testing.T, cfg aws.Config, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, func(context.Context) (aws.Config, error) { return cfg, nil })
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func outputs(stdout string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(stdout, "\n") {
+		if k, v, ok := strings.Cut(line, " = "); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	// Nothing listens there: a usage error must be found before any call.
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1")}
+	for _, args := range [][]string{
+		{}, {"deploy"}, {"deploy", "--service", "nope"}, {"deploy", "--service", "claims", "--stage", "Bad"},
+		{"deploy", "--service", "claims", "--stage", "prod", "--param", "Auth=NONE"},
+		{"destroy", "--service", "claims", "--stage", "prod"}, {"keys"}, {"keys", "rotate", "--service", "claims"},
+		{"build", "--service", "claims", "--arch", "mips"}, {"deploy", "--param", "novalue"}, {"frobnicate"},
+	} {
+		r := deployCmd(t, cfg, args...)
+		assert.Equal(t, 2, r.code, "%v: %s", args, r.stderr)
+	}
+}
+
+func TestDeployToMoto(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Endpoint(t))
+	dist := t.TempDir()
+	base := []string{"--stage", "dev", "--arch", "host", "--poll", "100ms", "--dist", dist}
+	hostArch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
+	cf := cloudformation.NewFromConfig(cfg)
+	lam := lambda.NewFromConfig(cfg)
+	gw := apigateway.NewFromConfig(cfg)
+
+	for _, service := range stacks.Names() {
+		r := deployCmd(t, cfg, append([]string{"deploy", "--service", service}, base...)...)
+		require.Equal(t, 0, r.code, "deploy %s:\n%s", service, r.stderr)
+		out := outputs(r.stdout)
+		require.NotEmpty(t, out["ApiId"], r.stdout)
+		assert.Equal(t, "https://"+out["ApiId"]+".execute-api.us-east-1.amazonaws.com/dev", out["ApiUrl"])
+
+		for _, name := range []string{stacks.BootstrapStackName, service + "-dev"} {
+			st, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+			require.NoError(t, err)
+			assert.Equal(t, "CREATE_COMPLETE", string(st.Stacks[0].StackStatus), name)
+		}
+
+		svc, err := stacks.Lookup(service)
+		require.NoError(t, err)
+		for _, f := range svc.Functions {
+			fc, err := lam.GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(service + "-dev-" + f.Operation)})
+			require.NoError(t, err, f.Operation)
+			assert.Equal(t, "provided.al2023", string(fc.Runtime))
+			assert.Equal(t, "bootstrap", aws.ToString(fc.Handler))
+			require.Len(t, fc.Architectures, 1)
+			assert.Equal(t, hostArch, string(fc.Architectures[0]))
+			var keys []string
+			for k := range fc.Environment.Variables {
+				keys = append(keys, k)
+			}
+			var want []string
+			for k := range f.Env {
+				want = append(want, k)
+			}
+			sort.Strings(keys)
+			sort.Strings(want)
+			assert.Equal(t, want, keys, f.Operation)
+			for k, v := range fc.Environment.Variables {
+				if strings.HasSuffix(k, "_TABLE") || k == "TABLE_NAME" {
+					assert.Contains(t, []string{out["ClaimsTableName"], out["AuditTableName"]}, v, "%s points at the stack's table", k)
+				}
+			}
+		}
+
+		res, err := gw.GetResources(t.Context(), &apigateway.GetResourcesInput{RestApiId: aws.String(out["ApiId"]), Embed: []string{"methods"}, Limit: aws.Int32(500)})
+		require.NoError(t, err)
+		found := map[string]string{}
+		for _, rsc := range res.Items {
+			for method := range rsc.ResourceMethods {
+				m, err := gw.GetMethod(t.Context(), &apigateway.GetMethodInput{RestApiId: aws.String(out["ApiId"]), ResourceId: rsc.Id, HttpMethod: aws.String(method)})
+				require.NoError(t, err)
+				require.NotNil(t, m.MethodIntegration)
+				assert.Equal(t, "AWS_PROXY", string(m.MethodIntegration.Type))
+				found[method+" "+aws.ToString(rsc.Path)] = aws.ToString(m.MethodIntegration.Uri)
+			}
+		}
+		assert.Len(t, found, len(svc.Routes))
+		for _, route := range svc.Routes {
+			uri, ok := found[route.Method+" "+route.Pattern]
+			if assert.True(t, ok, "%s %s has a method", route.Method, route.Pattern) {
+				assert.Contains(t, uri, ":function:"+service+"-dev-"+route.Operation+"/invocations")
+			}
+		}
+	}
+
+	again := deployCmd(t, cfg, append([]string{"deploy", "--service", "claims"}, base...)...)
+	require.Equal(t, 0, again.code, again.stderr)
+	assert.Contains(t, again.stderr, "claims-dev: no changes; nothing to deploy")
+	assert.NotContains(t, again.stderr, "uploaded ", "unchanged code is not uploaded again")
+	assert.Equal(t, 5, strings.Count(again.stderr, "unchanged "))
+
+	diff := deployCmd(t, cfg, append([]string{"diff", "--service", "ec2power"}, base...)...)
+	require.Equal(t, 0, diff.code, diff.stderr)
+	assert.Contains(t, diff.stdout, "no changes")
+
+	outs := deployCmd(t, cfg, "outputs", "--service", "ec2power", "--stage", "dev", "--json")
+	require.Equal(t, 0, outs.code, outs.stderr)
+	assert.Contains(t, outs.stdout, `"AuditTableName"`)
+
+	for _, service := range stacks.Names() {
+		r := deployCmd(t, cfg, "destroy", "--service", service, "--stage", "dev", "--poll", "100ms")
+		require.Equal(t, 0, r.code, r.stderr)
+		_, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(service + "-dev")})
+		require.Error(t, err, "%s-dev is gone", service)
+	}
+	gone := deployCmd(t, cfg, "outputs", "--service", "claims", "--stage", "dev")
+	assert.Equal(t, 1, gone.code)
+	assert.Contains(t, gone.stderr, "does not exist")
+}
