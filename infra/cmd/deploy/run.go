@@ -41,7 +41,7 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 type command struct {
-	service, stage, arch, consumer, root, dist, out string
+	service, stage, arch, consumer, root, dist, out, usagePlan string
 	force, asJSON, check                            bool
 	poll                                            time.Duration
 	params                                          paramFlags
@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfi
 	fs.StringVar(&c.stage, "stage", "dev", "stage (prod and production are production stages)")
 	fs.StringVar(&c.arch, "arch", "arm64", "function architecture: arm64, amd64 or host")
 	fs.StringVar(&c.consumer, "consumer", "", "API key consumer (keys issue|revoke), e.g. jenkins")
+	fs.StringVar(&c.usagePlan, "usage-plan", "", "keys: the usage plan id, when the stack does not report one")
 	fs.StringVar(&c.root, "root", "", "repository root (default: the directory holding go.work)")
 	fs.StringVar(&c.dist, "dist", "", "build output directory (default ROOT/dist)")
 	fs.StringVar(&c.out, "out", "", "templates: output directory (default ROOT/infra/cloudformation)")
@@ -309,6 +310,9 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 	}
 	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
 	plan := st.Outputs["UsagePlanId"]
+	if c.usagePlan != "" {
+		plan = c.usagePlan
+	}
 	switch action {
 	case "issue", "revoke":
 		if c.consumer == "" {

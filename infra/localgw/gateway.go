@@ -1,0 +1,350 @@
+package localgw
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
+)
+
+// MaxPayload is API Gateway's request payload limit.
+const MaxPayload = 10 << 20
+
+// Invoker runs a function with an event.
+type Invoker interface {
+	Invoke(ctx context.Context, event []byte) ([]byte, Invocation, error)
+}
+
+// Gateway serves one stage of one REST API.
+type Gateway struct {
+	api       API
+	stage     string
+	accountID string
+	invokers  map[string]Invoker // by function ARN
+	keys      interface {
+		Lookup(ctx context.Context, value string) (string, bool, error)
+	}
+	iam    *IAMVerifier
+	logger *slog.Logger
+}
+
+// NewGateway returns the gateway of an API stage; invokers run the API's
+// functions by ARN.
+func NewGateway(api API, stage, accountID string, invokers map[string]Invoker, keys *KeyStore, iam *IAMVerifier, logger *slog.Logger) *Gateway {
+	return &Gateway{api: api, stage: stage, accountID: accountID, invokers: invokers, keys: keys, iam: iam, logger: logger}
+}
+
+func message(w http.ResponseWriter, status int, msg string, headers ...string) {
+	for i := 0; i+1 < len(headers); i += 2 {
+		w.Header().Set(headers[i], headers[i+1])
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"message": msg})
+	_, _ = w.Write(b)
+}
+
+type match struct {
+	route  Route
+	params map[string]string
+}
+
+// find picks the route for a path (segments after the stage) and method:
+// the resource with the most literal segments wins, then plain parameters
+// over a greedy {proxy+}; ANY matches every method.
+func (g *Gateway) find(segs []string, method string) (*match, []string) {
+	type cand struct {
+		path           string
+		params         map[string]string
+		literal, plain int
+	}
+	var best *cand
+	for _, r := range g.api.Routes {
+		if best != nil && r.Path == best.path {
+			continue
+		}
+		params, literal, plain, ok := matchPath(strings.Split(strings.Trim(r.Path, "/"), "/"), segs)
+		if !ok {
+			continue
+		}
+		if best == nil || literal > best.literal || (literal == best.literal && plain > best.plain) {
+			best = &cand{path: r.Path, params: params, literal: literal, plain: plain}
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	var allow []string
+	var anyRoute *Route
+	for i := range g.api.Routes {
+		r := g.api.Routes[i]
+		if r.Path != best.path {
+			continue
+		}
+		if r.Method == method {
+			return &match{route: r, params: best.params}, nil
+		}
+		if r.Method == "ANY" {
+			anyRoute = &g.api.Routes[i]
+		}
+		allow = append(allow, r.Method)
+	}
+	if anyRoute != nil {
+		return &match{route: *anyRoute, params: best.params}, nil
+	}
+	sort.Strings(allow)
+	return nil, allow
+}
+
+func matchPath(pattern, segs []string) (map[string]string, int, int, bool) {
+	if len(pattern) == 1 && pattern[0] == "" {
+		pattern = nil
+	}
+	params := map[string]string{}
+	literal, plain := 0, 0
+	for i, p := range pattern {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "+}") {
+			if i >= len(segs) {
+				return nil, 0, 0, false
+			}
+			params[p[1:len(p)-2]] = strings.Join(segs[i:], "/")
+			return params, literal, plain, true
+		}
+		if i >= len(segs) || segs[i] == "" {
+			return nil, 0, 0, false
+		}
+		switch {
+		case strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}"):
+			params[p[1:len(p)-1]] = segs[i]
+			plain++
+		case p == segs[i]:
+			literal++
+		default:
+			return nil, 0, 0, false
+		}
+	}
+	return params, literal, plain, len(pattern) == len(segs)
+}
+
+// ServeHTTP implements http.Handler with API Gateway's REST semantics.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	requestID := uuid.NewString()
+	w.Header().Set("X-Amzn-Requestid", requestID)
+	status, fn, cold := g.serve(w, r, requestID)
+	g.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("requestId", requestID), slog.String("api", g.api.Name), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("function", fn), slog.Bool("cold", cold),
+		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000))
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string) (int, string, bool) {
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	stage, rest, _ := strings.Cut(path, "/")
+	if stage != g.stage {
+		message(w, http.StatusNotFound, "Not Found")
+		return http.StatusNotFound, "", false
+	}
+	var segs []string
+	for _, s := range strings.Split(rest, "/") {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			u = s
+		}
+		segs = append(segs, u)
+	}
+	if rest == "" {
+		segs = nil
+	}
+	m, allow := g.find(segs, r.Method)
+	if m == nil {
+		if len(allow) > 0 {
+			message(w, http.StatusMethodNotAllowed, "Method Not Allowed", "Allow", strings.Join(allow, ", "))
+			return http.StatusMethodNotAllowed, "", false
+		}
+		message(w, http.StatusNotFound, "Not Found")
+		return http.StatusNotFound, "", false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+	if err != nil {
+		message(w, http.StatusBadRequest, "Bad Request")
+		return http.StatusBadRequest, "", false
+	}
+	if len(body) > MaxPayload {
+		message(w, http.StatusRequestEntityTooLarge, "Request Too Long")
+		return http.StatusRequestEntityTooLarge, "", false
+	}
+	identity := events.APIGatewayRequestIdentity{SourceIP: sourceIP(r.RemoteAddr), UserAgent: r.UserAgent()}
+	if m.route.APIKeyRequired {
+		value := r.Header.Get("X-Api-Key")
+		id, ok, err := g.keys.Lookup(r.Context(), value)
+		if err != nil {
+			g.logger.Error("API keys unavailable", slog.String("error", err.Error()))
+			message(w, http.StatusInternalServerError, "Internal server error")
+			return http.StatusInternalServerError, "", false
+		}
+		if !ok {
+			message(w, http.StatusForbidden, "Forbidden")
+			return http.StatusForbidden, "", false
+		}
+		identity.APIKey, identity.APIKeyID = value, id
+	}
+	if m.route.Authorization == "AWS_IAM" {
+		akid, err := g.iam.Verify(r, body)
+		if err != nil {
+			message(w, http.StatusForbidden, err.Error())
+			return http.StatusForbidden, "", false
+		}
+		identity.AccessKey, identity.Caller = akid, akid
+		identity.UserArn = "arn:aws:iam::" + g.accountID + ":user/" + akid
+		identity.User = akid
+		identity.AccountID = g.accountID
+	}
+	ev := g.event(r, m, rest, body, identity, requestID)
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		message(w, http.StatusInternalServerError, "Internal server error")
+		return http.StatusInternalServerError, m.route.FunctionName, false
+	}
+	inv, ok := g.invokers[m.route.FunctionARN]
+	if !ok {
+		message(w, http.StatusInternalServerError, "Internal server error")
+		return http.StatusInternalServerError, m.route.FunctionName, false
+	}
+	out, info, err := inv.Invoke(r.Context(), payload)
+	if err != nil {
+		var initErr *InitError
+		switch {
+		case errors.Is(err, ErrTimeout):
+			message(w, http.StatusGatewayTimeout, "Endpoint request timed out")
+			return http.StatusGatewayTimeout, m.route.FunctionName, info.Cold
+		case errors.As(err, &initErr):
+			g.logger.Error("function init failed", slog.String("function", m.route.FunctionName), slog.String("reason", initErr.Reason), slog.String("output", initErr.Output))
+		default:
+			g.logger.Error("invocation failed", slog.String("function", m.route.FunctionName), slog.String("error", err.Error()))
+		}
+		message(w, http.StatusBadGateway, "Internal server error")
+		return http.StatusBadGateway, m.route.FunctionName, info.Cold
+	}
+	status, ok := writeProxyResponse(w, out)
+	if !ok {
+		g.logger.Error("malformed Lambda proxy response", slog.String("function", m.route.FunctionName), slog.String("response", truncate(string(out), 200)))
+		message(w, http.StatusBadGateway, "Internal server error")
+		return http.StatusBadGateway, m.route.FunctionName, info.Cold
+	}
+	return status, m.route.FunctionName, info.Cold
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func sourceIP(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+func (g *Gateway) event(r *http.Request, m *match, rest string, body []byte, identity events.APIGatewayRequestIdentity, requestID string) events.APIGatewayProxyRequest {
+	ev := events.APIGatewayProxyRequest{
+		Resource:   m.route.Path,
+		Path:       "/" + rest,
+		HTTPMethod: r.Method,
+		RequestContext: events.APIGatewayProxyRequestContext{
+			AccountID: g.accountID, ResourceID: m.route.ResourceID, Stage: g.stage, RequestID: requestID,
+			Identity: identity, ResourcePath: m.route.Path, HTTPMethod: r.Method, APIID: g.api.ID,
+			Path: "/" + g.stage + "/" + rest, Protocol: r.Proto, RequestTimeEpoch: time.Now().UnixMilli(),
+		},
+	}
+	if len(m.params) > 0 {
+		ev.PathParameters = m.params
+	}
+	if len(r.Header) > 0 || r.Host != "" {
+		ev.Headers = map[string]string{}
+		ev.MultiValueHeaders = map[string][]string{}
+		if r.Host != "" {
+			ev.Headers["Host"] = r.Host
+			ev.MultiValueHeaders["Host"] = []string{r.Host}
+		}
+		for k, vs := range r.Header {
+			ev.Headers[k] = vs[len(vs)-1]
+			ev.MultiValueHeaders[k] = append([]string(nil), vs...)
+		}
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = map[string]string{}
+		ev.MultiValueQueryStringParameters = map[string][]string{}
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
+		}
+	}
+	if len(body) > 0 {
+		if utf8.Valid(body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	return ev
+}
+
+// writeProxyResponse writes a Lambda proxy response; ok is false when the
+// payload is not one.
+func writeProxyResponse(w http.ResponseWriter, payload []byte) (int, bool) {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(payload, &raw) != nil {
+		return 0, false
+	}
+	var resp events.APIGatewayProxyResponse
+	if json.Unmarshal(payload, &resp) != nil || resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return 0, false
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			return 0, false
+		}
+		body = b
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		w.Header().Del(k)
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
+	return resp.StatusCode, true
+}
+
+// ErrNoAPI is returned when a stack has no REST API.
+var ErrNoAPI = errors.New("no REST API")
+
+// describe formats a route for logs.
+func (r Route) String() string { return fmt.Sprintf("%s %s -> %s", r.Method, r.Path, r.FunctionName) }

@@ -1,0 +1,217 @@
+package localgw
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Target is one API stage to serve.
+type Target struct {
+	APIID string
+	Stage string
+	// Addr is the listen address (default 127.0.0.1:0, a free port).
+	Addr string
+}
+
+// TargetFromStack finds the REST API (logical id Api) and the Stage
+// parameter of a stack deployed by the deploy tool.
+func TargetFromStack(ctx context.Context, cf *cloudformation.Client, stack string) (Target, error) {
+	apiID, err := StackResource(ctx, cf, stack, "Api")
+	if err != nil {
+		return Target{}, fmt.Errorf("%w: %w", ErrNoAPI, err)
+	}
+	st, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil || len(st.Stacks) == 0 {
+		return Target{}, fmt.Errorf("stack %s: %w", stack, err)
+	}
+	t := Target{APIID: apiID}
+	for _, p := range st.Stacks[0].Parameters {
+		if aws.ToString(p.ParameterKey) == "Stage" {
+			t.Stage = aws.ToString(p.ParameterValue)
+		}
+	}
+	if t.Stage == "" {
+		return Target{}, fmt.Errorf("stack %s has no Stage parameter", stack)
+	}
+	return t, nil
+}
+
+// StackResource returns the physical id of a stack's resource.
+func StackResource(ctx context.Context, cf *cloudformation.Client, stack, logicalID string) (string, error) {
+	out, err := cf.DescribeStackResources(ctx, &cloudformation.DescribeStackResourcesInput{StackName: aws.String(stack)})
+	if err != nil {
+		return "", fmt.Errorf("resources of %s: %w", stack, err)
+	}
+	for _, r := range out.StackResources {
+		if aws.ToString(r.LogicalResourceId) == logicalID && aws.ToString(r.PhysicalResourceId) != "" {
+			return aws.ToString(r.PhysicalResourceId), nil
+		}
+	}
+	return "", fmt.Errorf("stack %s has no resource %s", stack, logicalID)
+}
+
+// Config configures a local gateway.
+type Config struct {
+	AWS aws.Config
+	// Endpoint is the emulator's endpoint (AWS_ENDPOINT_URL), passed to the
+	// functions as theirs.
+	Endpoint string
+	Targets  []Target
+	// CodeBuckets may hold function code by the key of its location.
+	CodeBuckets []string
+	// CacheDir keeps unpacked code (default: a temporary directory).
+	CacheDir string
+	// MaxProcesses bounds each function's concurrent processes (default 4).
+	MaxProcesses int
+	// AccountID appears in request contexts (default 123456789012).
+	AccountID string
+	Logger    *slog.Logger
+	// FunctionOutput receives the functions' own logs (default: discarded).
+	FunctionOutput io.Writer
+}
+
+// Server is a running local gateway.
+type Server struct {
+	// URLs maps each API id to its stage's base URL (http://host:port/STAGE).
+	URLs     map[string]string
+	Gateways map[string]*Gateway
+	Pools    map[string]*Pool
+	servers  []*http.Server
+	cacheDir string
+	ownCache bool
+}
+
+// Start discovers the targets, fetches their functions' code and serves
+// each API stage on its own loopback listener.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if cfg.MaxProcesses == 0 {
+		cfg.MaxProcesses = 4
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "123456789012"
+	}
+	s := &Server{URLs: map[string]string{}, Gateways: map[string]*Gateway{}, Pools: map[string]*Pool{}, cacheDir: cfg.CacheDir}
+	if s.cacheDir == "" {
+		dir, err := os.MkdirTemp("", "localgw-")
+		if err != nil {
+			return nil, fmt.Errorf("code cache: %w", err)
+		}
+		s.cacheDir, s.ownCache = dir, true
+	}
+	creds, err := cfg.AWS.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for the functions: %w", err)
+	}
+	env := []string{
+		"AWS_REGION=" + cfg.AWS.Region, "AWS_DEFAULT_REGION=" + cfg.AWS.Region,
+		"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+	}
+	if creds.SessionToken != "" {
+		env = append(env, "AWS_SESSION_TOKEN="+creds.SessionToken)
+	}
+	if cfg.Endpoint != "" {
+		env = append(env, "AWS_ENDPOINT_URL="+cfg.Endpoint)
+	}
+	gw := apigateway.NewFromConfig(cfg.AWS)
+	lam := lambda.NewFromConfig(cfg.AWS)
+	code := CodeSource{
+		S3:       s3.NewFromConfig(cfg.AWS, func(o *s3.Options) { o.UsePathStyle = o.BaseEndpoint != nil }),
+		Endpoint: cfg.Endpoint, Buckets: cfg.CodeBuckets, CacheDir: filepath.Join(s.cacheDir, "code"),
+		HTTP: &http.Client{Timeout: time.Minute},
+	}
+	iam := &IAMVerifier{Region: cfg.AWS.Region, Secrets: map[string]string{creds.AccessKeyID: creds.SecretAccessKey}}
+	for _, t := range cfg.Targets {
+		api, err := Discover(ctx, gw, lam, t.APIID)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		invokers := map[string]Invoker{}
+		for arn, fc := range api.Functions {
+			dir, err := code.Fetch(ctx, fc)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			pool := NewPool(Function{Name: fc.Name, ARN: fc.ARN, Dir: dir, Env: fc.Env, Timeout: fc.Timeout, Memory: fc.Memory},
+				cfg.MaxProcesses, env, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
+			s.Pools[fc.Name] = pool
+			invokers[arn] = pool
+		}
+		g := NewGateway(api, t.Stage, cfg.AccountID, invokers, NewKeyStore(gw, t.APIID, t.Stage), iam, cfg.Logger)
+		addr := t.Addr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("listen for %s: %w", api.Name, err)
+		}
+		srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		s.servers = append(s.servers, srv)
+		s.Gateways[t.APIID] = g
+		s.URLs[t.APIID] = "http://" + ln.Addr().String() + "/" + t.Stage
+		cfg.Logger.Info("serving", slog.String("api", api.Name), slog.String("apiId", api.ID), slog.String("url", s.URLs[t.APIID]), slog.Int("routes", len(api.Routes)))
+	}
+	return s, nil
+}
+
+// Close stops the listeners and every function process.
+func (s *Server) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+	for _, p := range s.Pools {
+		p.Close()
+	}
+	if s.ownCache {
+		_ = os.RemoveAll(s.cacheDir)
+	}
+}
+
+// prefixed writes each line of a function's output with its name.
+func prefixed(w io.Writer, name string) io.Writer {
+	if w == nil {
+		return nil
+	}
+	return &prefixWriter{w: w, prefix: "[" + name + "] "}
+}
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+l); err != nil {
+			return 0, fmt.Errorf("function output: %w", err)
+		}
+	}
+	return len(b), nil
+}
+
