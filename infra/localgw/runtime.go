@@ -47,7 +47,9 @@ type FunctionError struct {
 	Message string `json:"errorMessage"`
 }
 
-func (e *FunctionError) Error() string { return fmt.Sprintf("function error %s: %s", e.Type, e.Message) }
+func (e *FunctionError) Error() string {
+	return fmt.Sprintf("function error %s: %s", e.Type, e.Message)
+}
 
 // InitError means the function failed to start: it exited or reported an
 // init error before asking for its first invocation.

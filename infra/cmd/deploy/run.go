@@ -42,11 +42,11 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 type command struct {
 	service, stage, arch, consumer, root, dist, out, usagePlan string
-	force, asJSON, check                            bool
-	poll                                            time.Duration
-	params                                          paramFlags
-	stdout, stderr                                  io.Writer
-	loadConfig                                      func(context.Context) (aws.Config, error)
+	force, asJSON, check                                       bool
+	poll                                                       time.Duration
+	params                                                     paramFlags
+	stdout, stderr                                             io.Writer
+	loadConfig                                                 func(context.Context) (aws.Config, error)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfig func(context.Context) (aws.Config, error)) int {
