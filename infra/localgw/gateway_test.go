@@ -33,7 +33,8 @@ type fakeKeys struct {
 	inPlan map[string]bool
 }
 
-func (f *fakeKeys) GetApiKeys(context.Context, *apigateway.GetApiKeysInput, ...func(*apigateway.Options)) (*apigateway.GetApiKeysOutput, error) {
+func (f *fakeKeys) GetApiKeys( //nolint:revive // the SDK's method name
+	context.Context, *apigateway.GetApiKeysInput, ...func(*apigateway.Options)) (*apigateway.GetApiKeysOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return &apigateway.GetApiKeysOutput{Items: append([]types.ApiKey(nil), f.keys...)}, nil

@@ -3,7 +3,6 @@ package localgw
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,12 +22,17 @@ type IAMVerifier struct {
 	Now     func() time.Time
 }
 
+// authError is a refusal, worded as API Gateway words it.
+type authError string
+
+func (e authError) Error() string { return string(e) }
+
 // Verify returns the caller's access key id or an error whose text is
 // API Gateway's message.
 func (v *IAMVerifier) Verify(r *http.Request, body []byte) (string, error) {
 	auth := r.Header.Get("Authorization")
 	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
-		return "", errors.New("Missing Authentication Token") //nolint:staticcheck // API Gateway's message
+		return "", authError("Missing Authentication Token")
 	}
 	fields := map[string]string{}
 	for _, part := range strings.Split(strings.TrimPrefix(auth, "AWS4-HMAC-SHA256 "), ",") {
@@ -37,15 +41,15 @@ func (v *IAMVerifier) Verify(r *http.Request, body []byte) (string, error) {
 	}
 	scope := strings.Split(fields["Credential"], "/")
 	if len(scope) != 5 || scope[3] != "execute-api" || scope[4] != "aws4_request" {
-		return "", errors.New("Authorization header requires 'Credential' for execute-api") //nolint:staticcheck // API Gateway's message
+		return "", authError("Authorization header requires 'Credential' for execute-api")
 	}
 	akid, region := scope[0], scope[2]
 	secret, ok := v.Secrets[akid]
 	if !ok {
-		return "", errors.New("The security token included in the request is invalid.") //nolint:staticcheck // API Gateway's message
+		return "", authError("The security token included in the request is invalid.")
 	}
 	if region != v.Region {
-		return "", errors.New("Credential should be scoped to a valid region.") //nolint:staticcheck // API Gateway's message
+		return "", authError("Credential should be scoped to a valid region.")
 	}
 	signedAt, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
 	now := time.Now
@@ -53,10 +57,11 @@ func (v *IAMVerifier) Verify(r *http.Request, body []byte) (string, error) {
 		now = v.Now
 	}
 	if err != nil || now().Sub(signedAt).Abs() > 5*time.Minute {
-		return "", errors.New("Signature expired or not yet current") //nolint:staticcheck // API Gateway's message
+		return "", authError("Signature expired or not yet current")
 	}
 	// Sign the same request again with the known secret and compare.
-	clone := httptest.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), nil)
+	clone := httptest.NewRequestWithContext(r.Context(), r.Method, "http://"+r.Host+r.URL.RequestURI(), nil)
+	clone.ContentLength = int64(len(body)) // signed as content-length when present
 	clone.Header = http.Header{}
 	for _, h := range strings.Split(fields["SignedHeaders"], ";") {
 		if h == "host" {
@@ -69,10 +74,10 @@ func (v *IAMVerifier) Verify(r *http.Request, body []byte) (string, error) {
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: r.Header.Get("X-Amz-Security-Token")}
 	if err := v4.NewSigner().SignHTTP(r.Context(), creds, clone, hex.EncodeToString(sum[:]), "execute-api", region, signedAt); err != nil {
-		return "", errors.New("The request signature we calculated does not match the signature you provided.") //nolint:staticcheck // API Gateway's message
+		return "", authError("The request signature we calculated does not match the signature you provided.")
 	}
 	if clone.Header.Get("Authorization") != auth {
-		return "", errors.New("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.") //nolint:staticcheck // API Gateway's message
+		return "", authError("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
 	return akid, nil
 }

@@ -15,19 +15,18 @@ import (
 // Gateway and refreshed often, so issued keys work at once and revoked ones
 // stop working at once.
 type KeyStore struct {
-	gw         GatewayAPI
-	apiID      string
-	stage      string
-	maxAge     time.Duration
-	mu         sync.Mutex
-	keys       map[string]string // value -> id
-	loadedAt   time.Time
-	refreshGap time.Duration
+	gw       GatewayAPI
+	apiID    string
+	stage    string
+	maxAge   time.Duration
+	mu       sync.Mutex
+	keys     map[string]string // value -> id
+	loadedAt time.Time
 }
 
 // NewKeyStore returns the key store of an API stage.
 func NewKeyStore(gw GatewayAPI, apiID, stage string) *KeyStore {
-	return &KeyStore{gw: gw, apiID: apiID, stage: stage, maxAge: time.Second, refreshGap: 100 * time.Millisecond}
+	return &KeyStore{gw: gw, apiID: apiID, stage: stage, maxAge: time.Second}
 }
 
 // Lookup returns the id of the key with value, if it is valid.
@@ -39,8 +38,10 @@ func (k *KeyStore) Lookup(ctx context.Context, value string) (string, bool, erro
 	defer k.mu.Unlock()
 	age := time.Since(k.loadedAt)
 	id, ok := k.keys[value]
-	if k.keys != nil && age < k.maxAge && (ok || age < k.refreshGap) {
-		return id, ok, nil
+	// Hits are trusted for maxAge (a revocation shows within it); a miss
+	// always reads the keys again, so a key issued a moment ago works.
+	if ok && age < k.maxAge {
+		return id, true, nil
 	}
 	keys, err := k.load(ctx)
 	if err != nil {

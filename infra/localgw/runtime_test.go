@@ -3,7 +3,6 @@ package localgw_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -133,5 +132,5 @@ func TestInitErrorsAreReported(t *testing.T) {
 	assert.Contains(t, ie.Reason, "exit status 3")
 	assert.Contains(t, ie.Output, "cannot read configuration")
 	assert.Equal(t, 0, p.Processes())
-	assert.False(t, errors.Is(err, localgw.ErrTimeout))
+	assert.NotErrorIs(t, err, localgw.ErrTimeout)
 }

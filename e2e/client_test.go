@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	teardown()
+	os.Exit(code)
+}
+
+// reply is an HTTP answer with its JSON body.
+type reply struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+	took   time.Duration
+}
+
+func (r reply) errorCode() string {
+	if e, ok := r.body["error"].(map[string]any); ok {
+		c, _ := e["code"].(string)
+		return c
+	}
+	return ""
+}
+
+type caller struct {
+	e      *env
+	base   string
+	sign   bool
+	apiKey string
+}
+
+// claims calls the claims API, signed with SigV4 as its AWS_IAM methods need.
+func (e *env) claimsClient() caller { return caller{e: e, base: e.claimsURL, sign: true} }
+
+// power calls the ec2power API with the suite's API key.
+func (e *env) powerClient() caller { return caller{e: e, base: e.powerURL, apiKey: e.apiKey} }
+
+var httpClient = &http.Client{Timeout: 2 * time.Minute}
+
+func (c caller) do(t *testing.T, method, path, body string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, c.base+path, bytes.NewReader([]byte(body)))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if c.apiKey != "" && req.Header.Get("X-Api-Key") == "" {
+		req.Header.Set("X-Api-Key", c.apiKey)
+	}
+	if c.sign {
+		creds, err := c.e.cfg.Credentials.Retrieve(context.Background())
+		require.NoError(t, err)
+		sum := sha256.Sum256([]byte(body))
+		require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", c.e.cfg.Region, time.Now()))
+	}
+	start := time.Now()
+	resp, err := httpClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw, took: time.Since(start)}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+const (
+	defaultWait = 10 * time.Second
+	pollEvery   = 200 * time.Millisecond
+)

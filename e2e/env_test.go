@@ -1,0 +1,382 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/hexlambda/hexlambda/infra/localgw"
+	"github.com/hexlambda/hexlambda/pkg/awstest"
+)
+
+// Stage is the stage the suite deploys (moto, localstack).
+const Stage = "e2e"
+
+// Group is the ec2power group the suite's instances form; the ec2power
+// stack's DefaultTarget points at it.
+const Group = "e2e-nightly"
+
+// env is a deployed system under test.
+type env struct {
+	target    string
+	cfg       aws.Config
+	endpoint  string
+	claimsURL string
+	powerURL  string
+	apiKey    string
+	apiKeyID  string
+	claims    map[string]string // stack outputs
+	power     map[string]string
+	deployBin string
+	ctlBin    string
+	tools     string
+	instances map[string]string // role -> id: "a", "b" (group), "solo", "unmanaged"
+	gateway   *localgw.Server
+	setupTime time.Duration
+}
+
+var (
+	suiteOnce sync.Once
+	suiteEnv  *env
+	suiteSkip string
+	suiteErr  error
+)
+
+// suite returns the deployed system, setting it up on first use; it skips
+// the test, saying why, when the target cannot run here.
+func suite(t *testing.T) *env {
+	t.Helper()
+	suiteOnce.Do(func() {
+		start := time.Now()
+		suiteEnv, suiteSkip, suiteErr = setup()
+		if suiteEnv != nil {
+			suiteEnv.setupTime = time.Since(start)
+		}
+	})
+	if suiteSkip != "" {
+		t.Skip(suiteSkip)
+	}
+	if suiteErr != nil {
+		t.Fatalf("e2e setup: %v", suiteErr)
+	}
+	return suiteEnv
+}
+
+func teardown() {
+	if suiteEnv != nil {
+		if suiteEnv.gateway != nil {
+			suiteEnv.gateway.Close()
+		}
+		if suiteEnv.tools != "" {
+			_ = os.RemoveAll(suiteEnv.tools)
+		}
+	}
+	stopContainer()
+	awsCleanup()
+	awstest.Stop()
+}
+
+func target() string {
+	if t := os.Getenv("E2E_TARGET"); t != "" {
+		return t
+	}
+	if dockerAnswers() {
+		return "localstack"
+	}
+	return "moto"
+}
+
+func setup() (*env, string, error) {
+	switch t := target(); t {
+	case "moto":
+		return setupMoto()
+	case "localstack":
+		return setupLocalStack()
+	case "aws":
+		return setupAWS()
+	default:
+		return nil, "", fmt.Errorf("unknown E2E_TARGET %q (moto, localstack, aws)", t)
+	}
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.work above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// buildTools builds the deploy tool and ec2powerctl, as users run them.
+func (e *env) buildTools() error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if e.tools, err = os.MkdirTemp("", "e2e-tools-"); err != nil {
+		return err
+	}
+	e.deployBin, e.ctlBin = filepath.Join(e.tools, "deploy"), filepath.Join(e.tools, "ec2powerctl")
+	for bin, pkg := range map[string]string{e.deployBin: "./infra/cmd/deploy", e.ctlBin: "./services/ec2power/cmd/ec2powerctl"} {
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %w\n%s", pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// awsEnv is the environment the tools run with.
+func (e *env) awsEnv() []string {
+	creds, _ := e.cfg.Credentials.Retrieve(context.Background())
+	env := append(os.Environ(),
+		"AWS_REGION="+e.cfg.Region, "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
+	if creds.SessionToken != "" {
+		env = append(env, "AWS_SESSION_TOKEN="+creds.SessionToken)
+	}
+	if e.endpoint != "" {
+		env = append(env, "AWS_ENDPOINT_URL="+e.endpoint)
+	}
+	return env
+}
+
+// deploy runs the deploy tool; it returns stdout, and stderr in errors.
+func (e *env) deploy(args ...string) (string, error) {
+	cmd := exec.Command(e.deployBin, args...)
+	cmd.Env = e.awsEnv()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("deploy %v: %w\n%s", args, err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func (e *env) outputs(service string) (map[string]string, error) {
+	out, err := e.deploy("outputs", "--service", service, "--stage", Stage, "--json")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	return m, json.Unmarshal([]byte(out), &m)
+}
+
+// deployBoth deploys both services for this machine's architecture.
+func (e *env) deployBoth() error {
+	for _, args := range [][]string{
+		{"deploy", "--service", "claims", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=AWS_IAM"},
+		{"deploy", "--service", "ec2power", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=API_KEY", "--param", "DefaultTarget=group:" + Group},
+	} {
+		if _, err := e.deploy(args...); err != nil {
+			return err
+		}
+	}
+	var err error
+	if e.claims, err = e.outputs("claims"); err != nil {
+		return err
+	}
+	e.power, err = e.outputs("ec2power")
+	return err
+}
+
+// issueKey issues the suite's API key with the deploy tool. When the
+// emulator's CloudFormation left the usage plan out (moto does), the suite
+// creates the plan for the stage itself and names it.
+func (e *env) issueKey(consumer string) (id, value string, err error) {
+	args := []string{"keys", "issue", "--service", "ec2power", "--stage", Stage, "--consumer", consumer, "--json"}
+	if e.power["UsagePlanId"] == "" {
+		gw := apigateway.NewFromConfig(e.cfg)
+		plan, err := gw.CreateUsagePlan(context.Background(), &apigateway.CreateUsagePlanInput{
+			Name:      aws.String("ec2power-" + Stage + "-" + consumer),
+			ApiStages: []agtypes.ApiStage{{ApiId: aws.String(e.power["ApiId"]), Stage: aws.String(Stage)}},
+		})
+		if err != nil {
+			return "", "", fmt.Errorf("create usage plan: %w", err)
+		}
+		args = append(args, "--usage-plan", aws.ToString(plan.Id))
+	}
+	out, err := e.deploy(args...)
+	if err != nil {
+		return "", "", err
+	}
+	var k map[string]string
+	if err := json.Unmarshal([]byte(out), &k); err != nil {
+		return "", "", fmt.Errorf("keys issue printed %q: %w", out, err)
+	}
+	return k["id"], k["value"], nil
+}
+
+func (e *env) revokeKey(consumer string) error {
+	args := []string{"keys", "revoke", "--service", "ec2power", "--stage", Stage, "--consumer", consumer}
+	if e.power["UsagePlanId"] == "" {
+		plans, err := apigateway.NewFromConfig(e.cfg).GetUsagePlans(context.Background(), &apigateway.GetUsagePlansInput{})
+		if err != nil {
+			return err
+		}
+		for _, p := range plans.Items {
+			if aws.ToString(p.Name) == "ec2power-"+Stage+"-"+consumer {
+				args = append(args, "--usage-plan", aws.ToString(p.Id))
+			}
+		}
+	}
+	_, err := e.deploy(args...)
+	return err
+}
+
+// launchInstances creates the suite's instances: two managed in Group, one
+// managed alone, one unmanaged.
+func (e *env) launchInstances() error {
+	client := ec2.NewFromConfig(e.cfg)
+	e.instances = map[string]string{}
+	for role, tags := range map[string]map[string]string{
+		"a":         {"Name": "e2e-a", "ec2power:managed": "true", "ec2power:group": Group},
+		"b":         {"Name": "e2e-b", "ec2power:managed": "true", "ec2power:group": Group},
+		"solo":      {"Name": "e2e-solo", "ec2power:managed": "true"},
+		"unmanaged": {"Name": "e2e-prod-db", "ec2power:group": Group},
+	} {
+		var tt []ec2types.Tag
+		for k, v := range tags {
+			tt = append(tt, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		out, err := client.RunInstances(context.Background(), &ec2.RunInstancesInput{
+			ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			InstanceType:      ec2types.InstanceTypeT3Micro,
+			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: tt}},
+		})
+		if err != nil {
+			return fmt.Errorf("run instance %s: %w", role, err)
+		}
+		e.instances[role] = aws.ToString(out.Instances[0].InstanceId)
+	}
+	return nil
+}
+
+func setupMoto() (*env, string, error) {
+	ep, err := awstest.Find()
+	if errors.Is(err, awstest.ErrNoEmulator) {
+		return nil, "E2E_TARGET=moto: " + err.Error(), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(awstest.Region), config.WithBaseEndpoint(ep),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")))
+	if err != nil {
+		return nil, "", err
+	}
+	e := &env{target: "moto", cfg: cfg, endpoint: ep}
+	if err := e.buildTools(); err != nil {
+		return e, "", err
+	}
+	if err := e.deployBoth(); err != nil {
+		return e, "", err
+	}
+	if err := e.launchInstances(); err != nil {
+		return e, "", err
+	}
+	if e.apiKeyID, e.apiKey, err = e.issueKey("e2e"); err != nil {
+		return e, "", err
+	}
+	cf := cloudformation.NewFromConfig(cfg)
+	var targets []localgw.Target
+	for _, stack := range []string{"claims-" + Stage, "ec2power-" + Stage} {
+		t, err := localgw.TargetFromStack(context.Background(), cf, stack)
+		if err != nil {
+			return e, "", err
+		}
+		targets = append(targets, t)
+	}
+	bucket, err := localgw.StackResource(context.Background(), cf, "hexlambda-bootstrap", "ArtifactBucket")
+	if err != nil {
+		return e, "", err
+	}
+	logs := io.Discard
+	if os.Getenv("E2E_FUNCTION_LOGS") != "" {
+		logs = os.Stderr
+	}
+	e.gateway, err = localgw.Start(context.Background(), localgw.Config{
+		AWS: cfg, Endpoint: ep, Targets: targets, CodeBuckets: []string{bucket}, MaxProcesses: 4,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), FunctionOutput: logs,
+	})
+	if err != nil {
+		return e, "", err
+	}
+	e.claimsURL, e.powerURL = e.gateway.URLs[targets[0].APIID], e.gateway.URLs[targets[1].APIID]
+	return e, "", nil
+}
+
+// setupAWS deploys the suite's stage to the real account named by the
+// usual AWS variables, with the deploy tool, and calls its execute-api URLs.
+// It creates no EC2 instances (the tests that need them skip). Opt in with
+// E2E_TARGET=aws and E2E_AWS_CONFIRM=yes: it creates billable resources and
+// destroys them at the end.
+func setupAWS() (*env, string, error) {
+	if os.Getenv("E2E_AWS_CONFIRM") != "yes" {
+		return nil, "E2E_TARGET=aws deploys stage " + Stage + " to the account in your AWS configuration; set E2E_AWS_CONFIRM=yes to go ahead", nil
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, "", err
+	}
+	e := &env{target: "aws", cfg: cfg}
+	if err := e.buildTools(); err != nil {
+		return e, "", err
+	}
+	for _, args := range [][]string{
+		{"deploy", "--service", "claims", "--stage", Stage, "--param", "Auth=AWS_IAM"},
+		{"deploy", "--service", "ec2power", "--stage", Stage, "--param", "Auth=API_KEY", "--param", "DefaultTarget=group:" + Group},
+	} {
+		if _, err := e.deploy(args...); err != nil {
+			return e, "", err
+		}
+	}
+	if e.claims, err = e.outputs("claims"); err != nil {
+		return e, "", err
+	}
+	if e.power, err = e.outputs("ec2power"); err != nil {
+		return e, "", err
+	}
+	if e.apiKeyID, e.apiKey, err = e.issueKey("e2e"); err != nil {
+		return e, "", err
+	}
+	e.claimsURL, e.powerURL = e.claims["ApiUrl"], e.power["ApiUrl"]
+	awsCleanup = func() {
+		_ = e.revokeKey("e2e")
+		for _, s := range []string{"claims", "ec2power"} {
+			_, _ = e.deploy("destroy", "--service", s, "--stage", Stage)
+		}
+	}
+	return e, "", nil
+}
+
+var awsCleanup = func() {}
