@@ -73,6 +73,7 @@ func (r *Router) Handle(ctx context.Context, req ports.Request) (ports.Response,
 			continue
 		}
 		req.PathParams = params
+		setRoute(ctx, rt.Method+" "+rt.Pattern)
 		return rt.Handler.Handle(ctx, req)
 	}
 	if len(allow) > 0 {

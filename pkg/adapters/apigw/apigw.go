@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,13 +21,27 @@ import (
 
 // Adapter serves API Gateway proxy events with a transport-neutral handler.
 type Adapter struct {
-	handler ports.Handler
-	logger  *slog.Logger
+	handler  ports.Handler
+	logger   *slog.Logger
+	observer httpapi.Observer
+	served   atomic.Bool
+}
+
+// Option configures an Adapter.
+type Option func(*Adapter)
+
+// WithObserver sends an observation of every request to o (metrics).
+func WithObserver(o httpapi.Observer) Option {
+	return func(a *Adapter) { a.observer = o }
 }
 
 // New returns an adapter for h that logs to logger.
-func New(h ports.Handler, logger *slog.Logger) *Adapter {
-	return &Adapter{handler: h, logger: logger}
+func New(h ports.Handler, logger *slog.Logger, opts ...Option) *Adapter {
+	a := &Adapter{handler: h, logger: logger}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // Handle is the Lambda handler: pass it to lambda.Start. It never returns an
@@ -41,7 +57,13 @@ func (a *Adapter) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 	if err != nil {
 		handler = httpapi.Fail(err)
 	}
-	return Response(httpapi.Serve(ctx, a.logger, handler, req)), nil
+	opts := httpapi.Options{Logger: a.logger, Observer: a.observer, Cold: !a.served.Swap(true)}
+	// The Lambda runtime client sets the invocation's X-Ray trace header
+	// here; the SDK clients send it on (their recursion-detection step).
+	if trace := os.Getenv("_X_AMZN_TRACE_ID"); trace != "" {
+		opts.Attrs = []slog.Attr{slog.String("traceId", trace)}
+	}
+	return Response(httpapi.ServeWith(ctx, opts, handler, req)), nil
 }
 
 // Request converts a proxy event to a ports.Request. A body flagged as base64

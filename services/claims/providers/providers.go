@@ -21,6 +21,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/claims/api"
@@ -152,9 +153,10 @@ func NewAPI(svc *app.Service, idem *idempotency.Middleware, cfg Config) *api.API
 // Operation names the one operation a function serves.
 type Operation string
 
-// NewLambdaHandler returns the API Gateway adapter serving one operation.
+// NewLambdaHandler returns the API Gateway adapter serving one operation,
+// writing request metrics (EMF) to stdout.
 func NewLambdaHandler(a *api.API, op Operation, logger *slog.Logger) *apigw.Adapter {
-	return apigw.New(a.Router(string(op)), logger)
+	return apigw.New(a.Router(string(op)), logger, apigw.WithObserver(metrics.NewEMF(os.Stdout, "claims", string(op))))
 }
 
 // Service builds everything but the storage and the transport.

@@ -22,6 +22,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
@@ -175,9 +176,10 @@ func NewService(fleet ports.Fleet, audit ports.Table, cfg Config, logger *slog.L
 // Operation names the one operation a function serves.
 type Operation string
 
-// NewLambdaHandler returns the API Gateway adapter serving one operation.
+// NewLambdaHandler returns the API Gateway adapter serving one operation,
+// writing request metrics (EMF) to stdout.
 func NewLambdaHandler(svc *app.Service, op Operation, logger *slog.Logger) *apigw.Adapter {
-	return apigw.New(api.New(svc).Router(string(op)), logger)
+	return apigw.New(api.New(svc).Router(string(op)), logger, apigw.WithObserver(metrics.NewEMF(os.Stdout, "ec2power", string(op))))
 }
 
 // Lambda builds a function's handler on EC2; add an audit table provider
