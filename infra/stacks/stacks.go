@@ -94,8 +94,9 @@ func Claims() cfn.Service {
 			},
 			{
 				Operation: claimsapi.OpUpdateClaim, Package: "./services/claims/cmd/updateclaim", Timeout: 10,
-				Env:        env(map[string]any{"DEFAULT_CURRENCY": cfn.Ref("DefaultCurrency")}),
-				Statements: []cfn.Statement{{Sid: "UpdateClaims", Resources: table, Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem"}}},
+				Env: env(map[string]any{"DEFAULT_CURRENCY": cfn.Ref("DefaultCurrency")}),
+				// One conditional UpdateItem per change; GetItem only to explain a refusal.
+				Statements: []cfn.Statement{{Sid: "UpdateClaims", Resources: table, Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}}},
 			},
 			{
 				Operation: claimsapi.OpDeleteClaim, Package: "./services/claims/cmd/deleteclaim", Timeout: 10, Env: env(nil),

@@ -178,7 +178,7 @@ func TestClaimsFunctionsGetExactlyTheirDynamoDBActions(t *testing.T) {
 		"CreateClaim": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}, // claims + idempotency records
 		"GetClaim":    {"dynamodb:GetItem"},
 		"ListClaims":  {"dynamodb:Query"},
-		"UpdateClaim": {"dynamodb:GetItem", "dynamodb:PutItem"},
+		"UpdateClaim": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		"DeleteClaim": {"dynamodb:DeleteItem"},
 	}, actionsOn(t, tp, "dynamodb:"))
 	for rid, role := range tp.ofType("AWS::IAM::Role") {

@@ -1,7 +1,8 @@
 // Package awstest finds an AWS emulator for tests, the same way everywhere:
-// an endpoint given in AWS_ENDPOINT_URL first; else moto_server from the
-// PATH, started once per test binary on a free loopback port and stopped by
-// Main; else the test is skipped with the reason.
+// an endpoint given in AWS_ENDPOINT_URL first; else moto (moto_server on the
+// PATH), started once per test binary on a free loopback port, serving one
+// request at a time, and stopped by Main; else the test is skipped with the
+// reason.
 package awstest
 
 import (
@@ -91,6 +92,13 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener has a TCP address
 }
 
+// serialMoto runs moto's server application, serving one request at a time.
+const serialMoto = `import sys
+from werkzeug.serving import run_simple
+from moto.server import DomainDispatcherApplication, create_backend_app
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False, use_reloader=False)
+`
+
 func startMoto() (string, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -108,7 +116,15 @@ func startMoto() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("moto log: %w", err)
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:noctx,gosec // lives as long as the test binary; bin is moto_server from the PATH
+	// moto's threaded server checks a write's condition and applies it
+	// without a lock, so two concurrent conditional writes can both pass,
+	// which DynamoDB never allows. Served one request at a time (moto's own
+	// app, without threads) it keeps DynamoDB's guarantee; the plain
+	// moto_server command is the fallback when its Python cannot be used.
+	cmd := exec.Command("python3", "-c", serialMoto, "127.0.0.1", strconv.Itoa(port))                                       //nolint:noctx,gosec // a constant script; lives as long as the test binary
+	if _, err := exec.LookPath("python3"); err != nil || exec.Command("python3", "-c", "import moto.server").Run() != nil { //nolint:noctx // a quick probe
+		cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:noctx,gosec // lives as long as the test binary; bin is moto_server from the PATH
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -46,11 +47,27 @@ type Item struct {
 	Attributes Attributes
 }
 
-// Condition is an equality filter on one attribute, applied by Query.
+// Condition constrains one attribute: it must equal Equals, or, when OneOf
+// is set, one of its values. Query filters take Equals only.
 type Condition struct {
 	Attribute string
 	Equals    any
+	OneOf     []any
 }
+
+// ConditionError reports a Patch refused because the item's version or a
+// condition did not hold; Current is the item as it is, so the caller can
+// say why. It matches ErrConflict.
+type ConditionError struct {
+	Current Item
+}
+
+func (e *ConditionError) Error() string {
+	return fmt.Sprintf("condition failed on %v at version %d", e.Current.Key, e.Current.Version)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) true.
+func (e *ConditionError) Unwrap() error { return ErrConflict }
 
 // Query selects items of one partition whose sort key starts with SortPrefix,
 // in ascending sort-key order (descending with Reverse).
@@ -86,6 +103,12 @@ type Table interface {
 	// It returns ErrNotFound when the item is absent and ErrConflict when
 	// the version differs.
 	Update(ctx context.Context, item Item, expectedVersion int64) (Item, error)
+	// Patch sets attrs on the live item, leaving its other attributes,
+	// when its version is expectedVersion (any version when 0) and every
+	// condition holds, in one atomic step; it advances the version and
+	// returns the item as changed. It returns ErrNotFound when the item is
+	// absent and a *ConditionError when it is there but does not qualify.
+	Patch(ctx context.Context, key Key, attrs Attributes, expectedVersion int64, conds ...Condition) (Item, error)
 	// Delete removes the item. With expectedVersion > 0 it only does so
 	// when the stored version matches (ErrConflict otherwise). It returns
 	// ErrNotFound when the item is absent.

@@ -43,6 +43,55 @@ func CheckItem(item Item) (Item, error) {
 	return out, nil
 }
 
+// CheckPatch validates the attributes and conditions of a Patch and
+// returns the attributes with integers as int64. Errors wrap ErrInvalidItem.
+func CheckPatch(key Key, attrs Attributes, conds []Condition) (Attributes, error) {
+	it, err := CheckItem(Item{Key: key, Attributes: attrs})
+	if err != nil {
+		return nil, err
+	}
+	if len(it.Attributes) == 0 {
+		return nil, fmt.Errorf("%w: a patch sets at least one attribute", ErrInvalidItem)
+	}
+	for _, c := range conds {
+		values := c.OneOf
+		if values == nil {
+			values = []any{c.Equals}
+		}
+		if c.Attribute == "" || len(values) == 0 {
+			return nil, fmt.Errorf("%w: condition needs an attribute and a value", ErrInvalidItem)
+		}
+		for _, v := range values {
+			switch v.(type) {
+			case string, int64, bool:
+			default:
+				return nil, fmt.Errorf("%w: condition on %q has unsupported type %T", ErrInvalidItem, c.Attribute, v)
+			}
+		}
+	}
+	return it.Attributes, nil
+}
+
+// Holds reports whether attrs satisfy every condition.
+func Holds(attrs Attributes, conds []Condition) bool {
+	for _, c := range conds {
+		values := c.OneOf
+		if values == nil {
+			values = []any{c.Equals}
+		}
+		ok := false
+		for _, v := range values {
+			if attrs[c.Attribute] == v {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckQuery validates a query. Errors wrap ErrInvalidItem.
 func CheckQuery(q Query) error {
 	if q.Partition == "" {
@@ -52,6 +101,9 @@ func CheckQuery(q Query) error {
 		return fmt.Errorf("%w: query limit %d outside 1..%d", ErrInvalidItem, q.Limit, MaxQueryLimit)
 	}
 	for _, c := range q.Where {
+		if c.OneOf != nil {
+			return fmt.Errorf("%w: query filters take Equals only", ErrInvalidItem)
+		}
 		switch c.Equals.(type) {
 		case string, int64, bool:
 		default:

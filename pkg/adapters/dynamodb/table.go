@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
@@ -245,6 +247,77 @@ func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int
 		return ports.Item{}, mapErr("update", err)
 	}
 	return item, nil
+}
+
+// Patch implements ports.Table with one conditional UpdateItem.
+func (t *Table) Patch(ctx context.Context, key ports.Key, attrs ports.Attributes, expectedVersion int64, conds ...ports.Condition) (ports.Item, error) {
+	attrs, err := ports.CheckPatch(key, attrs, conds)
+	if err != nil {
+		return ports.Item{}, err
+	}
+	names := map[string]string{"#pk": AttrPartition, "#v": AttrVersion, "#ex": AttrExpiresAt}
+	values := map[string]types.AttributeValue{":one": num(1), ":now": num(t.now().Unix())}
+	sets := make([]string, 0, len(attrs)+1)
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		n, v := fmt.Sprintf("#a%d", i), fmt.Sprintf(":a%d", i)
+		names[n], values[v] = k, toAV(attrs[k])
+		sets = append(sets, n+" = "+v)
+	}
+	sets = append(sets, "#v = #v + :one")
+	cond := []string{"attribute_exists(#pk)", "(attribute_not_exists(#ex) OR #ex > :now)"}
+	if expectedVersion > 0 {
+		cond = append(cond, "#v = :expected")
+		values[":expected"] = num(expectedVersion)
+	}
+	for i, c := range conds {
+		n := fmt.Sprintf("#c%d", i)
+		names[n] = c.Attribute
+		opts := c.OneOf
+		if opts == nil {
+			opts = []any{c.Equals}
+		}
+		var vs []string
+		for j, o := range opts {
+			v := fmt.Sprintf(":c%d_%d", i, j)
+			values[v] = toAV(o)
+			vs = append(vs, v)
+		}
+		cond = append(cond, n+" IN ("+strings.Join(vs, ", ")+")")
+	}
+	out, err := t.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(t.name),
+		Key:                                 keyAV(key),
+		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:                 aws.String(strings.Join(cond, " AND ")),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if len(ccf.Item) == 0 {
+				return ports.Item{}, fmt.Errorf("patch %v: %w", key, ports.ErrNotFound)
+			}
+			old, uerr := unmarshal(ccf.Item)
+			if uerr != nil || !ports.Live(old.ExpiresAt, t.now()) {
+				return ports.Item{}, fmt.Errorf("patch %v: %w", key, ports.ErrNotFound)
+			}
+			return ports.Item{}, fmt.Errorf("patch %v: %w", key, &ports.ConditionError{Current: old})
+		}
+		return ports.Item{}, mapErr("patch", err)
+	}
+	it, err := unmarshal(out.Attributes)
+	if err != nil {
+		return ports.Item{}, fmt.Errorf("patch %v: %w", key, err)
+	}
+	return it, nil
 }
 
 // Delete implements ports.Table.

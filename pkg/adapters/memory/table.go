@@ -123,6 +123,33 @@ func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int
 	return clone(item), nil
 }
 
+// Patch implements ports.Table.
+func (t *Table) Patch(ctx context.Context, key ports.Key, attrs ports.Attributes, expectedVersion int64, conds ...ports.Condition) (ports.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return ports.Item{}, fmt.Errorf("memory table: %w", err)
+	}
+	attrs, err := ports.CheckPatch(key, attrs, conds)
+	if err != nil {
+		return ports.Item{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cur, ok := t.live(key)
+	if !ok {
+		return ports.Item{}, fmt.Errorf("patch %v: %w", key, ports.ErrNotFound)
+	}
+	if (expectedVersion > 0 && cur.Version != expectedVersion) || !ports.Holds(cur.Attributes, conds) {
+		return ports.Item{}, fmt.Errorf("patch %v: %w", key, &ports.ConditionError{Current: clone(cur)})
+	}
+	next := clone(cur)
+	for k, v := range attrs {
+		next.Attributes[k] = v
+	}
+	next.Version = cur.Version + 1
+	t.items[key] = next
+	return clone(next), nil
+}
+
 // Delete implements ports.Table.
 func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64) error {
 	if err := ctx.Err(); err != nil {

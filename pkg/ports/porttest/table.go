@@ -112,6 +112,73 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		require.ErrorIs(t, err, ports.ErrNotFound, "a failed update must not create the item")
 	})
 
+	t.Run("patch changes some attributes atomically under conditions", func(t *testing.T) {
+		t.Parallel()
+		tbl, clock, ctx := setup(t)
+		k := key("P#patch", "S#1")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, ExpiresAt: start.Add(time.Hour), Attributes: ports.Attributes{"status": "pending", "amount": int64(5), "note": "keep"}})
+		require.NoError(t, err)
+
+		got, err := tbl.Patch(ctx, k, ports.Attributes{"amount": 7, "status": "approved"}, 1,
+			ports.Condition{Attribute: "status", OneOf: []any{"pending", "approved"}})
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+		assert.Equal(t, ports.Attributes{"status": "approved", "amount": int64(7), "note": "keep"}, got.Attributes, "other attributes stay")
+		assert.Equal(t, start.Add(time.Hour).Unix(), got.ExpiresAt.Unix(), "the expiry stays")
+		stored, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, got.Attributes, stored.Attributes)
+
+		_, err = tbl.Patch(ctx, k, ports.Attributes{"amount": int64(8)}, 1)
+		var ce *ports.ConditionError
+		require.ErrorAs(t, err, &ce, "a stale version is refused")
+		require.ErrorIs(t, err, ports.ErrConflict)
+		assert.Equal(t, int64(2), ce.Current.Version, "the refusal tells the current version")
+
+		_, err = tbl.Patch(ctx, k, ports.Attributes{"amount": int64(8)}, 2, ports.Condition{Attribute: "status", Equals: "pending"})
+		require.ErrorAs(t, err, &ce, "a failed condition is refused")
+		assert.Equal(t, "approved", ce.Current.Attributes["status"])
+
+		got, err = tbl.Patch(ctx, k, ports.Attributes{"note": "changed"}, 0)
+		require.NoError(t, err, "version 0 patches whatever the version")
+		assert.Equal(t, int64(3), got.Version)
+
+		_, err = tbl.Patch(ctx, key("P#patch", "S#none"), ports.Attributes{"a": "b"}, 0)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+		_, err = tbl.Patch(ctx, k, ports.Attributes{"version": int64(1)}, 0)
+		require.ErrorIs(t, err, ports.ErrInvalidItem)
+		_, err = tbl.Patch(ctx, k, ports.Attributes{}, 0)
+		require.ErrorIs(t, err, ports.ErrInvalidItem)
+
+		clock.Advance(2 * time.Hour)
+		_, err = tbl.Patch(ctx, k, ports.Attributes{"note": "late"}, 0)
+		require.ErrorIs(t, err, ports.ErrNotFound, "an expired item cannot be patched")
+	})
+
+	t.Run("concurrent patches at one version have one winner", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#patchrace", "S#1")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"n": int64(0)}})
+		require.NoError(t, err)
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				if _, err := tbl.Patch(ctx, k, ports.Attributes{"n": int64(i)}, 1); err == nil {
+					won.Add(1)
+				} else {
+					assert.ErrorIs(t, err, ports.ErrConflict)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), won.Load())
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+	})
+
 	t.Run("delete honours existence and version", func(t *testing.T) {
 		t.Parallel()
 		tbl, _, ctx := setup(t)

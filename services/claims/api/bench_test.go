@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -62,7 +61,7 @@ func BenchmarkRoutes(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if r := call(c.method, c.path, c.body, c.headers); r.StatusCode != c.status {
-					b.Fatal(fmt.Sprintf("status %d: %s", r.StatusCode, r.Body))
+					b.Fatalf("status %d: %s", r.StatusCode, r.Body)
 				}
 			}
 		})

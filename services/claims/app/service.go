@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
@@ -99,77 +100,115 @@ type Patch struct {
 	Status      *domain.Status
 }
 
-func (p Patch) apply(c domain.Claim) (domain.Details, domain.Status) {
-	d, st := c.Details(), c.Status
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&d.MemberName, p.MemberName)
-	set(&d.PolicyID, p.PolicyID)
-	set(&d.PolicyType, p.PolicyType)
-	set(&d.Currency, p.Currency)
-	set(&d.Description, p.Description)
-	if p.Amount != nil {
-		d.Amount = *p.Amount
-	}
-	if p.Status != nil {
-		st = *p.Status
-	}
-	return d, st
-}
-
-// Update applies a patch to the claim at expectedVersion. It fails with
-// ErrVersionMismatch when the claim is at another version, also when another
-// writer wins the race between the read and the conditional write.
+// Update applies a patch to the claim at expectedVersion, in one
+// conditional write: the version must match and the claim's status must
+// allow the change. It fails with ErrVersionMismatch on another version,
+// and with the domain's ErrInvalidTransition or ErrClaimLocked otherwise.
 func (s *Service) Update(ctx context.Context, memberID, claimID string, p Patch, expectedVersion int64) (domain.Claim, error) {
-	cur, err := s.Get(ctx, memberID, claimID)
-	if err != nil {
-		return domain.Claim{}, err
-	}
-	if cur.Version != expectedVersion {
-		return domain.Claim{}, fmt.Errorf("%w: expected %d, stored %d", ErrVersionMismatch, expectedVersion, cur.Version)
-	}
-	d, st := p.apply(cur)
-	return s.write(ctx, cur, d, st)
+	return s.patch(ctx, memberID, claimID, p, expectedVersion)
 }
 
 // Replace applies a patch to the latest version of a claim, whatever it is
-// (the legacy PUT, which knows no versions). The write is still conditional:
-// if another writer changes the claim between the read and the write, it
-// reads again and retries, so the status rules always hold against the
-// latest state and fields the patch leaves alone are never reverted.
+// (the legacy PUT, which knows no versions), still in one conditional
+// write: the status rules hold against the claim as it is at that moment,
+// and fields the patch leaves alone are never reverted.
 func (s *Service) Replace(ctx context.Context, memberID, claimID string, p Patch) (domain.Claim, error) {
-	const attempts = 5
-	for range attempts {
-		cur, err := s.Get(ctx, memberID, claimID)
-		if err != nil {
-			return domain.Claim{}, err
-		}
-		d, st := p.apply(cur)
-		c, err := s.write(ctx, cur, d, st)
-		if !errors.Is(err, ErrVersionMismatch) {
-			return c, err
-		}
-	}
-	return domain.Claim{}, fmt.Errorf("replace claim after %d attempts: %w", attempts, ports.ErrConflict)
+	return s.patch(ctx, memberID, claimID, p, 0)
 }
 
-func (s *Service) write(ctx context.Context, cur domain.Claim, d domain.Details, st domain.Status) (domain.Claim, error) {
-	next, err := cur.Change(d, st, s.clock.Now())
+func (p Patch) editsDetails() bool {
+	return p.MemberName != nil || p.PolicyID != nil || p.PolicyType != nil || p.Amount != nil || p.Currency != nil || p.Description != nil
+}
+
+// attributes validates the patch and returns what it writes.
+func (p Patch) attributes(now time.Time) (ports.Attributes, error) {
+	attrs := ports.Attributes{"updatedAt": now.UTC().Format(timeLayout)}
+	checks := []struct {
+		name  string
+		value *string
+		check func(string) error
+	}{
+		{"memberName", p.MemberName, domain.ValidateMemberName},
+		{"policyId", p.PolicyID, func(v string) error { return domain.ValidateIdentifier("policyId", v) }},
+		{"policyType", p.PolicyType, domain.ValidatePolicyType},
+		{"currency", p.Currency, domain.ValidateCurrency},
+		{"description", p.Description, domain.ValidateDescription},
+	}
+	for _, c := range checks {
+		if c.value == nil {
+			continue
+		}
+		if err := c.check(*c.value); err != nil {
+			return nil, err
+		}
+		attrs[c.name] = *c.value
+	}
+	if p.Amount != nil {
+		if err := domain.ValidateAmount(*p.Amount); err != nil {
+			return nil, err
+		}
+		attrs["amount"] = *p.Amount
+	}
+	if p.Status != nil {
+		attrs["status"] = string(*p.Status)
+	}
+	return attrs, nil
+}
+
+func (s *Service) patch(ctx context.Context, memberID, claimID string, p Patch, expectedVersion int64) (domain.Claim, error) {
+	allowed, err := domain.AllowedFrom(p.Status, p.editsDetails())
 	if err != nil {
 		return domain.Claim{}, err
 	}
-	it, err := s.table.Update(ctx, toItem(next), cur.Version)
+	attrs, err := p.attributes(s.clock.Now())
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	if len(allowed) == 0 {
+		// No status allows this change (say, details and paid together):
+		// read the claim only to say why.
+		cur, err := s.table.Get(ctx, ClaimKey(memberID, claimID))
+		if err != nil {
+			return domain.Claim{}, fmt.Errorf("update claim: %w", err)
+		}
+		return domain.Claim{}, explain(cur, p, expectedVersion)
+	}
+	from := make([]any, 0, len(allowed))
+	for _, st := range allowed {
+		from = append(from, string(st))
+	}
+	it, err := s.table.Patch(ctx, ClaimKey(memberID, claimID), attrs, expectedVersion,
+		ports.Condition{Attribute: "entity", Equals: entityClaim},
+		ports.Condition{Attribute: "status", OneOf: from})
+	var ce *ports.ConditionError
 	switch {
-	case errors.Is(err, ports.ErrConflict):
-		return domain.Claim{}, fmt.Errorf("%w: changed concurrently", ErrVersionMismatch)
+	case errors.As(err, &ce):
+		return domain.Claim{}, explain(ce.Current, p, expectedVersion)
 	case err != nil:
 		return domain.Claim{}, fmt.Errorf("update claim: %w", err)
 	}
-	next.Version = it.Version
-	return next, nil
+	return fromItem(it)
+}
+
+// explain says why a patch was refused, from the claim as it is.
+func explain(current ports.Item, p Patch, expectedVersion int64) error {
+	if expectedVersion > 0 && current.Version != expectedVersion {
+		return fmt.Errorf("%w: expected %d, stored %d", ErrVersionMismatch, expectedVersion, current.Version)
+	}
+	status, _ := current.Attributes["status"].(string)
+	cur := domain.Status(status)
+	if p.Status != nil && !cur.CanMoveTo(*p.Status) {
+		return fmt.Errorf("%w: %s -> %s", domain.ErrInvalidTransition, cur, *p.Status)
+	}
+	if p.editsDetails() && cur != domain.StatusPending {
+		return fmt.Errorf("%w: claim is %s", domain.ErrClaimLocked, cur)
+	}
+	if p.Status != nil && p.editsDetails() {
+		// Details may change only while pending, and pending cannot move
+		// to this status in the same change.
+		return fmt.Errorf("%w: %s -> %s while editing details", domain.ErrInvalidTransition, cur, *p.Status)
+	}
+	return fmt.Errorf("%w: changed concurrently", ErrVersionMismatch)
 }
 
 // Delete removes a claim; with expectedVersion > 0 only at that version.

@@ -144,6 +144,41 @@ func validateText(field, v string, minLen, maxLen int, multiline bool) error {
 	return nil
 }
 
+// ValidateMemberName checks a member's name.
+func ValidateMemberName(v string) error {
+	return validateText("memberName", v, 1, MaxNameLength, false)
+}
+
+// ValidatePolicyType checks a policy type.
+func ValidatePolicyType(v string) error {
+	return validateText("policyType", v, 1, MaxPolicyType, false)
+}
+
+// ValidateDescription checks a description.
+func ValidateDescription(v string) error {
+	return validateText("description", v, 0, MaxDescription, true)
+}
+
+// AllowedFrom returns the statuses a claim may be in for a change that
+// moves it to target (nil: no status change) and, when editsDetails,
+// changes its details (only pending claims' details may change).
+func AllowedFrom(target *Status, editsDetails bool) ([]Status, error) {
+	var out []Status
+	for _, s := range Statuses {
+		if target != nil && !s.CanMoveTo(*target) {
+			continue
+		}
+		if editsDetails && s != StatusPending {
+			continue
+		}
+		out = append(out, s)
+	}
+	if target != nil && !target.Valid() {
+		return nil, invalid("status", "must be one of pending, approved, rejected, paid")
+	}
+	return out, nil
+}
+
 // ValidateAmount checks an amount in minor units.
 func ValidateAmount(amount int64) error {
 	if amount <= 0 || amount > MaxAmount {

@@ -140,6 +140,9 @@ func (noAudit) Create(context.Context, ports.Item) (ports.Item, error) {
 func (noAudit) Update(context.Context, ports.Item, int64) (ports.Item, error) {
 	return ports.Item{}, errNoAudit
 }
+func (noAudit) Patch(context.Context, ports.Key, ports.Attributes, int64, ...ports.Condition) (ports.Item, error) {
+	return ports.Item{}, errNoAudit
+}
 func (noAudit) Delete(context.Context, ports.Key, int64) error { return errNoAudit }
 func (noAudit) Query(context.Context, ports.Query) (ports.Page, error) {
 	return ports.Page{}, errNoAudit
