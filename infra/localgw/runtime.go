@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -262,6 +263,34 @@ func (p *Pool) InitDurations() []time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]time.Duration(nil), p.inits...)
+}
+
+// PeakRSS returns the largest peak resident set size (VmHWM, bytes) of the
+// live processes, read from /proc; 0 where /proc is not available.
+func (p *Pool) PeakRSS() int64 {
+	p.mu.Lock()
+	procs := make([]*process, 0, len(p.running))
+	for proc := range p.running {
+		procs = append(procs, proc)
+	}
+	p.mu.Unlock()
+	var peak int64
+	for _, proc := range procs {
+		if proc.cmd == nil || proc.cmd.Process == nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(proc.cmd.Process.Pid) + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				peak = max(peak, kb*1024)
+			}
+		}
+	}
+	return peak
 }
 
 // Processes returns how many processes are alive.

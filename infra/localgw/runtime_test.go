@@ -134,3 +134,13 @@ func TestInitErrorsAreReported(t *testing.T) {
 	assert.Equal(t, 0, p.Processes())
 	assert.NotErrorIs(t, err, localgw.ErrTimeout)
 }
+
+func TestPeakRSSIsMeasured(t *testing.T) {
+	t.Parallel()
+	p := pool(t, 5*time.Second, 1, nil)
+	_, _, err := invoke(t, p, `{"action":"echo"}`)
+	require.NoError(t, err)
+	rss := p.PeakRSS()
+	assert.Greater(t, rss, int64(1<<20), "a Go process has more than 1 MiB resident")
+	assert.Less(t, rss, int64(1<<30))
+}

@@ -1,0 +1,469 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/hexlambda/hexlambda/infra/cfn"
+	"github.com/hexlambda/hexlambda/infra/deploy"
+	"github.com/hexlambda/hexlambda/infra/localgw"
+	"github.com/hexlambda/hexlambda/infra/stacks"
+	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
+	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
+	"github.com/hexlambda/hexlambda/services/claims/domain"
+	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
+)
+
+type options struct {
+	n, inits int
+	out      string
+	goBench  bool
+}
+
+// Budgets of the issue, checked by this program.
+const (
+	budgetZip      = 4 << 20
+	budgetInitP50  = 10 * time.Millisecond
+	budgetWarmMem  = 500 * time.Microsecond
+	budgetOverRaw  = time.Millisecond
+	budgetPeakRSS  = 20 << 20
+	seedMember     = "M-bench"
+	seedClaim      = "01a20090-0000-7000-8000-00000000beef"
+	memFleetID     = "i-0000000000abc0001"
+	cursorKey      = "bench-cursor-signing-key-0123456789"
+	validClaimBody = `{"memberName":"Bench","policyId":"P-1","policyType":"PPO","amount":100,"currency":"USD"}`
+)
+
+// Result is one function's figures.
+type Result struct {
+	Service      string  `json:"service"`
+	Function     string  `json:"function"`
+	BootstrapMB  float64 `json:"bootstrapMB"`
+	ZipMB        float64 `json:"zipMB"`
+	InitP50ms    float64 `json:"initP50ms"`
+	InitP95ms    float64 `json:"initP95ms"`
+	FirstMs      float64 `json:"firstInvocationMs"`
+	MemP50ms     float64 `json:"warmMemoryP50ms"`
+	MemP99ms     float64 `json:"warmMemoryP99ms"`
+	MotoP50ms    float64 `json:"warmMotoP50ms"`
+	MotoP99ms    float64 `json:"warmMotoP99ms"`
+	PeakRSSMB    float64 `json:"peakRSSMB"`
+	AWSCalls     string  `json:"awsCalls"`
+	Event        string  `json:"event"`
+	zipBytes     int
+	initP50      time.Duration
+	memP50       time.Duration
+	motoP50      time.Duration
+	peakRSSBytes int64
+}
+
+// Report is everything measured.
+type Report struct {
+	Machine    string             `json:"machine"`
+	When       string             `json:"when"`
+	RawP50     map[string]float64 `json:"rawDynamoDBRequestP50ms"`
+	Results    []Result           `json:"functions"`
+	Calls      map[string]string  `json:"awsCallsPerOperation"`
+	GoBench    []string           `json:"goBenchmarks"`
+	Violations []string           `json:"violations"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d CPUs (%s), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpu, runtime.Version())
+}
+
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.work above %s", dir)
+		}
+		dir = parent
+	}
+}
+
+func run(ctx context.Context, o options) (int, error) {
+	root, err := findRoot()
+	if err != nil {
+		return 0, err
+	}
+	log := os.Stderr
+	work, err := os.MkdirTemp("", "bench-")
+	if err != nil {
+		return 0, fmt.Errorf("work directory: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(work) }()
+	rep := Report{Machine: machine(), When: time.Now().UTC().Format(time.RFC3339), Calls: map[string]string{}}
+
+	// Sizes as deployed (arm64), and binaries for this machine to run.
+	arm, _ := deploy.ParseArch("arm64")
+	host, _ := deploy.ParseArch("host")
+	sizes := map[string][2]int{}
+	for _, name := range stacks.Names() {
+		svc, _ := stacks.Lookup(name)
+		if _, err := deploy.Build(ctx, root, filepath.Join(work, "arm64"), svc, arm, io.Discard); err != nil {
+			return 0, err
+		}
+		arts, err := deploy.Package(filepath.Join(work, "arm64"), svc)
+		if err != nil {
+			return 0, err
+		}
+		for _, a := range arts {
+			st, _ := os.Stat(a.Binary)
+			sizes[a.Operation] = [2]int{int(st.Size()), len(a.Zip)}
+		}
+		if _, err := deploy.Build(ctx, root, filepath.Join(work, "host"), svc, host, io.Discard); err != nil {
+			return 0, err
+		}
+	}
+	memfn := filepath.Join(work, "memfn", "bootstrap")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", memfn, "./infra/bench/memfn") //nolint:gosec // fixed package
+	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("build memfn: %w\n%s", err, out)
+	}
+	_, _ = fmt.Fprintln(log, "built the functions")
+
+	// The emulator, with the tables, a claim and an instance.
+	ep, err := awstest.Find()
+	if err != nil {
+		return 0, err
+	}
+	defer awstest.Stop()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(awstest.Region), config.WithBaseEndpoint(ep),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("bench", "bench", "")))
+	if err != nil {
+		return 0, fmt.Errorf("AWS configuration: %w", err)
+	}
+	ddb := awsdynamodb.NewFromConfig(cfg)
+	for _, t := range []string{"bench-claims", "bench-audit"} {
+		if err := dynamodb.EnsureTable(ctx, ddb, t); err != nil {
+			return 0, err
+		}
+	}
+	codec, _ := pagecursor.New([]byte(cursorKey))
+	seed := claimsapp.NewService(dynamodb.NewTable(ddb, "bench-claims", codec), claimsproviders.SystemClock{}, fixedID(seedClaim))
+	if _, err := seed.Create(ctx, seedMember, domain.Details{MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD"}); err != nil {
+		return 0, fmt.Errorf("seed claim: %w", err)
+	}
+	ec2c := awsec2.NewFromConfig(cfg)
+	inst, err := ec2c.RunInstances(ctx, &awsec2.RunInstancesInput{
+		ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: ec2types.InstanceTypeT3Micro,
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{
+			{Key: aws.String("ec2power:managed"), Value: aws.String("true")}, {Key: aws.String("ec2power:group"), Value: aws.String("bench")},
+		}}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seed instance: %w", err)
+	}
+	motoInstance := aws.ToString(inst.Instances[0].InstanceId)
+
+	rawTable := dynamodb.NewTable(ddb, "bench-claims", codec)
+	rawP50 := map[string]time.Duration{}
+	rep.RawP50 = map[string]float64{}
+
+	creds, _ := cfg.Credentials.Retrieve(ctx)
+	baseEnv := []string{"AWS_REGION=" + cfg.Region, "AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
+		"AWS_ENDPOINT_URL=" + ep, "PATH=/usr/bin:/bin"}
+	calls, err := countCalls(ctx, cfg, motoInstance)
+	if err != nil {
+		return 0, err
+	}
+	rep.Calls = calls
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+	for _, name := range stacks.Names() {
+		svc, _ := stacks.Lookup(name)
+		for _, f := range svc.Functions {
+			r := Result{Service: name, Function: f.Operation, AWSCalls: calls[f.Operation]}
+			sz := sizes[f.Operation]
+			r.BootstrapMB, r.ZipMB, r.zipBytes = float64(sz[0])/1e6, float64(sz[1])/1e6, sz[1]
+			memEvent, motoEvent := events4(f.Operation, motoInstance)
+			r.Event = memEvent.HTTPMethod + " " + memEvent.Path
+			env := functionEnv(f)
+			real := localgw.Function{Name: name + "-bench-" + f.Operation, Dir: filepath.Join(work, "host", name, f.Operation), Env: env, Timeout: 30 * time.Second, Memory: 128}
+			mem := localgw.Function{Name: "memfn", Dir: filepath.Dir(memfn), Env: map[string]string{"BENCH_SERVICE": name, "BENCH_OPERATION": f.Operation}, Timeout: 30 * time.Second, Memory: 128}
+
+			var inits, firsts []time.Duration
+			for range o.inits {
+				p := localgw.NewPool(real, 1, baseEnv, nil, logger)
+				_, info, err := p.Invoke(ctx, mustJSON(motoEvent))
+				if err != nil {
+					p.Close()
+					return 0, fmt.Errorf("%s first invocation: %w", f.Operation, err)
+				}
+				inits = append(inits, info.Init)
+				firsts = append(firsts, info.Init+info.Duration)
+				p.Close()
+			}
+			r.initP50 = percentile(inits, 0.5)
+			r.InitP50ms, r.InitP95ms, r.FirstMs = ms(r.initP50), ms(percentile(inits, 0.95)), ms(percentile(firsts, 0.5))
+
+			memWarm, _, err := warm(ctx, mem, baseEnv, memEvent, o.n, logger)
+			if err != nil {
+				return 0, fmt.Errorf("%s memory: %w", f.Operation, err)
+			}
+			motoWarm, rss, err := warm(ctx, real, baseEnv, motoEvent, o.n, logger)
+			if err != nil {
+				return 0, fmt.Errorf("%s moto: %w", f.Operation, err)
+			}
+			r.memP50, r.motoP50, r.peakRSSBytes = percentile(memWarm, 0.5), percentile(motoWarm, 0.5), rss
+			r.MemP50ms, r.MemP99ms = ms(r.memP50), ms(percentile(memWarm, 0.99))
+			r.MotoP50ms, r.MotoP99ms = ms(r.motoP50), ms(percentile(motoWarm, 0.99))
+			r.PeakRSSMB = float64(rss) / (1 << 20)
+			// The same DynamoDB request, sent straight to the emulator in
+			// the same state, for comparison.
+			if d, ok, err := rawRequest(ctx, rawTable, f.Operation); err != nil {
+				return 0, err
+			} else if ok {
+				rawP50[f.Operation], rep.RawP50[f.Operation] = d, ms(d)
+			}
+			rep.Results = append(rep.Results, r)
+			_, _ = fmt.Fprintf(log, "measured %s/%s\n", name, f.Operation)
+		}
+	}
+	if o.goBench {
+		rep.GoBench, err = goBenchmarks(ctx, root)
+		if err != nil {
+			return 0, err
+		}
+	}
+	rep.Violations = violations(rep, rawP50)
+	if err := write(o.out, rep); err != nil {
+		return 0, err
+	}
+	fmt.Print(markdown(rep))
+	if len(rep.Violations) > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+type fixedID string
+
+func (f fixedID) NewID() string { return string(f) }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// functionEnv is the function's environment as deployed, with the bench's
+// tables; no emulator address is in it but AWS_ENDPOINT_URL.
+func functionEnv(f cfn.Function) map[string]string {
+	env := map[string]string{}
+	for k := range f.Env {
+		switch k {
+		case "TABLE_NAME":
+			env[k] = "bench-claims"
+		case "AUDIT_TABLE":
+			env[k] = "bench-audit"
+		case "CURSOR_SIGNING_KEY":
+			env[k] = cursorKey
+		case "DEFAULT_CURRENCY":
+			env[k] = "USD"
+		case "LOG_LEVEL":
+			env[k] = "info"
+		case "MANAGED_TAG":
+			env[k] = stacks.ManagedTagKey + "=" + stacks.ManagedTagValue
+		case "GROUP_TAG_KEY":
+			env[k] = "ec2power:group"
+		case "WAIT_LIMIT":
+			env[k] = "25s"
+		}
+	}
+	return env
+}
+
+// events4 returns each operation's benchmark request, for the memory
+// function and for the deployed one on moto.
+func events4(op, motoInstance string) (memory, moto events.APIGatewayProxyRequest) {
+	ev := func(method, path, query, body string, instance string) events.APIGatewayProxyRequest {
+		path = strings.ReplaceAll(path, "{i}", instance)
+		e := events.APIGatewayProxyRequest{HTTPMethod: method, Path: path, Body: body,
+			MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}, "User-Agent": {"bench"}},
+			RequestContext:    events.APIGatewayProxyRequestContext{RequestID: "bench", Stage: "bench", Identity: events.APIGatewayRequestIdentity{SourceIP: "127.0.0.1", APIKeyID: "bench"}}}
+		if query != "" {
+			e.MultiValueQueryStringParameters = map[string][]string{}
+			for _, kv := range strings.Split(query, "&") {
+				k, v, _ := strings.Cut(kv, "=")
+				e.MultiValueQueryStringParameters[k] = []string{v}
+			}
+		}
+		return e
+	}
+	var method, path, query, body string
+	switch op {
+	case "createClaim":
+		method, path, body = "POST", "/members/"+seedMember+"-create/claims", validClaimBody
+	case "getClaim":
+		method, path = "GET", "/members/"+seedMember+"/claims/"+seedClaim
+	case "listClaims":
+		method, path, query = "GET", "/members/"+seedMember+"/claims", "limit=20"
+	case "updateClaim":
+		method, path, query, body = "PUT", "/claim/"+seedClaim, "memberId="+seedMember, `{"policyType":"PPO","claimAmount":1,"status":"pending"}`
+	case "deleteClaim":
+		method, path = "DELETE", "/members/"+seedMember+"/claims/01a20090-0000-7000-8000-000000000000"
+	case "describeInstances":
+		method, path = "GET", "/instances/{i}"
+	case "startInstance":
+		method, path = "POST", "/instances/{i}/start"
+	case "stopInstance":
+		method, path, query = "POST", "/instances/{i}/stop", "dryRun=true"
+	case "instanceHistory":
+		method, path, query = "GET", "/instances/{i}/history", "limit=20"
+	}
+	return ev(method, path, query, body, memFleetID), ev(method, path, query, body, motoInstance)
+}
+
+func warm(ctx context.Context, fn localgw.Function, env []string, ev events.APIGatewayProxyRequest, n int, logger *slog.Logger) ([]time.Duration, int64, error) {
+	p := localgw.NewPool(fn, 1, env, nil, logger)
+	defer p.Close()
+	payload := mustJSON(ev)
+	out, _, err := p.Invoke(ctx, payload)
+	if err != nil {
+		return nil, 0, err
+	}
+	var resp events.APIGatewayProxyResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode >= 500 {
+		return nil, 0, fmt.Errorf("unexpected answer %s", out)
+	}
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		_, info, err := p.Invoke(ctx, payload)
+		if err != nil {
+			return nil, 0, err
+		}
+		ds = append(ds, info.Duration)
+	}
+	return ds, p.PeakRSS(), nil
+}
+
+// rawRequest times the one DynamoDB request a claims operation makes, the
+// same request sent directly (p50 of 200); ok is false for other operations.
+func rawRequest(ctx context.Context, t *dynamodb.Table, op string) (time.Duration, bool, error) {
+	key := ports.Key{Partition: "MEMBER#" + seedMember, Sort: "CLAIM#" + seedClaim}
+	n := 0
+	ops := map[string]func() error{
+		"getClaim": func() error { _, err := t.Get(ctx, key); return err },
+		"listClaims": func() error {
+			_, err := t.Query(ctx, ports.Query{Partition: key.Partition, SortPrefix: "CLAIM#", Limit: 20})
+			return err
+		},
+		"updateClaim": func() error {
+			_, err := t.Patch(ctx, key, ports.Attributes{
+				"policyType": "PPO", "amount": int64(100), "currency": "USD", "description": "", "status": "pending", "updatedAt": time.Now().UTC().Format(time.RFC3339Nano),
+			}, 0, ports.Condition{Attribute: "entity", Equals: "claim"}, ports.Condition{Attribute: "status", OneOf: []any{"pending"}})
+			return err
+		},
+		"createClaim": func() error {
+			n++
+			_, err := t.Create(ctx, ports.Item{Key: ports.Key{Partition: "MEMBER#raw", Sort: fmt.Sprintf("CLAIM#%08d", n)}, Attributes: ports.Attributes{
+				"entity": "claim", "claimId": "x", "memberId": "raw", "memberName": "Bench", "policyId": "P-1", "policyType": "PPO",
+				"amount": int64(100), "currency": "USD", "description": "", "status": "pending", "createdAt": "x", "updatedAt": "x",
+			}})
+			return err
+		},
+		"deleteClaim": func() error {
+			err := t.Delete(ctx, ports.Key{Partition: key.Partition, Sort: "CLAIM#missing"}, 0)
+			if errors.Is(err, ports.ErrNotFound) {
+				return nil
+			}
+			return err
+		},
+	}
+	f, ok := ops[op]
+	if !ok {
+		return 0, false, nil
+	}
+	var ds []time.Duration
+	for range 200 {
+		start := time.Now()
+		if err := f(); err != nil {
+			return 0, false, fmt.Errorf("raw %s: %w", op, err)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return percentile(ds, 0.5), true, nil
+}
+
+func violations(rep Report, rawP50 map[string]time.Duration) []string {
+	var v []string
+	for _, r := range rep.Results {
+		id := r.Service + "/" + r.Function
+		if r.zipBytes > budgetZip {
+			v = append(v, fmt.Sprintf("%s: zip %.2f MB > 4 MB", id, r.ZipMB))
+		}
+		if r.initP50 > budgetInitP50 {
+			v = append(v, fmt.Sprintf("%s: init p50 %.2f ms > 10 ms", id, r.InitP50ms))
+		}
+		if r.memP50 > budgetWarmMem {
+			v = append(v, fmt.Sprintf("%s: warm p50 with memory adapters %.3f ms > 0.5 ms", id, r.MemP50ms))
+		}
+		if r.peakRSSBytes > budgetPeakRSS {
+			v = append(v, fmt.Sprintf("%s: peak RSS %.1f MB > 20 MB", id, r.PeakRSSMB))
+		}
+		if raw, ok := rawP50[r.Function]; ok && r.motoP50 > raw+budgetOverRaw {
+			v = append(v, fmt.Sprintf("%s: warm p50 on moto %.2f ms is more than 1 ms over its raw DynamoDB request (%.2f ms)", id, r.MotoP50ms, ms(raw)))
+		}
+	}
+	for _, op := range []string{"createClaim", "getClaim", "updateClaim", "deleteClaim", "legacyUpdateClaim"} {
+		if c := rep.Calls[op]; c != "" && !strings.HasPrefix(c, "1 ") {
+			v = append(v, fmt.Sprintf("claims/%s: %s, not exactly one DynamoDB request", op, c))
+		}
+	}
+	return v
+}
