@@ -19,6 +19,23 @@ type Route struct {
 	Handler   ports.Handler
 }
 
+// Select returns the routes of the given operations, in order; with none
+// given, all of them.
+func Select(routes []Route, operations ...string) []Route {
+	if len(operations) == 0 {
+		return routes
+	}
+	var out []Route
+	for _, r := range routes {
+		for _, op := range operations {
+			if r.Operation == op {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
 // Router dispatches requests to routes. It answers 404 route_not_found for
 // unknown paths and 405 method_not_allowed (with Allow) for known paths
 // asked with another method.

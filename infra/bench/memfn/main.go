@@ -19,6 +19,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/ports"
@@ -50,7 +51,7 @@ func main() {
 	switch service {
 	case "claims":
 		table := memory.NewTable()
-		clock := claimsproviders.SystemClock{}
+		clock := lambdafn.SystemClock{}
 		seed := claimsapp.NewService(table, clock, fixedID{SeedClaim})
 		if _, err := seed.Create(context.Background(), SeedMember, domain.Details{
 			MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD",

@@ -21,6 +21,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	claimsapi "github.com/hexlambda/hexlambda/services/claims/api"
@@ -74,7 +75,7 @@ func (c *counter) take() string {
 	return fmt.Sprintf("%d %s: %s", total, word, strings.Join(parts, ", "))
 }
 
-type clock struct{ claimsproviders.SystemClock }
+type clock struct{ lambdafn.SystemClock }
 
 // countCalls serves each operation once in process, on DynamoDB and EC2 on
 // the emulator, and counts the AWS calls it makes.

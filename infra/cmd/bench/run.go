@@ -29,11 +29,11 @@ import (
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
-	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
 )
 
 type options struct {
@@ -192,7 +192,7 @@ func run(ctx context.Context, o options) (int, error) {
 		}
 	}
 	codec, _ := pagecursor.New([]byte(cursorKey))
-	seed := claimsapp.NewService(dynamodb.NewTable(ddb, "bench-claims", codec), claimsproviders.SystemClock{}, fixedID(seedClaim))
+	seed := claimsapp.NewService(dynamodb.NewTable(ddb, "bench-claims", codec), lambdafn.SystemClock{}, fixedID(seedClaim))
 	if _, err := seed.Create(ctx, seedMember, domain.Details{MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD"}); err != nil {
 		return 0, fmt.Errorf("seed claim: %w", err)
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/nethttp"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	clock := claimsproviders.SystemClock{}
+	clock := lambdafn.SystemClock{}
 	claims := claimsapi.New(
 		claimsapp.NewService(claimsTable, clock, claimsproviders.UUIDv7{}),
 		idempotency.NewMiddleware(idempotency.NewTableStore(claimsTable), clock, logger),
@@ -203,7 +204,7 @@ func ec2powerAPI(ctx context.Context, cfg *aws.Config, getenv func(string) strin
 		}
 		fleet, name = ec2.NewFleet(awsec2.NewFromConfig(*cfg)), "ec2 (audit in "+table+")"
 	}
-	svc := powerapp.NewService(fleet, audit, claimsproviders.SystemClock{}, appCfg, logger)
+	svc := powerapp.NewService(fleet, audit, lambdafn.SystemClock{}, appCfg, logger)
 	return powerapi.New(svc), name, nil
 }
 

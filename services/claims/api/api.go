@@ -89,18 +89,7 @@ func (a *API) Routes(operations ...string) []httpapi.Route {
 		{Operation: OpUpdateClaim, Method: http.MethodPut, Pattern: "/claim/{id}", Handler: h(a.legacyReplace)},
 		{Operation: OpDeleteClaim, Method: http.MethodDelete, Pattern: "/claim/{id}", Handler: h(a.legacyDelete)},
 	}
-	if len(operations) == 0 {
-		return all
-	}
-	var out []httpapi.Route
-	for _, r := range all {
-		for _, op := range operations {
-			if r.Operation == op {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
+	return httpapi.Select(all, operations...)
 }
 
 // Router returns a router over Routes(operations...).

@@ -12,6 +12,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/services/claims/api"
 	"github.com/hexlambda/hexlambda/services/claims/app"
@@ -24,7 +25,7 @@ import (
 func BenchmarkRoutes(b *testing.B) {
 	logger := logging.New(io.Discard, 0)
 	table := memory.NewTable()
-	clock := providers.SystemClock{}
+	clock := lambdafn.SystemClock{}
 	a := api.New(app.NewService(table, clock, providers.UUIDv7{}), idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger), "USD")
 	adapter := apigw.New(a.Router(), logger)
 	ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/services/claims/api"
 	"github.com/hexlambda/hexlambda/services/claims/app"
@@ -33,7 +34,7 @@ func FuzzAPIGatewayEvent(f *testing.F) {
 
 	logger := logging.New(io.Discard, 0)
 	table := memory.NewTable()
-	clock := providers.SystemClock{}
+	clock := lambdafn.SystemClock{}
 	a := api.New(app.NewService(table, clock, providers.UUIDv7{}),
 		idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger), "USD")
 	adapter := apigw.New(a.Router(), logger)

@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 	"github.com/google/wire"
@@ -20,8 +17,8 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/claims/api"
@@ -81,23 +78,11 @@ func LoadConfig(getenv Getenv) (Config, error) {
 func ConfigFromEnv() (Config, error) { return LoadConfig(os.Getenv) }
 
 // NewLogger returns the JSON logger.
-func NewLogger(cfg Config) *slog.Logger {
-	l := logging.New(os.Stdout, cfg.LogLevel)
-	if cfg.FunctionName != "" {
-		l = l.With(slog.String("function", cfg.FunctionName))
-	}
-	return l
-}
+func NewLogger(cfg Config) *slog.Logger { return lambdafn.Logger(cfg.LogLevel, cfg.FunctionName) }
 
 // NewAWSConfig loads the SDK configuration from the environment (region,
 // credentials, AWS_ENDPOINT_URL). It makes no network call.
-func NewAWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return cfg, nil
-}
+func NewAWSConfig(ctx context.Context) (aws.Config, error) { return lambdafn.AWSConfig(ctx) }
 
 // NewDynamoClient returns the DynamoDB client.
 func NewDynamoClient(cfg aws.Config) *awsdynamodb.Client {
@@ -108,30 +93,17 @@ func NewDynamoClient(cfg aws.Config) *awsdynamodb.Client {
 // CURSOR_SIGNING_KEY must be set (at least 16 bytes) and the same in every
 // process, or cursors would not survive a cold start.
 func RequiredCursors(cfg Config) (*pagecursor.Codec, error) {
-	if len(cfg.CursorKey) == 0 {
-		return nil, fmt.Errorf("environment variable %s is required (at least %d bytes; signs list cursors)", EnvCursorKey, pagecursor.MinKeyBytes)
-	}
-	c, err := pagecursor.New(cfg.CursorKey)
-	if err != nil {
-		return nil, fmt.Errorf("environment variable %s: %w", EnvCursorKey, err)
-	}
-	return c, nil
+	return lambdafn.RequiredCursors(cfg.CursorKey, "list")
 }
 
 // EphemeralCursors returns a codec for functions that never hand out
 // cursors.
-func EphemeralCursors() *pagecursor.Codec { return pagecursor.NewRandom() }
+func EphemeralCursors() *pagecursor.Codec { return lambdafn.EphemeralCursors() }
 
 // NewTable returns the DynamoDB table adapter.
 func NewTable(client *awsdynamodb.Client, cfg Config, codec *pagecursor.Codec) *dynamodb.Table {
 	return dynamodb.NewTable(client, cfg.TableName, codec)
 }
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now implements ports.Clock.
-func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
 // UUIDv7 generates time-ordered UUIDs, so a member's claims list in filing
 // order.
@@ -156,12 +128,12 @@ type Operation string
 // NewLambdaHandler returns the API Gateway adapter serving one operation,
 // writing request metrics (EMF) to stdout.
 func NewLambdaHandler(a *api.API, op Operation, logger *slog.Logger) *apigw.Adapter {
-	return apigw.New(a.Router(string(op)), logger, apigw.WithObserver(metrics.NewEMF(os.Stdout, "claims", string(op))))
+	return lambdafn.Handler(a.Router(string(op)), logger, "claims", string(op))
 }
 
 // Service builds everything but the storage and the transport.
 var Service = wire.NewSet(
-	wire.Value(SystemClock{}), wire.Bind(new(ports.Clock), new(SystemClock)),
+	wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)),
 	wire.Value(UUIDv7{}), wire.Bind(new(ports.IDGenerator), new(UUIDv7)),
 	app.NewService, NewIdempotency, NewAPI,
 )
@@ -177,11 +149,4 @@ var Lambda = wire.NewSet(
 // Start builds a function with its injector and serves it. A failure to
 // build is reported as one JSON log line naming the cause, and the process
 // exits, so the Lambda init fails visibly.
-func Start(initialize func(context.Context) (*apigw.Adapter, error)) {
-	h, err := initialize(context.Background())
-	if err != nil {
-		logging.New(os.Stderr, slog.LevelError).Error("function init failed", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func Start(initialize func(context.Context) (*apigw.Adapter, error)) { lambdafn.Start(initialize) }

@@ -72,18 +72,7 @@ func (a *API) Routes(operations ...string) []httpapi.Route {
 		{Operation: OpStartInstance, Method: http.MethodGet, Pattern: "/start", Handler: a.legacyAction(domain.Start)},
 		{Operation: OpStopInstance, Method: http.MethodGet, Pattern: "/stop", Handler: a.legacyAction(domain.Stop)},
 	}
-	if len(operations) == 0 {
-		return all
-	}
-	var out []httpapi.Route
-	for _, r := range all {
-		for _, op := range operations {
-			if r.Operation == op {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
+	return httpapi.Select(all, operations...)
 }
 
 // Router returns a router over Routes(operations...).

@@ -11,9 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/google/wire"
@@ -21,8 +19,8 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
@@ -95,23 +93,11 @@ func LoadConfig(getenv Getenv) (Config, error) {
 func ConfigFromEnv() (Config, error) { return LoadConfig(os.Getenv) }
 
 // NewLogger returns the JSON logger.
-func NewLogger(cfg Config) *slog.Logger {
-	l := logging.New(os.Stdout, cfg.LogLevel)
-	if cfg.FunctionName != "" {
-		l = l.With(slog.String("function", cfg.FunctionName))
-	}
-	return l
-}
+func NewLogger(cfg Config) *slog.Logger { return lambdafn.Logger(cfg.LogLevel, cfg.FunctionName) }
 
 // NewAWSConfig loads the SDK configuration from the environment; it makes
 // no network call.
-func NewAWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return cfg, nil
-}
+func NewAWSConfig(ctx context.Context) (aws.Config, error) { return lambdafn.AWSConfig(ctx) }
 
 // NewFleet returns the EC2 fleet adapter.
 func NewFleet(cfg aws.Config) *ec2.Fleet { return ec2.NewFleet(awsec2.NewFromConfig(cfg)) }
@@ -151,29 +137,16 @@ func (noAudit) Query(context.Context, ports.Query) (ports.Page, error) {
 // RequiredCursors returns the codec for the history function:
 // CURSOR_SIGNING_KEY must be set (at least 16 bytes).
 func RequiredCursors(cfg Config) (*pagecursor.Codec, error) {
-	if len(cfg.CursorKey) == 0 {
-		return nil, fmt.Errorf("environment variable %s is required (at least %d bytes; signs history cursors)", EnvCursorKey, pagecursor.MinKeyBytes)
-	}
-	c, err := pagecursor.New(cfg.CursorKey)
-	if err != nil {
-		return nil, fmt.Errorf("environment variable %s: %w", EnvCursorKey, err)
-	}
-	return c, nil
+	return lambdafn.RequiredCursors(cfg.CursorKey, "history")
 }
 
 // EphemeralCursors returns a codec for functions that never hand out
 // cursors.
-func EphemeralCursors() *pagecursor.Codec { return pagecursor.NewRandom() }
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now implements ports.Clock.
-func (SystemClock) Now() time.Time { return time.Now().UTC() }
+func EphemeralCursors() *pagecursor.Codec { return lambdafn.EphemeralCursors() }
 
 // NewService returns the use cases.
 func NewService(fleet ports.Fleet, audit ports.Table, cfg Config, logger *slog.Logger) *app.Service {
-	return app.NewService(fleet, audit, SystemClock{}, cfg.App, logger)
+	return app.NewService(fleet, audit, lambdafn.SystemClock{}, cfg.App, logger)
 }
 
 // Operation names the one operation a function serves.
@@ -182,7 +155,7 @@ type Operation string
 // NewLambdaHandler returns the API Gateway adapter serving one operation,
 // writing request metrics (EMF) to stdout.
 func NewLambdaHandler(svc *app.Service, op Operation, logger *slog.Logger) *apigw.Adapter {
-	return apigw.New(api.New(svc).Router(string(op)), logger, apigw.WithObserver(metrics.NewEMF(os.Stdout, "ec2power", string(op))))
+	return lambdafn.Handler(api.New(svc).Router(string(op)), logger, "ec2power", string(op))
 }
 
 // Lambda builds a function's handler on EC2; add an audit table provider
@@ -195,11 +168,4 @@ var Lambda = wire.NewSet(
 
 // Start builds a function with its injector and serves it; a failure to
 // build is one JSON log line naming the cause, and the process exits.
-func Start(initialize func(context.Context) (*apigw.Adapter, error)) {
-	h, err := initialize(context.Background())
-	if err != nil {
-		logging.New(os.Stderr, slog.LevelError).Error("function init failed", slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func Start(initialize func(context.Context) (*apigw.Adapter, error)) { lambdafn.Start(initialize) }

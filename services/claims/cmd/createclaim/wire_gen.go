@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/services/claims/api"
 	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/providers"
@@ -40,7 +41,7 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 }
 
 var (
-	_wireSystemClockValue = providers.SystemClock{}
+	_wireSystemClockValue = lambdafn.SystemClock{}
 	_wireUUIDv7Value      = providers.UUIDv7{}
 	_wireOperationValue   = providers.Operation(api.OpCreateClaim)
 )

@@ -1,0 +1,88 @@
+// Package lambdafn is what every service's Lambda functions share at start:
+// the JSON logger, the SDK configuration, the cursor codecs, the wall clock,
+// the API Gateway handler with its metrics, and Start, which fails the init
+// visibly when the function cannot be built.
+package lambdafn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
+	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/metrics"
+	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+)
+
+// EnvCursorKey names the variable holding the cursor signing key.
+const EnvCursorKey = "CURSOR_SIGNING_KEY"
+
+// Logger returns the function's JSON logger on stdout; every line names the
+// function when functionName is set (AWS_LAMBDA_FUNCTION_NAME).
+func Logger(level slog.Level, functionName string) *slog.Logger {
+	l := logging.New(os.Stdout, level)
+	if functionName != "" {
+		l = l.With(slog.String("function", functionName))
+	}
+	return l
+}
+
+// AWSConfig loads the SDK configuration from the environment (region,
+// credentials, AWS_ENDPOINT_URL). It makes no network call.
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// RequiredCursors returns the codec of a function that hands out cursors:
+// the key (CURSOR_SIGNING_KEY) must be set, at least 16 bytes, and the same
+// in every process, or cursors would not survive a cold start.
+func RequiredCursors(key []byte, purpose string) (*pagecursor.Codec, error) {
+	if len(key) == 0 {
+		return nil, fmt.Errorf("environment variable %s is required (at least %d bytes; signs %s cursors)", EnvCursorKey, pagecursor.MinKeyBytes, purpose)
+	}
+	c, err := pagecursor.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("environment variable %s: %w", EnvCursorKey, err)
+	}
+	return c, nil
+}
+
+// EphemeralCursors returns a codec for functions that never hand out
+// cursors.
+func EphemeralCursors() *pagecursor.Codec { return pagecursor.NewRandom() }
+
+// SystemClock is the wall clock, in UTC.
+type SystemClock struct{}
+
+// Now implements ports.Clock.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// Handler returns the API Gateway adapter serving router, writing request
+// metrics (EMF) for service's operation to stdout.
+func Handler(router *httpapi.Router, logger *slog.Logger, service, operation string) *apigw.Adapter {
+	return apigw.New(router, logger, apigw.WithObserver(metrics.NewEMF(os.Stdout, service, operation)))
+}
+
+// Start builds a function with its injector and serves it. A failure to
+// build is one JSON log line naming the cause, and the process exits, so
+// the Lambda init fails visibly.
+func Start(initialize func(context.Context) (*apigw.Adapter, error)) {
+	h, err := initialize(context.Background())
+	if err != nil {
+		logging.New(os.Stderr, slog.LevelError).Error("function init failed", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
