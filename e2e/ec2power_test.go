@@ -124,6 +124,18 @@ func TestEC2PowerGroupsAndTheCompatibilityRoutes(t *testing.T) {
 	}
 	assert.Equal(t, "running", e.state(t, e.instances["unmanaged"]))
 
+	r = c.do(t, http.MethodPost, "/groups/"+Group+"/start?wait=true", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	for _, role := range []string{"a", "b"} {
+		assert.Equal(t, "running", e.state(t, e.instances[role]), role)
+	}
+
+	r = c.do(t, http.MethodGet, "/stop?wait=true", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	assert.Equal(t, Group, r.body["group"], "GET /stop acts on the configured default target")
+	for _, role := range []string{"a", "b"} {
+		assert.Equal(t, "stopped", e.state(t, e.instances[role]), role)
+	}
 	r = c.do(t, http.MethodGet, "/start?wait=true", "")
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
 	assert.Equal(t, Group, r.body["group"], "GET /start acts on the configured default target")
