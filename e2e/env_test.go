@@ -25,6 +25,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/hexlambda/hexlambda/infra/localgw"
+	"github.com/hexlambda/hexlambda/infra/workspace"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
 )
 
@@ -118,26 +119,9 @@ func setup() (*env, string, error) {
 	}
 }
 
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // buildTools builds the deploy tool and ec2powerctl, as users run them.
 func (e *env) buildTools() error {
-	root, err := repoRoot()
+	root, err := workspace.Root()
 	if err != nil {
 		return err
 	}

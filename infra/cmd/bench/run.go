@@ -27,6 +27,7 @@ import (
 	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/infra/localgw"
 	"github.com/hexlambda/hexlambda/infra/stacks"
+	"github.com/hexlambda/hexlambda/infra/workspace"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
@@ -115,25 +116,8 @@ func machine() string {
 	return fmt.Sprintf("%s/%s, %d CPUs (%s), %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpu, runtime.Version())
 }
 
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("working directory: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.work above %s", dir)
-		}
-		dir = parent
-	}
-}
-
 func run(ctx context.Context, o options) (int, error) {
-	root, err := findRoot()
+	root, err := workspace.Root()
 	if err != nil {
 		return 0, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hexlambda/hexlambda/infra/cfn"
 	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/infra/stacks"
+	"github.com/hexlambda/hexlambda/infra/workspace"
 )
 
 type paramFlags map[string]string
@@ -103,26 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfi
 	}
 }
 
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("working directory: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the working directory; pass --root")
-		}
-		dir = parent
-	}
-}
-
 func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 	if c.root == "" {
-		root, err := findRoot()
+		root, err := workspace.Root()
 		if err != nil {
 			return err
 		}
