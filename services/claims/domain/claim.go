@@ -230,37 +230,3 @@ func New(id, memberID string, d Details, now time.Time) (Claim, error) {
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
-
-// Details returns the client-set fields of c.
-func (c Claim) Details() Details {
-	return Details{
-		MemberName: c.MemberName, PolicyID: c.PolicyID, PolicyType: c.PolicyType,
-		Amount: c.Amount, Currency: c.Currency, Description: c.Description,
-	}
-}
-
-// Change returns c with new details and status, applying the rules: the
-// status moves only along allowed transitions, and the details of a claim
-// may change only while it is pending.
-func (c Claim) Change(d Details, status Status, now time.Time) (Claim, error) {
-	if !status.Valid() {
-		return Claim{}, invalid("status", "must be one of pending, approved, rejected, paid")
-	}
-	if !c.Status.CanMoveTo(status) {
-		return Claim{}, fmt.Errorf("%w: %s -> %s", ErrInvalidTransition, c.Status, status)
-	}
-	if d != c.Details() {
-		if err := d.Validate(); err != nil {
-			return Claim{}, err
-		}
-		if c.Status != StatusPending {
-			return Claim{}, fmt.Errorf("%w: claim is %s", ErrClaimLocked, c.Status)
-		}
-	}
-	out := c
-	out.MemberName, out.PolicyID, out.PolicyType = d.MemberName, d.PolicyID, d.PolicyType
-	out.Amount, out.Currency, out.Description = d.Amount, d.Currency, d.Description
-	out.Status = status
-	out.UpdatedAt = now
-	return out, nil
-}

@@ -29,37 +29,30 @@ func validDetails() domain.Details {
 	return domain.Details{MemberName: "Ada", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "EUR"}
 }
 
-func TestChangeRules(t *testing.T) {
+func TestAllowedFrom(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c, err := domain.New("id", "M-1", validDetails(), now)
-	require.NoError(t, err)
-	assert.Equal(t, domain.StatusPending, c.Status)
-
-	d := validDetails()
-	d.Amount = 200
-	changed, err := c.Change(d, domain.StatusPending, now.Add(time.Minute))
-	require.NoError(t, err)
-	assert.Equal(t, int64(200), changed.Amount)
-	assert.Equal(t, now.Add(time.Minute), changed.UpdatedAt)
-	assert.Equal(t, now, changed.CreatedAt)
-
-	approved, err := changed.Change(changed.Details(), domain.StatusApproved, now)
-	require.NoError(t, err)
-	_, err = approved.Change(validDetails(), domain.StatusApproved, now)
-	require.ErrorIs(t, err, domain.ErrClaimLocked)
-	_, err = approved.Change(approved.Details(), domain.StatusPending, now)
-	require.ErrorIs(t, err, domain.ErrInvalidTransition)
-	_, err = approved.Change(approved.Details(), "closed", now)
+	st := func(s domain.Status) *domain.Status { return &s }
+	for _, c := range []struct {
+		target  *domain.Status
+		details bool
+		want    []domain.Status
+	}{
+		{nil, true, []domain.Status{domain.StatusPending}},
+		{nil, false, domain.Statuses},
+		{st(domain.StatusApproved), false, []domain.Status{domain.StatusPending, domain.StatusApproved}},
+		{st(domain.StatusPaid), false, []domain.Status{domain.StatusApproved, domain.StatusPaid}},
+		{st(domain.StatusPending), false, []domain.Status{domain.StatusPending}},
+		{st(domain.StatusRejected), true, []domain.Status{domain.StatusPending}},
+		{st(domain.StatusPaid), true, nil},
+	} {
+		got, err := domain.AllowedFrom(c.target, c.details)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got, "%v %v", c.target, c.details)
+	}
+	_, err := domain.AllowedFrom(st("closed"), false)
 	var ve *domain.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "status", ve.Field)
-
-	bad := validDetails()
-	bad.Currency = "EURO"
-	_, err = c.Change(bad, domain.StatusPending, now)
-	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "currency", ve.Field)
 }
 
 func TestNewValidates(t *testing.T) {
