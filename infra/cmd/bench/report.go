@@ -21,14 +21,14 @@ func goBenchmarks(ctx context.Context, root string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go benchmarks: %w\n%s", err, out)
 	}
+	// Keep the header lines (goos, goarch, pkg, cpu) with the results:
+	// benchstat reads exactly this format.
 	var lines []string
-	pkg := ""
 	for _, l := range strings.Split(string(out), "\n") {
-		if p, ok := strings.CutPrefix(l, "pkg: "); ok {
-			pkg = p
-		}
-		if strings.HasPrefix(l, "Benchmark") {
-			lines = append(lines, pkg+" "+l)
+		for _, prefix := range []string{"goos:", "goarch:", "pkg:", "cpu:", "Benchmark"} {
+			if strings.HasPrefix(l, prefix) {
+				lines = append(lines, l)
+			}
 		}
 	}
 	return lines, nil
@@ -47,6 +47,12 @@ func write(dir string, rep Report) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(markdown(rep)), 0o644); err != nil { //nolint:gosec // results are not secret
 		return fmt.Errorf("write results: %w", err)
+	}
+	if len(rep.GoBench) > 0 {
+		// For benchstat: benchstat old.txt .bench/gobench.txt
+		if err := os.WriteFile(filepath.Join(dir, "gobench.txt"), []byte(strings.Join(rep.GoBench, "\n")+"\n"), 0o644); err != nil { //nolint:gosec // results are not secret
+			return fmt.Errorf("write results: %w", err)
+		}
 	}
 	return nil
 }
@@ -81,7 +87,7 @@ func markdown(rep Report) string {
 		fmt.Fprintf(&b, "- %s: %s\n", k, rep.Calls[k])
 	}
 	if len(rep.GoBench) > 0 {
-		b.WriteString("\nGo benchmarks (`go test -bench . -benchmem`):\n\n```\n")
+		b.WriteString("\nGo benchmarks (`go test -bench . -benchmem`; also in gobench.txt for benchstat):\n\n```\n")
 		for _, l := range rep.GoBench {
 			b.WriteString(l + "\n")
 		}
