@@ -239,7 +239,7 @@ func TestIAMAuthorization(t *testing.T) {
 
 func TestFunctionFailuresMapToGatewayErrors(t *testing.T) {
 	t.Parallel()
-	f := newGateway(t, 500*time.Millisecond)
+	f := newGateway(t, time.Second)
 	for action, status := range map[string]int{"badproxy": 502, "error": 502, "crash": 502} {
 		a := get(t, f.url+"/dev/items?action="+action)
 		assert.Equal(t, status, a.status, action)

@@ -100,7 +100,7 @@ func TestConcurrentInvocationsUseSeparateProcessesUpToTheLimit(t *testing.T) {
 
 func TestFunctionErrorsCrashesAndTimeouts(t *testing.T) {
 	t.Parallel()
-	p := pool(t, 300*time.Millisecond, 1, nil)
+	p := pool(t, time.Second, 1, nil)
 	_, _, err := invoke(t, p, `{"action":"error"}`)
 	var fe *localgw.FunctionError
 	require.ErrorAs(t, err, &fe)
@@ -116,7 +116,7 @@ func TestFunctionErrorsCrashesAndTimeouts(t *testing.T) {
 	assert.True(t, info.Cold)
 	assert.NotEqual(t, first["pid"], after["pid"])
 
-	_, _, err = invoke(t, p, `{"action":"sleep","ms":2000}`)
+	_, _, err = invoke(t, p, `{"action":"sleep","ms":3000}`)
 	require.ErrorIs(t, err, localgw.ErrTimeout)
 	_, info, err = invoke(t, p, `{"action":"echo"}`)
 	require.NoError(t, err, "a timed-out process is replaced")

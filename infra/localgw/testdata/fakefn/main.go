@@ -53,7 +53,7 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	case "badproxy":
 		return "not a proxy response", nil
 	case "slowproxy":
-		time.Sleep(2 * time.Second)
+		time.Sleep(3 * time.Second)
 		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 	case "proxy":
 		body, _ := json.Marshal(map[string]any{"event": proxy, "pid": os.Getpid(), "env": os.Getenv("GREETING")})
