@@ -77,6 +77,11 @@ func markdown(rep Report) string {
 		fmt.Fprintf(&b, " %s %.2f;", op, rep.RawP50[op])
 	}
 	b.WriteString(" Sizes are for arm64 (as deployed); timings run the host build under the local gateway's Runtime API.\n")
+	if rep.NodeInitP50 > 0 {
+		fmt.Fprintf(&b, "\nNode.js 20 reference (infra/bench/nodefn: AWS SDK v3 DynamoDB client at init), same host, same run: init p50 %.1f ms, p95 %.1f ms.\n", rep.NodeInitP50, rep.NodeInitP95)
+	} else if rep.NodeSkipped != "" {
+		fmt.Fprintf(&b, "\nNode.js reference not measured: %s.\n", rep.NodeSkipped)
+	}
 	b.WriteString("\nAWS calls per operation (counted by SDK middleware):\n\n")
 	keys := make([]string, 0, len(rep.Calls))
 	for k := range rep.Calls {

@@ -82,13 +82,16 @@ type Result struct {
 
 // Report is everything measured.
 type Report struct {
-	Machine    string             `json:"machine"`
-	When       string             `json:"when"`
-	RawP50     map[string]float64 `json:"rawDynamoDBRequestP50ms"`
-	Results    []Result           `json:"functions"`
-	Calls      map[string]string  `json:"awsCallsPerOperation"`
-	GoBench    []string           `json:"goBenchmarks"`
-	Violations []string           `json:"violations"`
+	Machine     string             `json:"machine"`
+	When        string             `json:"when"`
+	RawP50      map[string]float64 `json:"rawDynamoDBRequestP50ms"`
+	NodeInitP50 float64            `json:"nodeReferenceInitP50ms,omitempty"`
+	NodeInitP95 float64            `json:"nodeReferenceInitP95ms,omitempty"`
+	NodeSkipped string             `json:"nodeReferenceSkipped,omitempty"`
+	Results     []Result           `json:"functions"`
+	Calls       map[string]string  `json:"awsCallsPerOperation"`
+	GoBench     []string           `json:"goBenchmarks"`
+	Violations  []string           `json:"violations"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -256,13 +259,22 @@ func run(ctx context.Context, o options) (int, error) {
 			_, _ = fmt.Fprintf(log, "measured %s/%s\n", name, f.Operation)
 		}
 	}
+	nodeInits, skipped, err := nodeReference(ctx, root, work, baseEnv, o.inits)
+	if err != nil {
+		return 0, err
+	}
+	rep.NodeSkipped = skipped
+	nodeP50 := percentile(nodeInits, 0.5)
+	if len(nodeInits) > 0 {
+		rep.NodeInitP50, rep.NodeInitP95 = ms(nodeP50), ms(percentile(nodeInits, 0.95))
+	}
 	if o.goBench {
 		rep.GoBench, err = goBenchmarks(ctx, root)
 		if err != nil {
 			return 0, err
 		}
 	}
-	rep.Violations = violations(rep, rawP50)
+	rep.Violations = violations(rep, rawP50, nodeP50)
 	if err := write(o.out, rep); err != nil {
 		return 0, err
 	}
@@ -424,10 +436,13 @@ func rawRequest(ctx context.Context, t *dynamodb.Table, op string) (time.Duratio
 	return percentile(ds, 0.5), true, nil
 }
 
-func violations(rep Report, rawP50 map[string]time.Duration) []string {
+func violations(rep Report, rawP50 map[string]time.Duration, nodeP50 time.Duration) []string {
 	var v []string
 	for _, r := range rep.Results {
 		id := r.Service + "/" + r.Function
+		if nodeP50 > 0 && r.initP50*15 > nodeP50 {
+			v = append(v, fmt.Sprintf("%s: init p50 %.2f ms is not 15x faster than the Node.js reference (%.1f ms)", id, r.InitP50ms, ms(nodeP50)))
+		}
 		if r.zipBytes > budgetZip {
 			v = append(v, fmt.Sprintf("%s: zip %.2f MB > 4 MB", id, r.ZipMB))
 		}
