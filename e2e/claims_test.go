@@ -119,7 +119,7 @@ func TestClaimsConcurrentUpdatesHaveOneWinner(t *testing.T) {
 	e := suite(t)
 	c := e.claimsClient()
 	r := c.do(t, http.MethodPost, "/members/M-race/claims", newClaim)
-	require.Equal(t, http.StatusCreated, r.status)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.raw)
 	path := "/members/M-race/claims/" + r.body["claimId"].(string)
 	const n = 12
 	var wg sync.WaitGroup
@@ -145,7 +145,7 @@ func TestClaimsPaginationToTheEnd(t *testing.T) {
 	var ids []string
 	for range 7 {
 		r := c.do(t, http.MethodPost, "/members/M-pages/claims", newClaim)
-		require.Equal(t, http.StatusCreated, r.status)
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.raw)
 		ids = append(ids, r.body["claimId"].(string))
 	}
 	var got []string

@@ -7,7 +7,7 @@ import (
 
 // ReservedAttributes are attribute names adapters use for keys, the version
 // and the expiry; items may not carry them among their Attributes.
-var ReservedAttributes = []string{"PK", "SK", "version", "expiresAt"}
+var ReservedAttributes = []string{"PK", "SK", "version", "expiresAt", "writeId"}
 
 // CheckItem validates an item against the port's rules and returns a copy
 // whose integer values are all int64. Errors wrap ErrInvalidItem.

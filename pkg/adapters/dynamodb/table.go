@@ -7,6 +7,8 @@ package dynamodb
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -29,6 +31,8 @@ const (
 	AttrSort      = "SK"
 	AttrVersion   = "version"
 	AttrExpiresAt = "expiresAt"
+	// AttrWrite holds the id of the write that stored the item.
+	AttrWrite = "writeId"
 )
 
 // API is the part of the DynamoDB client the adapter uses.
@@ -92,8 +96,9 @@ func toAV(v any) types.AttributeValue {
 	}
 }
 
-func marshal(it ports.Item) map[string]types.AttributeValue {
+func marshal(it ports.Item, write string) map[string]types.AttributeValue {
 	av := keyAV(it.Key)
+	av[AttrWrite] = &types.AttributeValueMemberS{Value: write}
 	av[AttrVersion] = num(it.Version)
 	if !it.ExpiresAt.IsZero() {
 		av[AttrExpiresAt] = num(it.ExpiresAt.Unix())
@@ -110,6 +115,7 @@ func unmarshal(av map[string]types.AttributeValue) (ports.Item, error) {
 		switch x := v.(type) {
 		case *types.AttributeValueMemberS:
 			switch name {
+			case AttrWrite:
 			case AttrPartition:
 				it.Key.Partition = x.Value
 			case AttrSort:
@@ -203,20 +209,43 @@ func (t *Table) Create(ctx context.Context, item ports.Item) (ports.Item, error)
 		return ports.Item{}, err
 	}
 	item.Version = 1
+	write := newWriteID()
 	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(t.name),
-		Item:                      marshal(item),
-		ConditionExpression:       aws.String("attribute_not_exists(" + AttrPartition + ") OR " + AttrExpiresAt + " <= :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(t.now().Unix())},
+		TableName:                           aws.String(t.name),
+		Item:                                marshal(item, write),
+		ConditionExpression:                 aws.String("attribute_not_exists(" + AttrPartition + ") OR " + AttrExpiresAt + " <= :now"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(t.now().Unix())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			if sameWrite(ccf.Item, write) {
+				return item, nil
+			}
 			return ports.Item{}, fmt.Errorf("create %v: %w", item.Key, ports.ErrConflict)
 		}
 		return ports.Item{}, mapErr("create", err)
 	}
 	return item, nil
+}
+
+// Every write stores a random write id in AttrWrite. When the SDK retries a
+// conditional write whose first attempt succeeded but whose answer was lost
+// (a timeout, a dropped connection), the retry fails its condition against
+// the very item the first attempt stored: the same write id tells that the
+// write did happen, and is not a conflict. Writers with identical content
+// still conflict, as their ids differ.
+func newWriteID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// sameWrite reports whether the stored item carries write id.
+func sameWrite(stored map[string]types.AttributeValue, write string) bool {
+	s, ok := stored[AttrWrite].(*types.AttributeValueMemberS)
+	return ok && s.Value == write
 }
 
 // Update implements ports.Table: a full put on the condition that the live
@@ -227,9 +256,10 @@ func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int
 		return ports.Item{}, err
 	}
 	item.Version = expectedVersion + 1
+	write := newWriteID()
 	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(t.name),
-		Item:                marshal(item),
+		Item:                marshal(item, write),
 		ConditionExpression: aws.String("attribute_exists(" + AttrPartition + ") AND " + AttrVersion + " = :v AND " + liveCondition),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":v":   num(expectedVersion),
@@ -238,6 +268,10 @@ func (t *Table) Update(ctx context.Context, item ports.Item, expectedVersion int
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) && sameWrite(ccf.Item, write) {
+			return item, nil
+		}
 		if failed, live := t.conditionFailure(err); failed {
 			if !live {
 				return ports.Item{}, fmt.Errorf("update %v: %w", item.Key, ports.ErrNotFound)
@@ -268,7 +302,9 @@ func (t *Table) Patch(ctx context.Context, key ports.Key, attrs ports.Attributes
 		names[n], values[v] = k, toAV(attrs[k])
 		sets = append(sets, n+" = "+v)
 	}
-	sets = append(sets, "#v = #v + :one")
+	sets = append(sets, "#v = #v + :one", "#w = :w")
+	write := newWriteID()
+	names["#w"], values[":w"] = AttrWrite, &types.AttributeValueMemberS{Value: write}
 	cond := []string{"attribute_exists(#pk)", "(attribute_not_exists(#ex) OR #ex > :now)"}
 	if expectedVersion > 0 {
 		cond = append(cond, "#v = :expected")
@@ -308,6 +344,9 @@ func (t *Table) Patch(ctx context.Context, key ports.Key, attrs ports.Attributes
 			old, uerr := unmarshal(ccf.Item)
 			if uerr != nil || !ports.Live(old.ExpiresAt, t.now()) {
 				return ports.Item{}, fmt.Errorf("patch %v: %w", key, ports.ErrNotFound)
+			}
+			if sameWrite(ccf.Item, write) {
+				return old, nil
 			}
 			return ports.Item{}, fmt.Errorf("patch %v: %w", key, &ports.ConditionError{Current: old})
 		}
