@@ -1,8 +1,10 @@
 // Package dynamodb implements the table port on Amazon DynamoDB with
 // aws-sdk-go-v2. Items are stored natively: the key in the string attributes
 // PK and SK, the version in the number attribute version, the expiry in the
-// number attribute expiresAt (epoch seconds, the table's TTL attribute), and
-// each port attribute as an S, N or BOOL attribute of the same name.
+// number attribute expiresAt (epoch seconds, the table's TTL attribute), the
+// id of the write that stored it in writeId (so an SDK retry of a write that
+// had succeeded is no conflict), and each port attribute as an S, N or BOOL
+// attribute of the same name.
 package dynamodb
 
 import (
