@@ -22,7 +22,6 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/hexlambda/hexlambda/infra/localgw"
 	"github.com/hexlambda/hexlambda/infra/workspace"
@@ -236,6 +235,23 @@ func (e *env) revokeKey(consumer string) error {
 	return err
 }
 
+// deployAndSeed readies an emulator: builds the tools, deploys both
+// services, launches the instances and issues the suite's API key.
+func (e *env) deployAndSeed() error {
+	if err := e.buildTools(); err != nil {
+		return err
+	}
+	if err := e.deployBoth(); err != nil {
+		return err
+	}
+	if err := e.launchInstances(); err != nil {
+		return err
+	}
+	var err error
+	e.apiKeyID, e.apiKey, err = e.issueKey("e2e")
+	return err
+}
+
 // launchInstances creates the suite's instances: two managed in Group, one
 // managed alone, one unmanaged.
 func (e *env) launchInstances() error {
@@ -247,19 +263,11 @@ func (e *env) launchInstances() error {
 		"solo":      {"Name": "e2e-solo", "ec2power:managed": "true"},
 		"unmanaged": {"Name": "e2e-prod-db", "ec2power:group": Group},
 	} {
-		var tt []ec2types.Tag
-		for k, v := range tags {
-			tt = append(tt, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
-		out, err := client.RunInstances(context.Background(), &ec2.RunInstancesInput{
-			ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-			InstanceType:      ec2types.InstanceTypeT3Micro,
-			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: tt}},
-		})
+		id, err := awstest.RunInstance(context.Background(), client, tags, false)
 		if err != nil {
-			return fmt.Errorf("run instance %s: %w", role, err)
+			return fmt.Errorf("instance %s: %w", role, err)
 		}
-		e.instances[role] = aws.ToString(out.Instances[0].InstanceId)
+		e.instances[role] = id
 	}
 	return nil
 }
@@ -279,16 +287,7 @@ func setupMoto() (*env, string, error) {
 		return nil, "", err
 	}
 	e := &env{target: "moto", cfg: cfg, endpoint: ep}
-	if err := e.buildTools(); err != nil {
-		return e, "", err
-	}
-	if err := e.deployBoth(); err != nil {
-		return e, "", err
-	}
-	if err := e.launchInstances(); err != nil {
-		return e, "", err
-	}
-	if e.apiKeyID, e.apiKey, err = e.issueKey("e2e"); err != nil {
+	if err := e.deployAndSeed(); err != nil {
 		return e, "", err
 	}
 	cf := cloudformation.NewFromConfig(cfg)

@@ -66,16 +66,7 @@ func setupLocalStack() (*env, string, error) {
 		return nil, "", err
 	}
 	e := &env{target: "localstack", cfg: cfg, endpoint: ep}
-	if err := e.buildTools(); err != nil {
-		return e, "", err
-	}
-	if err := e.deployBoth(); err != nil {
-		return e, "", err
-	}
-	if err := e.launchInstances(); err != nil {
-		return e, "", err
-	}
-	if e.apiKeyID, e.apiKey, err = e.issueKey("e2e"); err != nil {
+	if err := e.deployAndSeed(); err != nil {
 		return e, "", err
 	}
 	// LocalStack runs the functions itself behind its execute-api URLs.

@@ -16,12 +16,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/hexlambda/hexlambda/infra/cfn"
 	"github.com/hexlambda/hexlambda/infra/deploy"
@@ -184,16 +182,10 @@ func run(ctx context.Context, o options) (int, error) {
 		return 0, fmt.Errorf("seed claim: %w", err)
 	}
 	ec2c := awsec2.NewFromConfig(cfg)
-	inst, err := ec2c.RunInstances(ctx, &awsec2.RunInstancesInput{
-		ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), InstanceType: ec2types.InstanceTypeT3Micro,
-		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: []ec2types.Tag{
-			{Key: aws.String("ec2power:managed"), Value: aws.String("true")}, {Key: aws.String("ec2power:group"), Value: aws.String("bench")},
-		}}},
-	})
+	motoInstance, err := awstest.RunInstance(ctx, ec2c, map[string]string{"ec2power:managed": "true", "ec2power:group": "bench"}, false)
 	if err != nil {
 		return 0, fmt.Errorf("seed instance: %w", err)
 	}
-	motoInstance := aws.ToString(inst.Instances[0].InstanceId)
 
 	rawTable := dynamodb.NewTable(ddb, "bench-claims", codec)
 	rawP50 := map[string]time.Duration{}

@@ -67,17 +67,9 @@ func (r *recorder) count(action string) int {
 
 func runInstance(t *testing.T, client *awsec2.Client, tags map[string]string) string {
 	t.Helper()
-	var tt []types.Tag
-	for k, v := range tags {
-		tt = append(tt, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	out, err := client.RunInstances(t.Context(), &awsec2.RunInstancesInput{
-		ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		InstanceType:      types.InstanceTypeT3Micro,
-		TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeInstance, Tags: tt}},
-	})
+	id, err := awstest.RunInstance(t.Context(), client, tags, false)
 	require.NoError(t, err)
-	return aws.ToString(out.Instances[0].InstanceId)
+	return id
 }
 
 func TestOnEC2TheGuardSendsNoStateChangingCall(t *testing.T) {
