@@ -180,7 +180,7 @@ func TestClaimsBadInputThroughTheGateway(t *testing.T) {
 		{http.MethodPost, "/members/M-1/claims", "", 400, "empty_body"},
 		{http.MethodPost, "/members/M-1/claims", `{"memberName":`, 400, "invalid_json"},
 		{http.MethodPost, "/members/M-1/claims", strings.Replace(newClaim, "12550", "-1", 1), 400, "invalid_field"},
-		{http.MethodPost, "/members/M-1/claims", strings.Replace(newClaim, "{", `{"PK":"x",`, 1), 400, "read_only_field"},
+		{http.MethodPost, "/members/M-1/claims", strings.Replace(newClaim, "{", `{"claimId":"x",`, 1), 400, "read_only_field"},
 		{http.MethodPost, "/members/M-1/claims", `{"description":"` + strings.Repeat("x", 70000) + `"}`, 413, "body_too_large"},
 		{http.MethodGet, "/members/M-1/claims/not-a-uuid", "", 400, "invalid_parameter"},
 		{http.MethodGet, "/members/M-1/claims?limit=1000", "", 400, "invalid_parameter"},

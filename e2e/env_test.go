@@ -26,6 +26,7 @@ import (
 	"github.com/hexlambda/hexlambda/infra/localgw"
 	"github.com/hexlambda/hexlambda/infra/workspace"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2/ec2test"
 )
 
 // Stage is the stage the suite deploys (moto, localstack).
@@ -263,7 +264,7 @@ func (e *env) launchInstances() error {
 		"solo":      {"Name": "e2e-solo", "ec2power:managed": "true"},
 		"unmanaged": {"Name": "e2e-prod-db", "ec2power:group": Group},
 	} {
-		id, err := awstest.RunInstance(context.Background(), client, tags, false)
+		id, err := ec2test.RunInstance(context.Background(), client, tags, false)
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", role, err)
 		}

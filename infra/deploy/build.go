@@ -18,7 +18,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/hexlambda/hexlambda/infra/cfn"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 // Arch is a Lambda instruction set and the Go architecture that targets it.

@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"sort"
 
-	"github.com/hexlambda/hexlambda/infra/cfn"
 	"github.com/hexlambda/hexlambda/infra/stacks"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
@@ -103,9 +103,9 @@ func (t *Tool) ServiceParams(ctx context.Context, svc cfn.Service, stage, bucket
 	for _, a := range arts {
 		p[cfn.CodeKeyParameter(a.Operation)] = a.Key
 	}
-	if _, ok := p["CursorSigningKey"]; !ok {
+	if _, ok := p[cfn.CursorSigningKey]; !ok {
 		if _, err := t.Describe(ctx, StackName(svc.Name, stage)); errors.Is(err, ErrNoStack) {
-			p["CursorSigningKey"] = NewSecret()
+			p[cfn.CursorSigningKey] = NewSecret()
 		} else if err != nil {
 			return nil, err
 		}

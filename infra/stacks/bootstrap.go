@@ -1,6 +1,6 @@
 package stacks
 
-import "github.com/hexlambda/hexlambda/infra/cfn"
+import "github.com/hexlambda/hexlambda/pkg/cfn"
 
 // Bootstrap is the shared stack every service deploys into: the artifact
 // bucket (versioned, encrypted, private, TLS only) and API Gateway's

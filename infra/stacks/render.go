@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hexlambda/hexlambda/infra/cfn"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 // Template returns the JSON template of "bootstrap" or a service.

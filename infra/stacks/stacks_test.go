@@ -1,98 +1,24 @@
 package stacks_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hexlambda/hexlambda/infra/cfn"
 	"github.com/hexlambda/hexlambda/infra/stacks"
-	"github.com/hexlambda/hexlambda/pkg/httpapi"
-	claimsapi "github.com/hexlambda/hexlambda/services/claims/api"
-	powerapi "github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
+	"github.com/hexlambda/hexlambda/pkg/cfn/cfntest"
 )
 
-// tpl is a rendered template, read back as plain JSON: the tests look at
-// what CloudFormation will read.
-type tpl struct {
-	Parameters map[string]map[string]any
-	Conditions map[string]any
-	Rules      map[string]any
-	Resources  map[string]struct {
-		Type                string
-		Condition           string
-		DeletionPolicy      any
-		UpdateReplacePolicy any
-		Properties          map[string]any
-	}
-	Outputs map[string]map[string]any
-}
-
-func load(t *testing.T, name string) tpl {
+func load(t *testing.T, name string) cfntest.Template {
 	t.Helper()
 	b, err := stacks.Template(name)
 	require.NoError(t, err)
-	var out tpl
-	require.NoError(t, json.Unmarshal(b, &out))
-	return out
-}
-
-func (t tpl) ofType(typ string) map[string]map[string]any {
-	out := map[string]map[string]any{}
-	for id, r := range t.Resources {
-		if r.Type == typ {
-			out[id] = r.Properties
-		}
-	}
-	return out
-}
-
-func asList(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	return []any{v}
-}
-
-func js(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-type statement struct {
-	Sid       string
-	Effect    string
-	Actions   []string
-	Resources []any
-	Condition map[string]any
-}
-
-// statements returns a role's inline policy statements.
-func statements(t *testing.T, role map[string]any) []statement {
-	t.Helper()
-	var out []statement
-	for _, p := range asList(role["Policies"]) {
-		doc := p.(map[string]any)["PolicyDocument"].(map[string]any)
-		for _, s := range asList(doc["Statement"]) {
-			m := s.(map[string]any)
-			st := statement{Effect: m["Effect"].(string), Resources: asList(m["Resource"])}
-			st.Sid, _ = m["Sid"].(string)
-			for _, a := range asList(m["Action"]) {
-				st.Actions = append(st.Actions, a.(string))
-			}
-			if c, ok := m["Condition"].(map[string]any); ok {
-				st.Condition = c
-			}
-			out = append(out, st)
-		}
-	}
-	return out
+	return cfntest.Parse(t, b)
 }
 
 // Actions whose IAM definition supports no resource-level permissions, the
@@ -116,14 +42,14 @@ func TestEveryFunctionHasItsOwnLeastPrivilegeRole(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			tp := load(t, name)
-			fns := tp.ofType("AWS::Lambda::Function")
-			roles := tp.ofType("AWS::IAM::Role")
+			fns := tp.OfType("AWS::Lambda::Function")
+			roles := tp.OfType("AWS::IAM::Role")
 			require.Len(t, roles, len(fns), "one role per function")
 			used := map[string]bool{}
 			for id, fn := range fns {
-				ref := js(fn["Role"])
+				ref := cfntest.JS(fn["Role"])
 				for rid := range roles {
-					if ref == js(cfn.GetAtt(rid, "Arn")) {
+					if ref == cfntest.JS(cfn.GetAtt(rid, "Arn")) {
 						assert.False(t, used[rid], "role %s shared", rid)
 						used[rid] = true
 					}
@@ -132,9 +58,9 @@ func TestEveryFunctionHasItsOwnLeastPrivilegeRole(t *testing.T) {
 			}
 			for rid, role := range roles {
 				assert.NotContains(t, role, "ManagedPolicyArns", "%s uses managed policies", rid)
-				assume := js(role["AssumeRolePolicyDocument"])
+				assume := cfntest.JS(role["AssumeRolePolicyDocument"])
 				assert.Contains(t, assume, `"Service":"lambda.amazonaws.com"`)
-				for _, st := range statements(t, role) {
+				for _, st := range cfntest.Statements(t, role) {
 					assert.Equal(t, "Allow", st.Effect)
 					for _, a := range st.Actions {
 						assert.NotContains(t, a, "*", "%s: wildcard action %s", rid, a)
@@ -153,116 +79,23 @@ func TestEveryFunctionHasItsOwnLeastPrivilegeRole(t *testing.T) {
 	}
 }
 
-// actionsOn returns, per function, the actions of a service prefix.
-func actionsOn(t *testing.T, tp tpl, prefix string) map[string][]string {
-	t.Helper()
-	out := map[string][]string{}
-	for rid, role := range tp.ofType("AWS::IAM::Role") {
-		op := strings.TrimSuffix(rid, "Role")
-		for _, st := range statements(t, role) {
-			for _, a := range st.Actions {
-				if strings.HasPrefix(a, prefix) {
-					out[op] = append(out[op], a)
-				}
-			}
-		}
-		sort.Strings(out[op])
-	}
-	return out
-}
-
-func TestClaimsFunctionsGetExactlyTheirDynamoDBActions(t *testing.T) {
-	t.Parallel()
-	tp := load(t, "claims")
-	assert.Equal(t, map[string][]string{
-		"CreateClaim": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}, // claims + idempotency records
-		"GetClaim":    {"dynamodb:GetItem"},
-		"ListClaims":  {"dynamodb:Query"},
-		"UpdateClaim": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
-		"DeleteClaim": {"dynamodb:DeleteItem"},
-	}, actionsOn(t, tp, "dynamodb:"))
-	for rid, role := range tp.ofType("AWS::IAM::Role") {
-		for _, st := range statements(t, role) {
-			if strings.HasPrefix(st.Actions[0], "dynamodb:") {
-				assert.Equal(t, []any{cfn.GetAtt("ClaimsTable", "Arn")}, toGetAtt(st.Resources), rid)
-			}
-		}
-	}
-}
-
-// toGetAtt normalises decoded GetAtt values for comparison.
-func toGetAtt(rs []any) []any {
-	out := make([]any, 0, len(rs))
-	for _, r := range rs {
-		if m, ok := r.(map[string]any); ok {
-			if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
-				out = append(out, cfn.GetAtt(ga[0].(string), ga[1].(string)))
-				continue
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-func TestEC2PowerActsOnlyOnManagedInstances(t *testing.T) {
-	t.Parallel()
-	tp := load(t, "ec2power")
-	assert.Equal(t, map[string][]string{
-		"DescribeInstances": {"ec2:DescribeInstances"},
-		"StartInstance":     {"ec2:DescribeInstances", "ec2:StartInstances"},
-		"StopInstance":      {"ec2:DescribeInstances", "ec2:StopInstances"},
-	}, actionsOn(t, tp, "ec2:"))
-	assert.Equal(t, map[string][]string{
-		"StartInstance":   {"dynamodb:PutItem"},
-		"StopInstance":    {"dynamodb:PutItem"},
-		"InstanceHistory": {"dynamodb:Query"},
-	}, actionsOn(t, tp, "dynamodb:"))
-	for rid, role := range tp.ofType("AWS::IAM::Role") {
-		for _, st := range statements(t, role) {
-			for _, a := range st.Actions {
-				if a == "ec2:StartInstances" || a == "ec2:StopInstances" {
-					assert.Equal(t, map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/ec2power:managed": "true"}}, st.Condition, rid)
-					assert.Contains(t, js(st.Resources), ":instance/*")
-				}
-			}
-		}
-	}
-}
-
 func TestFunctionsAreConfiguredAsRequired(t *testing.T) {
 	t.Parallel()
-	wantEnv := map[string][]string{
-		"CreateClaimFunction":       {"DEFAULT_CURRENCY", "LOG_LEVEL", "TABLE_NAME"},
-		"GetClaimFunction":          {"LOG_LEVEL", "TABLE_NAME"},
-		"ListClaimsFunction":        {"CURSOR_SIGNING_KEY", "LOG_LEVEL", "TABLE_NAME"},
-		"UpdateClaimFunction":       {"DEFAULT_CURRENCY", "LOG_LEVEL", "TABLE_NAME"},
-		"DeleteClaimFunction":       {"LOG_LEVEL", "TABLE_NAME"},
-		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
-		"StartInstanceFunction":     {"AUDIT_TABLE", "DEFAULT_TARGET", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"StopInstanceFunction":      {"AUDIT_TABLE", "DEFAULT_TARGET", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"InstanceHistoryFunction":   {"AUDIT_TABLE", "CURSOR_SIGNING_KEY", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
-	}
 	for _, name := range stacks.Names() {
 		tp := load(t, name)
 		assert.Equal(t, "arm64", tp.Parameters["Architecture"]["Default"])
 		assert.InDelta(t, 128, tp.Parameters["MemorySize"]["Default"], 0)
 		assert.Equal(t, "14", tp.Parameters["LogRetentionDays"]["Default"])
 		assert.Equal(t, true, tp.Parameters["CursorSigningKey"]["NoEcho"])
-		logGroups := tp.ofType("AWS::Logs::LogGroup")
-		for id, fn := range tp.ofType("AWS::Lambda::Function") {
+		logGroups := tp.OfType("AWS::Logs::LogGroup")
+		for id, fn := range tp.OfType("AWS::Lambda::Function") {
 			assert.Equal(t, "provided.al2023", fn["Runtime"], id)
 			assert.Equal(t, "bootstrap", fn["Handler"], id)
 			assert.Equal(t, []any{map[string]any{"Ref": "Architecture"}}, fn["Architectures"], id)
 			assert.Equal(t, map[string]any{"Ref": "MemorySize"}, fn["MemorySize"], id)
 			assert.Equal(t, map[string]any{"Mode": "Active"}, fn["TracingConfig"], id)
 			assert.Positive(t, fn["Timeout"], id)
-			var env []string
-			for k := range fn["Environment"].(map[string]any)["Variables"].(map[string]any) {
-				env = append(env, k)
-			}
-			sort.Strings(env)
-			assert.Equal(t, wantEnv[id], env, "%s: the variables its code reads, nothing else", id)
+			assert.Contains(t, tp.Environment()[id], "LOG_LEVEL", id)
 			lg := fn["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
 			require.Contains(t, logGroups, lg, id)
 			assert.Equal(t, map[string]any{"Ref": "LogRetentionDays"}, logGroups[lg]["RetentionInDays"])
@@ -285,9 +118,9 @@ func TestTablesAreDurableAndEncrypted(t *testing.T) {
 			assert.Equal(t, map[string]any{"PointInTimeRecoveryEnabled": true}, p["PointInTimeRecoverySpecification"], id)
 			assert.Equal(t, map[string]any{"SSEEnabled": true}, p["SSESpecification"], id)
 			assert.Equal(t, map[string]any{"AttributeName": "expiresAt", "Enabled": true}, p["TimeToLiveSpecification"], id)
-			assert.JSONEq(t, js(cfn.If("IsProduction", true, false)), js(p["DeletionProtectionEnabled"]), id)
-			assert.JSONEq(t, js(cfn.If("IsProduction", "Retain", "Delete")), js(r.DeletionPolicy), id)
-			assert.JSONEq(t, js(cfn.If("IsProduction", "Retain", "Delete")), js(r.UpdateReplacePolicy), id)
+			assert.JSONEq(t, cfntest.JS(cfn.If("IsProduction", true, false)), cfntest.JS(p["DeletionProtectionEnabled"]), id)
+			assert.JSONEq(t, cfntest.JS(cfn.If("IsProduction", "Retain", "Delete")), cfntest.JS(r.DeletionPolicy), id)
+			assert.JSONEq(t, cfntest.JS(cfn.If("IsProduction", "Retain", "Delete")), cfntest.JS(r.UpdateReplacePolicy), id)
 		}
 		assert.Equal(t, 1, tables, name)
 	}
@@ -295,9 +128,9 @@ func TestTablesAreDurableAndEncrypted(t *testing.T) {
 
 // methods maps "METHOD /path" to the method's properties, rebuilding each
 // path from the API's resource tree.
-func methods(t *testing.T, tp tpl) map[string]map[string]any {
+func methods(t *testing.T, tp cfntest.Template) map[string]map[string]any {
 	t.Helper()
-	resources := tp.ofType("AWS::ApiGateway::Resource")
+	resources := tp.OfType("AWS::ApiGateway::Resource")
 	var path func(id string) string
 	path = func(id string) string {
 		r := resources[id]
@@ -308,7 +141,7 @@ func methods(t *testing.T, tp tpl) map[string]map[string]any {
 		return path(parent["Ref"].(string)) + "/" + r["PathPart"].(string)
 	}
 	out := map[string]map[string]any{}
-	for id, m := range tp.ofType("AWS::ApiGateway::Method") {
+	for id, m := range tp.OfType("AWS::ApiGateway::Method") {
 		key := m["HttpMethod"].(string) + " " + path(m["ResourceId"].(map[string]any)["Ref"].(string))
 		require.NotContains(t, out, key, "two methods for %s (%s)", key, id)
 		out[key] = m
@@ -318,11 +151,9 @@ func methods(t *testing.T, tp tpl) map[string]map[string]any {
 
 func TestRoutesInCodeAndMethodsInTemplateAreTheSameSet(t *testing.T) {
 	t.Parallel()
-	for name, table := range map[string][]httpapi.Route{
-		"claims":   claimsapi.RouteTable(),
-		"ec2power": powerapi.RouteTable(),
-	} {
+	for name, svc := range stacks.Services() {
 		tp := load(t, name)
+		table := svc.Routes
 		got := methods(t, tp)
 		want := map[string]string{}
 		for _, r := range table {
@@ -340,9 +171,9 @@ func TestRoutesInCodeAndMethodsInTemplateAreTheSameSet(t *testing.T) {
 			integ := m["Integration"].(map[string]any)
 			assert.Equal(t, "AWS_PROXY", integ["Type"], key)
 			assert.Equal(t, "POST", integ["IntegrationHttpMethod"], key)
-			assert.Contains(t, js(integ["Uri"]), "${"+cfn.FunctionLogicalID(want[key])+".Arn}", "%s goes to its operation's function", key)
-			assert.JSONEq(t, js(cfn.If("UseIam", "AWS_IAM", "NONE")), js(m["AuthorizationType"]), key)
-			assert.JSONEq(t, js(cfn.If("UseApiKey", true, false)), js(m["ApiKeyRequired"]), key)
+			assert.Contains(t, cfntest.JS(integ["Uri"]), "${"+cfn.FunctionLogicalID(want[key])+".Arn}", "%s goes to its operation's function", key)
+			assert.JSONEq(t, cfntest.JS(cfn.If("UseIam", "AWS_IAM", "NONE")), cfntest.JS(m["AuthorizationType"]), key)
+			assert.JSONEq(t, cfntest.JS(cfn.If("UseApiKey", true, false)), cfntest.JS(m["ApiKeyRequired"]), key)
 		}
 	}
 }
@@ -351,12 +182,12 @@ func TestInvokePermissionsAreScopedToTheAPI(t *testing.T) {
 	t.Parallel()
 	for _, name := range stacks.Names() {
 		tp := load(t, name)
-		perms := tp.ofType("AWS::Lambda::Permission")
-		assert.Len(t, perms, len(tp.ofType("AWS::Lambda::Function")), name)
+		perms := tp.OfType("AWS::Lambda::Permission")
+		assert.Len(t, perms, len(tp.OfType("AWS::Lambda::Function")), name)
 		for id, p := range perms {
 			assert.Equal(t, "apigateway.amazonaws.com", p["Principal"], id)
 			assert.Equal(t, "lambda:InvokeFunction", p["Action"], id)
-			assert.Contains(t, js(p["SourceArn"]), ":execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/", id)
+			assert.Contains(t, cfntest.JS(p["SourceArn"]), ":execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/", id)
 		}
 	}
 }
@@ -378,11 +209,11 @@ func TestPrivateEndpointsDenyEveryOtherSource(t *testing.T) {
 				allow = m["Action"] == "execute-api:Invoke"
 			case "Deny":
 				deny = m["Action"] == "execute-api:Invoke" && m["Resource"] == "execute-api:/*" &&
-					js(m["Condition"]) == `{"StringNotEquals":{"aws:SourceVpce":{"Ref":"VpcEndpointIds"}}}`
+					cfntest.JS(m["Condition"]) == `{"StringNotEquals":{"aws:SourceVpce":{"Ref":"VpcEndpointIds"}}}`
 			}
 		}
 		assert.True(t, allow && deny, "%s: PRIVATE allows invoke and denies every request not from the VPC endpoints", name)
-		assert.JSONEq(t, `{"Fn::Equals":[{"Ref":"EndpointType"},"PRIVATE"]}`, js(tp.Conditions["IsPrivate"]))
+		assert.JSONEq(t, `{"Fn::Equals":[{"Ref":"EndpointType"},"PRIVATE"]}`, cfntest.JS(tp.Conditions["IsPrivate"]))
 		assert.ElementsMatch(t, []any{"REGIONAL", "PRIVATE"}, tp.Parameters["EndpointType"]["AllowedValues"])
 	}
 }
@@ -394,7 +225,7 @@ func TestAuthModesAndTheirDefaults(t *testing.T) {
 	for _, name := range stacks.Names() {
 		tp := load(t, name)
 		assert.ElementsMatch(t, []any{"API_KEY", "AWS_IAM", "NONE"}, tp.Parameters["Auth"]["AllowedValues"])
-		rule := js(tp.Rules["NoAnonymousProduction"])
+		rule := cfntest.JS(tp.Rules["NoAnonymousProduction"])
 		assert.Contains(t, rule, `"Fn::Not":[{"Fn::Equals":[{"Ref":"Auth"},"NONE"]}]`, "NONE is refused for production stages")
 		assert.Contains(t, rule, `["prod","production"]`)
 		plan := tp.Resources["UsagePlan"]
@@ -402,8 +233,8 @@ func TestAuthModesAndTheirDefaults(t *testing.T) {
 		assert.Contains(t, plan.Properties, "Throttle")
 		assert.Equal(t, "DAY", plan.Properties["Quota"].(map[string]any)["Period"])
 		stage := tp.Resources["ApiStage"].Properties
-		assert.Contains(t, js(stage["AccessLogSetting"]), "AccessLogGroup")
-		assert.Contains(t, js(stage["MethodSettings"]), "ThrottlingRateLimit")
+		assert.Contains(t, cfntest.JS(stage["AccessLogSetting"]), "AccessLogGroup")
+		assert.Contains(t, cfntest.JS(stage["MethodSettings"]), "ThrottlingRateLimit")
 		assert.Equal(t, true, stage["TracingEnabled"])
 		for _, out := range []string{"ApiUrl", "ApiId", "UsagePlanId"} {
 			assert.Contains(t, tp.Outputs, out, name)
@@ -418,8 +249,8 @@ func TestBootstrapBucketIsPrivateVersionedAndEncrypted(t *testing.T) {
 	tp := load(t, "bootstrap")
 	b := tp.Resources["ArtifactBucket"].Properties
 	assert.Equal(t, map[string]any{"Status": "Enabled"}, b["VersioningConfiguration"])
-	assert.Contains(t, js(b["BucketEncryption"]), `"SSEAlgorithm":"AES256"`)
+	assert.Contains(t, cfntest.JS(b["BucketEncryption"]), `"SSEAlgorithm":"AES256"`)
 	assert.Equal(t, map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}, b["PublicAccessBlockConfiguration"])
-	assert.Contains(t, js(tp.Resources["ArtifactBucketPolicy"].Properties), `"aws:SecureTransport":"false"`)
+	assert.Contains(t, cfntest.JS(tp.Resources["ArtifactBucketPolicy"].Properties), `"aws:SecureTransport":"false"`)
 	assert.Contains(t, tp.Outputs, "ArtifactBucketName")
 }

@@ -15,7 +15,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,8 +25,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
+	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
 // Region is the region tests use.
@@ -180,21 +185,28 @@ func Reset(ep string) error {
 	return nil
 }
 
-// RunInstance launches one t3.micro instance with tags on the emulator and
-// returns its id.
-func RunInstance(ctx context.Context, client *ec2.Client, tags map[string]string, hibernation bool) (string, error) {
-	tt := make([]ec2types.Tag, 0, len(tags))
-	for k, v := range tags {
-		tt = append(tt, ec2types.Tag{Key: aws.String(k), Value: aws.String(v)})
+var tableSeq atomic.Int64
+
+// NewTable creates a fresh DynamoDB table (the adapter's layout) on the
+// emulator for one test, named after it, and returns the adapter over it
+// with a fixed cursor key and, when clock is set, that clock.
+func NewTable(t testing.TB, clock ports.Clock) *dynamodb.Table {
+	t.Helper()
+	client := awsdynamodb.NewFromConfig(Config(t, Endpoint(t)))
+	name := fmt.Sprintf("test-%d-%s", tableSeq.Add(1), strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
+	if len(name) > 200 {
+		name = name[:200]
 	}
-	out, err := client.RunInstances(ctx, &ec2.RunInstancesInput{
-		ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		InstanceType:       ec2types.InstanceTypeT3Micro,
-		TagSpecifications:  []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: tt}},
-		HibernationOptions: &ec2types.HibernationOptionsRequest{Configured: aws.Bool(hibernation)},
-	})
+	if err := dynamodb.EnsureTable(context.Background(), client, name); err != nil {
+		t.Fatalf("create table %s: %v", name, err)
+	}
+	codec, err := pagecursor.New([]byte("test-cursor-signing-key"))
 	if err != nil {
-		return "", fmt.Errorf("run instance: %w", err)
+		t.Fatalf("cursor codec: %v", err)
 	}
-	return aws.ToString(out.Instances[0].InstanceId), nil
+	opts := []dynamodb.Option{dynamodb.WithCursors(codec)}
+	if clock != nil {
+		opts = append(opts, dynamodb.WithClock(clock))
+	}
+	return dynamodb.NewTable(client, name, opts...)
 }

@@ -15,7 +15,7 @@ import (
 func TestLinesCarryTheContextAttributes(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	log := logging.New(&buf, slog.LevelInfo).With("function", "getClaim")
+	log := logging.New(&buf, slog.LevelInfo).With("function", "getOrder")
 	ctx := logging.WithRequestID(t.Context(), "req-1")
 	assert.Equal(t, "req-1", logging.RequestID(ctx))
 	log.InfoContext(ctx, "hello", "n", 1)
@@ -24,7 +24,7 @@ func TestLinesCarryTheContextAttributes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
 	assert.Equal(t, "hello", m["msg"])
 	assert.Equal(t, "req-1", m["requestId"])
-	assert.Equal(t, "getClaim", m["function"])
+	assert.Equal(t, "getOrder", m["function"])
 	assert.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")), "debug is below the level")
 }
 

@@ -57,16 +57,16 @@ func checkEMF(t *testing.T, line []byte) map[string]any {
 func TestRequestMetrics(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	m := metrics.NewEMF(&buf, "claims", "getClaim")
+	m := metrics.NewEMF(&buf, "orders", "getOrder")
 	ctx := logging.WithRequestID(context.Background(), "req-1")
 	m.Observe(ctx, httpapi.Observation{Route: "GET /x", Status: 200, Duration: 1500 * time.Microsecond, Cold: true})
-	m.Observe(ctx, httpapi.Observation{Route: "GET /x", Status: 404, Code: "claim_not_found", Duration: time.Millisecond})
+	m.Observe(ctx, httpapi.Observation{Route: "GET /x", Status: 404, Code: "order_not_found", Duration: time.Millisecond})
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
 	require.Len(t, lines, 2)
 
 	first := checkEMF(t, lines[0])
-	assert.Equal(t, "claims", first["Service"])
-	assert.Equal(t, "getClaim", first["Function"])
+	assert.Equal(t, "orders", first["Service"])
+	assert.Equal(t, "getOrder", first["Function"])
 	assert.InDelta(t, 1.5, first["Latency"], 0.0001)
 	assert.InDelta(t, 1, first["ColdStarts"], 0)
 	assert.Equal(t, "req-1", first["requestId"])
@@ -75,25 +75,25 @@ func TestRequestMetrics(t *testing.T) {
 	second := checkEMF(t, lines[1])
 	assert.InDelta(t, 0, second["ColdStarts"], 0)
 	assert.InDelta(t, 1, second["Errors"], 0)
-	assert.Equal(t, "claim_not_found", second["ErrorCode"])
+	assert.Equal(t, "order_not_found", second["ErrorCode"])
 	assert.Len(t, second["_aws"].(map[string]any)["CloudWatchMetrics"], 2, "errors have their own dimension set")
 }
 
 func TestStringsAreEscaped(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	m := metrics.NewEMF(&buf, "cl\"aims", "get\\Claim")
+	m := metrics.NewEMF(&buf, "or\"ders", "get\\Order")
 	m.Observe(context.Background(), httpapi.Observation{Route: "GET /x\x00\n\u00e9\xff", Status: 500, Code: "internal_error"})
 	doc := checkEMF(t, bytes.TrimSpace(buf.Bytes()))
-	assert.Equal(t, "cl\"aims", doc["Service"])
-	assert.Equal(t, "get\\Claim", doc["Function"])
+	assert.Equal(t, "or\"ders", doc["Service"])
+	assert.Equal(t, "get\\Order", doc["Function"])
 	assert.Equal(t, "GET /x\x00\n\u00e9\ufffd", doc["route"])
 }
 
 func TestServeFeedsTheMetricsAndLogs(t *testing.T) {
 	t.Parallel()
 	var out, logs bytes.Buffer
-	m := metrics.NewEMF(&out, "claims", "getClaim")
+	m := metrics.NewEMF(&out, "orders", "getOrder")
 	router := httpapi.NewRouter(httpapi.Route{Method: "GET", Pattern: "/items/{id}", Handler: ports.HandlerFunc(
 		func(context.Context, ports.Request) (ports.Response, error) {
 			return ports.Response{}, httpapi.NewError(404, "item_not_found", "no")

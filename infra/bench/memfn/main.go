@@ -1,8 +1,9 @@
 // Command memfn is a Lambda function for benchmarks: one operation of a
-// service (BENCH_SERVICE, BENCH_OPERATION), with the same routes, handlers
-// and API Gateway adapter as the deployed function but on the in-memory
-// adapters, seeded with the data the benchmark's events use. It measures
-// what a function costs apart from its store.
+// service (BENCH_SERVICE, BENCH_OPERATION), built by the service's own
+// composition root (its providers, with the configuration its functions
+// read) like the deployed function, but on the in-memory adapters, seeded
+// with the data the benchmark's events use. It measures what a function
+// costs apart from its store.
 package main
 
 import (
@@ -11,24 +12,21 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
-	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/metrics"
-	"github.com/hexlambda/hexlambda/pkg/ports"
-	claimsapi "github.com/hexlambda/hexlambda/services/claims/api"
+	"github.com/hexlambda/hexlambda/services/claims/adapters/claimstore"
 	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
-	powerapi "github.com/hexlambda/hexlambda/services/ec2power/api"
-	powerapp "github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
 // Seeds the benchmark events refer to.
@@ -47,34 +45,40 @@ func main() {
 	if os.Getenv("BENCH_LOGS") != "" {
 		logger = logging.New(os.Stdout, slog.LevelInfo)
 	}
-	var router *httpapi.Router
-	switch service {
-	case "claims":
-		table := memory.NewTable()
-		clock := lambdafn.SystemClock{}
-		seed := claimsapp.NewService(table, clock, fixedID{SeedClaim})
-		if _, err := seed.Create(context.Background(), SeedMember, domain.Details{
-			MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD",
-		}); err != nil {
-			panic(err)
-		}
-		svc := claimsapp.NewService(table, clock, claimsproviders.UUIDv7{})
-		router = claimsapi.New(svc, idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger), "USD").Router(op)
-	case "ec2power":
-		fleet := memory.NewFleet(memory.WithTransitionDelays(0, 0))
-		id := fleet.Launch(memory.InstanceSpec{Tags: map[string]string{"ec2power:managed": "true", "ec2power:group": "bench"}})
-		_ = id
-		svc := powerapp.NewService(fleet, memory.NewTable(), systemClock{}, powerapp.DefaultConfig(), logger)
-		router = powerapi.New(svc).Router(op)
-	default:
-		fmt.Fprintln(os.Stderr, "BENCH_SERVICE must be claims or ec2power")
+	router, err := build(service, op, logger)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "memfn:", err)
 		os.Exit(1)
 	}
 	lambda.Start(apigw.New(router, logger, apigw.WithObserver(metrics.NewEMF(io.Discard, service, op))).Handle)
 }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-var _ ports.Clock = systemClock{}
+func build(service, op string, logger *slog.Logger) (*httpapi.Router, error) {
+	clock := lambdafn.SystemClock{}
+	switch service {
+	case claimsproviders.Service:
+		cfg, err := claimsproviders.ConfigFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		table := memory.NewTable()
+		seed := claimsapp.NewService(claimstore.New(table), clock, fixedID{SeedClaim})
+		if _, err := seed.Create(context.Background(), SeedMember, domain.Details{
+			MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD",
+		}); err != nil {
+			return nil, fmt.Errorf("seed claim: %w", err)
+		}
+		return claimsproviders.Local(cfg, table, clock, claimsproviders.UUIDv7{}, logger).Router(op), nil
+	case powerproviders.Service:
+		cfg, err := powerproviders.ConfigFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		sel := cfg.App.Selector
+		fleet := memfleet.NewFleet(memfleet.WithTransitionDelays(0, 0))
+		fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{sel.ManagedKey: sel.ManagedValue, sel.GroupKey: "bench"}})
+		return powerproviders.Local(cfg, fleet, memory.NewTable(), clock, logger).Router(op), nil
+	default:
+		return nil, fmt.Errorf("BENCH_SERVICE must be %s or %s", claimsproviders.Service, powerproviders.Service)
+	}
+}

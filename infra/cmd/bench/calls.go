@@ -18,17 +18,13 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
-	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
-	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
-	claimsapi "github.com/hexlambda/hexlambda/services/claims/api"
-	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
-	powerapi "github.com/hexlambda/hexlambda/services/ec2power/api"
-	powerapp "github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
 // counter counts the AWS operations the SDK clients send, with an
@@ -86,12 +82,18 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	codec, _ := pagecursor.New([]byte(cursorKey))
 	ddb := awsdynamodb.NewFromConfig(cfg)
-	claimsTable := dynamodb.NewTable(ddb, "bench-claims", codec)
+	claimsTable := dynamodb.NewTable(ddb, "bench-claims", dynamodb.WithCursors(codec))
 	clk := clock{}
-	claims := claimsapi.New(claimsapp.NewService(claimsTable, clk, claimsproviders.UUIDv7{}),
-		idempotency.NewMiddleware(idempotency.NewTableStore(claimsTable), clk, logger), "USD").Router()
-	powerCfg := powerapp.DefaultConfig()
-	power := powerapi.New(powerapp.NewService(ec2.NewFleet(awsec2.NewFromConfig(cfg)), dynamodb.NewTable(ddb, "bench-audit", codec), clk, powerCfg, logger)).Router()
+	claimsCfg, err := claimsproviders.LoadConfig(func(k string) string { return map[string]string{claimsproviders.EnvTableName: "bench-claims"}[k] })
+	if err != nil {
+		return nil, err
+	}
+	claims := claimsproviders.Local(claimsCfg, claimsTable, clk, claimsproviders.UUIDv7{}, logger).Router()
+	powerCfg, err := powerproviders.LoadConfig(func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	power := powerproviders.Local(powerCfg, ec2.NewFleet(awsec2.NewFromConfig(cfg)), dynamodb.NewTable(ddb, "bench-audit", dynamodb.WithCursors(codec)), clk, logger).Router()
 
 	type step struct {
 		label, method, target, body string

@@ -21,18 +21,21 @@ import (
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/hexlambda/hexlambda/infra/cfn"
 	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/infra/localgw"
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/infra/workspace"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/claims/adapters/claimstore"
 	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2/ec2test"
+	powerdomain "github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
 type options struct {
@@ -177,17 +180,17 @@ func run(ctx context.Context, o options) (int, error) {
 		}
 	}
 	codec, _ := pagecursor.New([]byte(cursorKey))
-	seed := claimsapp.NewService(dynamodb.NewTable(ddb, "bench-claims", codec), lambdafn.SystemClock{}, fixedID(seedClaim))
+	seed := claimsapp.NewService(claimstore.New(dynamodb.NewTable(ddb, "bench-claims")), lambdafn.SystemClock{}, fixedID(seedClaim))
 	if _, err := seed.Create(ctx, seedMember, domain.Details{MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD"}); err != nil {
 		return 0, fmt.Errorf("seed claim: %w", err)
 	}
 	ec2c := awsec2.NewFromConfig(cfg)
-	motoInstance, err := awstest.RunInstance(ctx, ec2c, map[string]string{"ec2power:managed": "true", "ec2power:group": "bench"}, false)
+	motoInstance, err := ec2test.RunInstance(ctx, ec2c, map[string]string{powerdomain.DefaultSelector.ManagedKey: powerdomain.DefaultSelector.ManagedValue, powerdomain.DefaultSelector.GroupKey: "bench"}, false)
 	if err != nil {
 		return 0, fmt.Errorf("seed instance: %w", err)
 	}
 
-	rawTable := dynamodb.NewTable(ddb, "bench-claims", codec)
+	rawTable := dynamodb.NewTable(ddb, "bench-claims", dynamodb.WithCursors(codec))
 	rawP50 := map[string]time.Duration{}
 	rep.RawP50 = map[string]float64{}
 
@@ -211,7 +214,12 @@ func run(ctx context.Context, o options) (int, error) {
 			r.Event = memEvent.HTTPMethod + " " + memEvent.Path
 			env := functionEnv(f)
 			real := localgw.Function{Name: name + "-bench-" + f.Operation, Dir: filepath.Join(work, "host", name, f.Operation), Env: env, Timeout: 30 * time.Second, Memory: 128}
-			mem := localgw.Function{Name: "memfn", Dir: filepath.Dir(memfn), Env: map[string]string{"BENCH_SERVICE": name, "BENCH_OPERATION": f.Operation}, Timeout: 30 * time.Second, Memory: 128}
+			// The memory build reads the same configuration as the deployed one.
+			memEnv := map[string]string{"BENCH_SERVICE": name, "BENCH_OPERATION": f.Operation}
+			for k, v := range env {
+				memEnv[k] = v
+			}
+			mem := localgw.Function{Name: "memfn", Dir: filepath.Dir(memfn), Env: memEnv, Timeout: 30 * time.Second, Memory: 128}
 
 			var inits, firsts []time.Duration
 			for range o.inits {
@@ -306,9 +314,9 @@ func functionEnv(f cfn.Function) map[string]string {
 		case "LOG_LEVEL":
 			env[k] = "info"
 		case "MANAGED_TAG":
-			env[k] = stacks.ManagedTagKey + "=" + stacks.ManagedTagValue
+			env[k] = powerdomain.DefaultSelector.ManagedKey + "=" + powerdomain.DefaultSelector.ManagedValue
 		case "GROUP_TAG_KEY":
-			env[k] = "ec2power:group"
+			env[k] = powerdomain.DefaultSelector.GroupKey
 		case "WAIT_LIMIT":
 			env[k] = "25s"
 		}
@@ -383,7 +391,7 @@ func warm(ctx context.Context, fn localgw.Function, env []string, ev events.APIG
 // rawRequest times the one DynamoDB request a claims operation makes, the
 // same request sent directly (p50 of 200); ok is false for other operations.
 func rawRequest(ctx context.Context, t *dynamodb.Table, op string) (time.Duration, bool, error) {
-	key := ports.Key{Partition: "MEMBER#" + seedMember, Sort: "CLAIM#" + seedClaim}
+	key := claimstore.Key(seedMember, seedClaim)
 	n := 0
 	ops := map[string]func() error{
 		"getClaim": func() error { _, err := t.Get(ctx, key); return err },
@@ -399,14 +407,14 @@ func rawRequest(ctx context.Context, t *dynamodb.Table, op string) (time.Duratio
 		},
 		"createClaim": func() error {
 			n++
-			_, err := t.Create(ctx, ports.Item{Key: ports.Key{Partition: "MEMBER#raw", Sort: fmt.Sprintf("CLAIM#%08d", n)}, Attributes: ports.Attributes{
+			_, err := t.Create(ctx, ports.Item{Key: claimstore.Key("raw", fmt.Sprintf("%08d", n)), Attributes: ports.Attributes{
 				"entity": "claim", "claimId": "x", "memberId": "raw", "memberName": "Bench", "policyId": "P-1", "policyType": "PPO",
 				"amount": int64(100), "currency": "USD", "description": "", "status": "pending", "createdAt": "x", "updatedAt": "x",
 			}})
 			return err
 		},
 		"deleteClaim": func() error {
-			err := t.Delete(ctx, ports.Key{Partition: key.Partition, Sort: "CLAIM#missing"}, 0)
+			err := t.Delete(ctx, ports.Key{Partition: key.Partition, Sort: claimstore.Key(seedMember, "missing").Sort}, 0)
 			if errors.Is(err, ports.ErrNotFound) {
 				return nil
 			}

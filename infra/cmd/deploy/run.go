@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 
-	"github.com/hexlambda/hexlambda/infra/cfn"
 	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/infra/workspace"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 type paramFlags map[string]string

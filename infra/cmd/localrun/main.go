@@ -39,20 +39,19 @@ import (
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
-	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/adapters/nethttp"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
-	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
-	claimsapi "github.com/hexlambda/hexlambda/services/claims/api"
-	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
-	powerapi "github.com/hexlambda/hexlambda/services/ec2power/api"
-	powerapp "github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
+	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
 func main() {
@@ -81,24 +80,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger := logging.New(stdout, lvl)
 
+	// Both services read their configuration as their functions do, with
+	// the local run's defaults where the environment says nothing.
+	claimsCfg, err := claimsproviders.LoadConfig(withDefaults(getenv, map[string]string{
+		claimsproviders.EnvTableName: orDefault(getenv("CLAIMS_TABLE"), "claims-local"),
+	}))
+	if err != nil {
+		return fmt.Errorf("claims: %w", err)
+	}
+	powerCfg, err := powerproviders.LoadConfig(withDefaults(getenv, map[string]string{
+		powerproviders.EnvAuditTable:    orDefault(getenv("EC2POWER_AUDIT_TABLE"), "ec2power-audit-local"),
+		powerproviders.EnvDefaultTarget: "group:ci",
+		powerproviders.EnvPollInterval:  min(2*time.Second, *transition/4+time.Millisecond).String(),
+	}))
+	if err != nil {
+		return fmt.Errorf("ec2power: %w", err)
+	}
+
 	awsCfg, err := awsConfig(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	claimsTable, backend, err := claimsStore(ctx, awsCfg, getenv)
+	claimsTable, backend, err := store(ctx, awsCfg, claimsCfg.TableName)
 	if err != nil {
 		return err
 	}
-	power, fleetName, err := ec2powerAPI(ctx, awsCfg, getenv, *transition, logger)
+	auditTable, _, err := store(ctx, awsCfg, powerCfg.AuditTable)
 	if err != nil {
 		return err
+	}
+	var fleet fleet.Fleet
+	fleetName := "memory (demo instances)"
+	if awsCfg == nil {
+		fleet = DemoFleet(*transition, powerCfg.App.Selector)
+	} else {
+		fleet, fleetName = ec2.NewFleet(awsec2.NewFromConfig(*awsCfg)), "ec2 (audit in "+powerCfg.AuditTable+")"
 	}
 	clock := lambdafn.SystemClock{}
-	claims := claimsapi.New(
-		claimsapp.NewService(claimsTable, clock, claimsproviders.UUIDv7{}),
-		idempotency.NewMiddleware(idempotency.NewTableStore(claimsTable), clock, logger),
-		"USD",
-	)
+	claims := claimsproviders.Local(claimsCfg, claimsTable, clock, claimsproviders.UUIDv7{}, logger)
+	power := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger)
 	router := httpapi.NewRouter(append(claims.Routes(), power.Routes()...)...)
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)
@@ -159,66 +179,37 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// emulatorTable returns a DynamoDB table on the emulator, created when
-// missing.
-func emulatorTable(ctx context.Context, cfg aws.Config, name string) (ports.Table, error) {
-	client := awsdynamodb.NewFromConfig(cfg)
-	if err := dynamodb.EnsureTable(ctx, client, name); err != nil {
-		return nil, fmt.Errorf("table %s: %w", name, err)
-	}
-	return dynamodb.NewTable(client, name, pagecursor.NewRandom()), nil
+// withDefaults reads getenv, falling back to defaults for unset variables.
+func withDefaults(getenv func(string) string, defaults map[string]string) func(string) string {
+	return func(k string) string { return orDefault(getenv(k), defaults[k]) }
 }
 
-// claimsStore picks the claims table: DynamoDB on the emulator, else memory.
-func claimsStore(ctx context.Context, cfg *aws.Config, getenv func(string) string) (ports.Table, string, error) {
+// store returns the table name on the emulator (created when missing), or
+// a table in memory when there is no emulator.
+func store(ctx context.Context, cfg *aws.Config, name string) (ports.Table, string, error) {
 	if cfg == nil {
 		return memory.NewTable(), "memory", nil
 	}
-	name := orDefault(getenv("CLAIMS_TABLE"), "claims-local")
-	t, err := emulatorTable(ctx, *cfg, name)
-	if err != nil {
-		return nil, "", err
+	client := awsdynamodb.NewFromConfig(*cfg)
+	if err := dynamodb.EnsureTable(ctx, client, name); err != nil {
+		return nil, "", fmt.Errorf("table %s: %w", name, err)
 	}
-	return t, "dynamodb:" + name, nil
-}
-
-// ec2powerAPI builds the ec2power API on the demo fleet, or on the
-// emulator's EC2.
-func ec2powerAPI(ctx context.Context, cfg *aws.Config, getenv func(string) string, transition time.Duration, logger *slog.Logger) (*powerapi.API, string, error) {
-	appCfg := powerapp.DefaultConfig()
-	appCfg.PollInterval = min(appCfg.PollInterval, transition/4+time.Millisecond)
-	target, err := powerapp.ParseTarget(orDefault(getenv("DEFAULT_TARGET"), "group:ci"))
-	if err != nil {
-		return nil, "", err
-	}
-	appCfg.DefaultTarget = target
-	var fleet ports.Fleet
-	var audit ports.Table
-	var name string
-	if cfg == nil {
-		fleet, audit, name = DemoFleet(transition), memory.NewTable(), "memory (demo instances)"
-	} else {
-		table := orDefault(getenv("EC2POWER_AUDIT_TABLE"), "ec2power-audit-local")
-		if audit, err = emulatorTable(ctx, *cfg, table); err != nil {
-			return nil, "", err
-		}
-		fleet, name = ec2.NewFleet(awsec2.NewFromConfig(*cfg)), "ec2 (audit in "+table+")"
-	}
-	svc := powerapp.NewService(fleet, audit, lambdafn.SystemClock{}, appCfg, logger)
-	return powerapi.New(svc), name, nil
+	// Cursors need only survive this process.
+	codec := pagecursor.NewRandom()
+	return dynamodb.NewTable(client, name, dynamodb.WithCursors(codec)), "dynamodb:" + name, nil
 }
 
 // DemoFleet returns the local run's in-memory fleet: managed instances in
 // two groups, and one unmanaged instance the API must never touch.
-func DemoFleet(transition time.Duration) *memory.Fleet {
-	f := memory.NewFleet(memory.WithTransitionDelays(transition, transition))
+func DemoFleet(transition time.Duration, sel domain.Selector) *memfleet.Fleet {
+	f := memfleet.NewFleet(memfleet.WithTransitionDelays(transition, transition))
 	managed := func(name, group string) map[string]string {
-		return map[string]string{"Name": name, "ec2power:managed": "true", "ec2power:group": group}
+		return map[string]string{"Name": name, sel.ManagedKey: sel.ManagedValue, sel.GroupKey: group}
 	}
-	f.Launch(memory.InstanceSpec{Type: "t3.small", Tags: managed("web-1", "web")})
-	f.Launch(memory.InstanceSpec{Type: "t3.small", Tags: managed("web-2", "web")})
-	f.Launch(memory.InstanceSpec{Type: "c6g.large", State: ports.StateStopped, Tags: managed("ci-runner-1", "ci"), Hibernation: true})
-	f.Launch(memory.InstanceSpec{Type: "c6g.large", State: ports.StateStopped, Tags: managed("ci-runner-2", "ci")})
-	f.Launch(memory.InstanceSpec{Type: "r6g.xlarge", Tags: map[string]string{"Name": "prod-db"}})
+	f.Launch(memfleet.InstanceSpec{Type: "t3.small", Tags: managed("web-1", "web")})
+	f.Launch(memfleet.InstanceSpec{Type: "t3.small", Tags: managed("web-2", "web")})
+	f.Launch(memfleet.InstanceSpec{Type: "c6g.large", State: domain.StateStopped, Tags: managed("ci-runner-1", "ci"), Hibernation: true})
+	f.Launch(memfleet.InstanceSpec{Type: "c6g.large", State: domain.StateStopped, Tags: managed("ci-runner-2", "ci")})
+	f.Launch(memfleet.InstanceSpec{Type: "r6g.xlarge", Tags: map[string]string{"Name": "prod-db"}})
 	return f
 }

@@ -132,3 +132,27 @@ func TestServesEC2PowerOnTheDemoFleet(t *testing.T) {
 	assert.InDelta(t, 2, started["summary"].(map[string]any)["succeeded"], 0)
 	assert.Contains(t, logs.String(), `"fleet":"memory (demo instances)"`)
 }
+
+// The local run reads each service's configuration as its functions do:
+// nothing is hard-coded in between.
+func TestReadsTheServicesConfiguration(t *testing.T) {
+	t.Parallel()
+	url, _ := serve(t, map[string]string{"DEFAULT_CURRENCY": "JPY", "MANAGED_TAG": "team:power=on", "GROUP_TAG_KEY": "team:group"})
+	resp, err := http.Post(url+"/claim?memberId=M-1&policyId=P-1&memberName=Ada", "application/json",
+		strings.NewReader(`{"policyType":"PPO","claimAmount":1500}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	var c map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&c))
+	status, got := getJSON(t, http.MethodGet, url+"/members/M-1/claims/"+c["claimId"].(string))
+	require.Equal(t, http.StatusOK, status, "%v", got)
+	assert.Equal(t, "JPY", got["currency"], "DEFAULT_CURRENCY")
+
+	status, list := getJSON(t, http.MethodGet, url+"/instances")
+	require.Equal(t, http.StatusOK, status)
+	assert.Len(t, list["items"], 4, "the demo fleet carries the configured tags")
+	status, group := getJSON(t, http.MethodGet, url+"/groups/web")
+	require.Equal(t, http.StatusOK, status)
+	assert.Len(t, group["items"], 2)
+}

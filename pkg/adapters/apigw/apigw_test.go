@@ -23,7 +23,7 @@ func TestRequestConversion(t *testing.T) {
 	t.Parallel()
 	ev := events.APIGatewayProxyRequest{
 		HTTPMethod: "POST",
-		Path:       "/members/m1/claims",
+		Path:       "/members/m1/orders",
 		Headers:    map[string]string{"content-type": "application/json", "x-single": "only"},
 		MultiValueHeaders: map[string][]string{
 			"content-type": {"application/json"},
@@ -43,7 +43,7 @@ func TestRequestConversion(t *testing.T) {
 	req, err := apigw.Request(ev)
 	require.NoError(t, err)
 	assert.Equal(t, "POST", req.Method)
-	assert.Equal(t, "/members/m1/claims", req.Path)
+	assert.Equal(t, "/members/m1/orders", req.Path)
 	assert.Equal(t, []string{"a", "b"}, req.Header.Values("X-Multi"))
 	assert.Equal(t, "only", req.Header.Get("X-Single"))
 	assert.Equal(t, "application/json", req.Header.Get("Content-Type"))

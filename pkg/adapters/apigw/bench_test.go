@@ -18,14 +18,14 @@ import (
 // BenchmarkInboundAdapter measures the inbound path alone: event to
 // request, routing, serving (logging, metrics), response to event.
 func BenchmarkInboundAdapter(b *testing.B) {
-	router := httpapi.NewRouter(httpapi.Route{Method: http.MethodGet, Pattern: "/members/{memberId}/claims/{claimId}", Handler: ports.HandlerFunc(
+	router := httpapi.NewRouter(httpapi.Route{Method: http.MethodGet, Pattern: "/members/{memberId}/orders/{orderId}", Handler: ports.HandlerFunc(
 		func(context.Context, ports.Request) (ports.Response, error) {
 			return httpapi.JSON(http.StatusOK, map[string]string{"ok": "yes"}), nil
 		})})
 	for _, c := range []struct {
 		name     string
 		observer httpapi.Observer
-	}{{"logs", nil}, {"logs+metrics", metrics.NewEMF(io.Discard, "claims", "getClaim")}} {
+	}{{"logs", nil}, {"logs+metrics", metrics.NewEMF(io.Discard, "orders", "getOrder")}} {
 		b.Run(c.name, func(b *testing.B) {
 			var opts []apigw.Option
 			if c.observer != nil {
@@ -33,7 +33,7 @@ func BenchmarkInboundAdapter(b *testing.B) {
 			}
 			a := apigw.New(router, logging.New(io.Discard, 0), opts...)
 			ev := events.APIGatewayProxyRequest{
-				HTTPMethod: "GET", Path: "/members/M-1/claims/01a20090-0000-7000-8000-000000000000",
+				HTTPMethod: "GET", Path: "/members/M-1/orders/01a20090-0000-7000-8000-000000000000",
 				MultiValueHeaders: map[string][]string{"Accept": {"application/json"}, "User-Agent": {"bench"}},
 				RequestContext:    events.APIGatewayProxyRequestContext{RequestID: "req"},
 			}

@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
-	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
@@ -68,7 +67,7 @@ func lossyTable(t *testing.T, l *lossyDynamoDB) *dynamodb.Table {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 		}),
 	})
-	return dynamodb.NewTable(client, "t", pagecursor.NewRandom())
+	return dynamodb.NewTable(client, "t")
 }
 
 func TestARetriedCreateThatHadSucceededIsNoConflict(t *testing.T) {
@@ -89,4 +88,16 @@ func TestARetriedCreateOfAnotherItemIsAConflict(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tbl.Create(context.Background(), ports.Item{Key: ports.Key{Partition: "P", Sort: "S"}, Attributes: ports.Attributes{"a": "other"}})
 	require.ErrorIs(t, err, ports.ErrConflict, "someone else's item is a conflict")
+}
+
+// A table built without a cursor key serves single items but refuses to
+// page, before any request: only functions that list hold a signing key.
+func TestQueryNeedsACursorKey(t *testing.T) {
+	t.Parallel()
+	l := &lossyDynamoDB{}
+	_, err := lossyTable(t, l).Query(t.Context(), ports.Query{Partition: "P", Limit: 10})
+	require.ErrorIs(t, err, dynamodb.ErrNoCursors)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	assert.Zero(t, l.calls, "no request was sent")
 }

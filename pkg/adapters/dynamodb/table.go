@@ -62,10 +62,20 @@ func WithClock(c ports.Clock) Option {
 	return func(t *Table) { t.now = c.Now }
 }
 
-// NewTable returns the adapter for table name. Cursors are signed by codec;
-// every process serving the table must share its key.
-func NewTable(api API, name string, codec *pagecursor.Codec, opts ...Option) *Table {
-	t := &Table{api: api, name: name, cursors: codec, now: time.Now}
+// WithCursors sets the codec that signs query cursors; every process
+// serving the table must share its key. A table without one serves every
+// operation but Query, which it refuses (ErrNoCursors): only what pages
+// needs a signing key.
+func WithCursors(c *pagecursor.Codec) Option {
+	return func(t *Table) { t.cursors = c }
+}
+
+// ErrNoCursors is returned by Query on a table built without WithCursors.
+var ErrNoCursors = errors.New("dynamodb table: Query needs a cursor codec (WithCursors)")
+
+// NewTable returns the adapter for table name.
+func NewTable(api API, name string, opts ...Option) *Table {
+	t := &Table{api: api, name: name, now: time.Now}
 	for _, o := range opts {
 		o(t)
 	}
@@ -392,6 +402,9 @@ func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64
 // the page size (or the partition ends), so NextCursor is set exactly when
 // more matching items exist.
 func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
+	if t.cursors == nil {
+		return ports.Page{}, ErrNoCursors
+	}
 	if err := ports.CheckQuery(q); err != nil {
 		return ports.Page{}, err
 	}

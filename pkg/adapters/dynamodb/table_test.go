@@ -34,7 +34,7 @@ func newTable(t *testing.T, clock ports.Clock) *dynamodb.Table {
 	require.NoError(t, dynamodb.EnsureTable(t.Context(), client, name))
 	codec, err := pagecursor.New([]byte("contract-test-cursor-key"))
 	require.NoError(t, err)
-	return dynamodb.NewTable(client, name, codec, dynamodb.WithClock(clock))
+	return dynamodb.NewTable(client, name, dynamodb.WithCursors(codec), dynamodb.WithClock(clock))
 }
 
 func TestTableContract(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
-	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
@@ -21,7 +20,7 @@ import (
 // the SDK clients the adapters use must carry it to AWS, so the calls join
 // the function's trace.
 func TestTheInvocationsTraceHeaderReachesAWS(t *testing.T) {
-	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "claims-dev-getClaim")
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-dev-getOrder")
 	t.Setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
 	var got string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +33,7 @@ func TestTheInvocationsTraceHeaderReachesAWS(t *testing.T) {
 		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
 	})
-	_, err := dynamodb.NewTable(client, "t", pagecursor.NewRandom()).Get(context.Background(), ports.Key{Partition: "P", Sort: "S"})
+	_, err := dynamodb.NewTable(client, "t").Get(context.Background(), ports.Key{Partition: "P", Sort: "S"})
 	require.ErrorIs(t, err, ports.ErrNotFound)
 	assert.Equal(t, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", got)
 }

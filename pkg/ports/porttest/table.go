@@ -252,17 +252,17 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		t.Parallel()
 		tbl, _, ctx := setup(t)
 		for i := range 7 {
-			_, err := tbl.Create(ctx, ports.Item{Key: key("P#q", fmt.Sprintf("CLAIM#%02d", 6-i)), Attributes: ports.Attributes{"n": int64(6 - i)}})
+			_, err := tbl.Create(ctx, ports.Item{Key: key("P#q", fmt.Sprintf("ITEM#%02d", 6-i)), Attributes: ports.Attributes{"n": int64(6 - i)}})
 			require.NoError(t, err)
 		}
 		_, err := tbl.Create(ctx, ports.Item{Key: key("P#q", "OTHER#1")})
 		require.NoError(t, err)
-		_, err = tbl.Create(ctx, ports.Item{Key: key("P#q2", "CLAIM#00")})
+		_, err = tbl.Create(ctx, ports.Item{Key: key("P#q2", "ITEM#00")})
 		require.NoError(t, err)
 
 		var sorts []string
 		pages := 0
-		q := ports.Query{Partition: "P#q", SortPrefix: "CLAIM#", Limit: 3}
+		q := ports.Query{Partition: "P#q", SortPrefix: "ITEM#", Limit: 3}
 		for {
 			page, err := tbl.Query(ctx, q)
 			require.NoError(t, err)
@@ -278,9 +278,9 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 			q.Cursor = page.NextCursor
 		}
 		assert.Equal(t, 3, pages)
-		assert.Equal(t, []string{"CLAIM#00", "CLAIM#01", "CLAIM#02", "CLAIM#03", "CLAIM#04", "CLAIM#05", "CLAIM#06"}, sorts)
+		assert.Equal(t, []string{"ITEM#00", "ITEM#01", "ITEM#02", "ITEM#03", "ITEM#04", "ITEM#05", "ITEM#06"}, sorts)
 
-		page, err := tbl.Query(ctx, ports.Query{Partition: "P#q", SortPrefix: "CLAIM#", Limit: 7})
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#q", SortPrefix: "ITEM#", Limit: 7})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 7)
 		assert.Empty(t, page.NextCursor, "a page that ends the partition has no cursor")

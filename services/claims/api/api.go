@@ -7,7 +7,7 @@ package api
 import (
 	"context"
 	_ "embed"
-	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,22 +45,8 @@ const (
 	MaxPageSize     = 100
 )
 
-// Codes specific to claims.
-const (
-	CodeInvalidField         = "invalid_field"
-	CodeInvalidParameter     = "invalid_parameter"
-	CodeMissingParameter     = "missing_parameter"
-	CodeInvalidTransition    = "invalid_transition"
-	CodeClaimLocked          = "claim_locked"
-	CodeVersionMismatch      = "version_mismatch"
-	CodePreconditionRequired = "precondition_required"
-	CodeInvalidPrecondition  = "invalid_precondition"
-	CodeEmptyPatch           = "empty_patch"
-	CodeClaimNotFound        = "claim_not_found"
-)
-
 // serverOwned are fields a request body may never set.
-var serverOwned = []string{"PK", "SK", "claimId", "memberId", "version", "createdAt", "updatedAt", "entity", "expiresAt"}
+var serverOwned = []string{"claimId", "memberId", "version", "createdAt", "updatedAt"}
 
 // API serves the claims routes.
 type API struct {
@@ -132,29 +118,9 @@ func claimResponse(status int, c domain.Claim, body any) ports.Response {
 	return resp
 }
 
-// mapError turns domain and use-case errors into API errors; anything else
-// goes on to httpapi.AsError at the edge.
-func mapError(err error) error {
-	var ve *domain.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return httpapi.NewError(http.StatusBadRequest, CodeInvalidField, ve.Error()).WithDetail("field", ve.Field)
-	case errors.Is(err, domain.ErrInvalidTransition):
-		return httpapi.NewError(http.StatusConflict, CodeInvalidTransition, "the status cannot move that way: "+strings.TrimPrefix(err.Error(), domain.ErrInvalidTransition.Error()+": ")).WithCause(err)
-	case errors.Is(err, domain.ErrClaimLocked):
-		return httpapi.NewError(http.StatusConflict, CodeClaimLocked, "only pending claims can be edited; a decided claim may only change status").WithCause(err)
-	case errors.Is(err, app.ErrVersionMismatch):
-		return httpapi.NewError(http.StatusPreconditionFailed, CodeVersionMismatch, "the claim has changed since that version; fetch it again").WithCause(err)
-	case errors.Is(err, ports.ErrNotFound):
-		return httpapi.NewError(http.StatusNotFound, CodeClaimNotFound, "no such claim for this member").WithCause(err)
-	default:
-		return err
-	}
-}
-
 func memberID(v string) (string, error) {
 	if err := domain.ValidateIdentifier("memberId", v); err != nil {
-		return "", httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, err.Error()).WithDetail("parameter", "memberId")
+		return "", invalidParameter("memberId", err.Error())
 	}
 	return v, nil
 }
@@ -162,7 +128,7 @@ func memberID(v string) (string, error) {
 func claimID(name, v string) (string, error) {
 	u, err := uuid.Parse(v)
 	if err != nil || len(v) != 36 {
-		return "", httpapi.Errorf(http.StatusBadRequest, CodeInvalidParameter, "%s must be a UUID", name).WithDetail("parameter", name)
+		return "", invalidParameter(name, fmt.Sprintf("%s must be a UUID", name))
 	}
 	return u.String(), nil
 }
@@ -182,14 +148,14 @@ func ifMatch(req ports.Request, required bool) (int64, error) {
 	raw := strings.TrimSpace(req.Header.Get("If-Match"))
 	if raw == "" {
 		if required {
-			return 0, httpapi.NewError(http.StatusPreconditionRequired, CodePreconditionRequired, "If-Match with the claim's version (its ETag) is required")
+			return 0, apiError(CodePreconditionRequired, "")
 		}
 		return 0, nil
 	}
 	v := strings.Trim(strings.TrimPrefix(raw, "W/"), `"`)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return 0, httpapi.NewError(http.StatusBadRequest, CodeInvalidPrecondition, "If-Match must be a claim version such as \"3\"")
+		return 0, apiError(CodeInvalidPrecondition, "")
 	}
 	return n, nil
 }
@@ -206,7 +172,7 @@ type createBody struct {
 
 func checkInitialStatus(st *string) error {
 	if st != nil && *st != string(domain.StatusPending) {
-		return httpapi.NewError(http.StatusBadRequest, CodeInvalidField, "status: a new claim is always pending").WithDetail("field", "status")
+		return invalidField("status", "status: a new claim is always pending")
 	}
 	return nil
 }
@@ -260,14 +226,14 @@ func (a *API) list(ctx context.Context, req ports.Request) (ports.Response, erro
 	opts := app.ListOptions{Limit: DefaultPageSize, Cursor: req.Query.Get("cursor")}
 	if s := req.Query.Get("status"); s != "" {
 		if !domain.Status(s).Valid() {
-			return ports.Response{}, httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "status must be one of pending, approved, rejected, paid").WithDetail("parameter", "status")
+			return ports.Response{}, invalidParameter("status", "status must be one of pending, approved, rejected, paid")
 		}
 		opts.Status = domain.Status(s)
 	}
 	if l := req.Query.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxPageSize {
-			return ports.Response{}, httpapi.Errorf(http.StatusBadRequest, CodeInvalidParameter, "limit must be an integer from 1 to %d", MaxPageSize).WithDetail("parameter", "limit")
+			return ports.Response{}, invalidParameter("limit", fmt.Sprintf("limit must be an integer from 1 to %d", MaxPageSize))
 		}
 		opts.Limit = n
 	}
@@ -314,7 +280,7 @@ func (a *API) update(ctx context.Context, req ports.Request) (ports.Response, er
 		p.Status = &st
 	}
 	if p == (app.Patch{}) {
-		return ports.Response{}, httpapi.NewError(http.StatusBadRequest, CodeEmptyPatch, "the patch changes no field")
+		return ports.Response{}, apiError(CodeEmptyPatch, "")
 	}
 	c, err := a.svc.Update(ctx, member, claim, p, version)
 	if err != nil {

@@ -11,11 +11,8 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
-	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/services/claims/api"
-	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/providers"
 )
 
@@ -26,7 +23,7 @@ func BenchmarkRoutes(b *testing.B) {
 	logger := logging.New(io.Discard, 0)
 	table := memory.NewTable()
 	clock := lambdafn.SystemClock{}
-	a := api.New(app.NewService(table, clock, providers.UUIDv7{}), idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger), "USD")
+	a := providers.Local(providers.Config{DefaultCurrency: "USD"}, table, clock, providers.UUIDv7{}, logger)
 	adapter := apigw.New(a.Router(), logger)
 	ctx := context.Background()
 	call := func(method, path, body string, headers map[string][]string) events.APIGatewayProxyResponse {

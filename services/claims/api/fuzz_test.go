@@ -10,11 +10,8 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
-	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/services/claims/api"
-	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/providers"
 )
 
@@ -35,8 +32,7 @@ func FuzzAPIGatewayEvent(f *testing.F) {
 	logger := logging.New(io.Discard, 0)
 	table := memory.NewTable()
 	clock := lambdafn.SystemClock{}
-	a := api.New(app.NewService(table, clock, providers.UUIDv7{}),
-		idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger), "USD")
+	a := providers.Local(providers.Config{DefaultCurrency: "USD"}, table, clock, providers.UUIDv7{}, logger)
 	adapter := apigw.New(a.Router(), logger)
 
 	f.Fuzz(func(t *testing.T, method, path, rawQuery, body string, b64 bool, contentType, ifMatch, idemKey string) {

@@ -14,13 +14,11 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
-	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/openapitest"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/pkg/ports/porttest"
 	"github.com/hexlambda/hexlambda/services/claims/api"
-	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/providers"
 )
 
@@ -41,8 +39,7 @@ func newHarness(t *testing.T, newTable func(clock ports.Clock) ports.Table) *har
 	clock := porttest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	table := newTable(clock)
 	logger := logging.New(io.Discard, 0)
-	svc := app.NewService(table, clock, providers.UUIDv7{})
-	a := api.New(svc, idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger), "USD")
+	a := providers.Local(providers.Config{DefaultCurrency: "USD"}, table, clock, providers.UUIDv7{}, logger)
 	return &harness{t: t, router: a.Router(), validator: openapitest.New(t, api.OpenAPI), clock: clock}
 }
 

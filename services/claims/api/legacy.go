@@ -41,7 +41,7 @@ type legacyBody struct {
 func requiredQuery(req ports.Request, name string) (string, error) {
 	v := req.Query.Get(name)
 	if v == "" {
-		return "", httpapi.Errorf(http.StatusBadRequest, CodeMissingParameter, "query parameter %s is required", name).WithDetail("parameter", name)
+		return "", missingParameter(name)
 	}
 	return v, nil
 }
@@ -53,7 +53,7 @@ func (a *API) decodeLegacy(req ports.Request) (legacyBody, int64, error) {
 		return legacyBody{}, 0, err
 	}
 	if body.ClaimAmount == nil {
-		return legacyBody{}, 0, httpapi.NewError(http.StatusBadRequest, CodeInvalidField, "claimAmount: is required").WithDetail("field", "claimAmount")
+		return legacyBody{}, 0, invalidField("claimAmount", "claimAmount: is required")
 	}
 	amount, err := domain.ParseMajor(body.ClaimAmount.String(), a.defaultCurrency)
 	if err != nil {
@@ -133,7 +133,7 @@ func (a *API) legacyReplace(ctx context.Context, req ports.Request) (ports.Respo
 		return ports.Response{}, err
 	}
 	if body.Status == nil {
-		return ports.Response{}, httpapi.NewError(http.StatusBadRequest, CodeInvalidField, "status: is required").WithDetail("field", "status")
+		return ports.Response{}, invalidField("status", "status: is required")
 	}
 	status := domain.Status(*body.Status)
 	c, err := a.svc.Replace(ctx, member, claim, app.Patch{

@@ -1,30 +1,26 @@
-// Package app holds the claims use cases. It depends only on the ports.
+// Package app holds the claims use cases. It depends only on its ports: the
+// claim store it declares (ClaimStore) and the platform's clock and ids.
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
 )
 
-// ErrVersionMismatch means the client's expected version is not the stored
-// one: someone else changed the claim first.
-var ErrVersionMismatch = errors.New("claim version does not match")
-
 // Service runs the claims use cases.
 type Service struct {
-	table ports.Table
+	store ClaimStore
 	clock ports.Clock
 	ids   ports.IDGenerator
 }
 
-// NewService returns the claims service over a table.
-func NewService(table ports.Table, clock ports.Clock, ids ports.IDGenerator) *Service {
-	return &Service{table: table, clock: clock, ids: ids}
+// NewService returns the claims service over a claim store.
+func NewService(store ClaimStore, clock ports.Clock, ids ports.IDGenerator) *Service {
+	return &Service{store: store, clock: clock, ids: ids}
 }
 
 // Create files a new pending claim for a member.
@@ -33,60 +29,29 @@ func (s *Service) Create(ctx context.Context, memberID string, d domain.Details)
 	if err != nil {
 		return domain.Claim{}, err
 	}
-	it, err := s.table.Create(ctx, toItem(c))
+	created, err := s.store.Create(ctx, c)
 	if err != nil {
 		return domain.Claim{}, fmt.Errorf("create claim: %w", err)
 	}
-	c.Version = it.Version
-	return c, nil
+	return created, nil
 }
 
 // Get returns one claim of a member.
 func (s *Service) Get(ctx context.Context, memberID, claimID string) (domain.Claim, error) {
-	it, err := s.table.Get(ctx, ClaimKey(memberID, claimID))
+	c, err := s.store.Get(ctx, memberID, claimID)
 	if err != nil {
 		return domain.Claim{}, fmt.Errorf("get claim: %w", err)
 	}
-	return fromItem(it)
-}
-
-// ListOptions select a page of a member's claims.
-type ListOptions struct {
-	Status domain.Status // empty for all
-	Limit  int
-	Cursor string
-}
-
-// Page is one page of claims, oldest first (claim ids are time-ordered).
-type Page struct {
-	Claims     []domain.Claim
-	NextCursor string
+	return c, nil
 }
 
 // List returns a page of a member's claims.
 func (s *Service) List(ctx context.Context, memberID string, opts ListOptions) (Page, error) {
-	q := ports.Query{
-		Partition:  memberPrefix + memberID,
-		SortPrefix: claimPrefix,
-		Limit:      opts.Limit,
-		Cursor:     opts.Cursor,
-	}
-	if opts.Status != "" {
-		q.Where = []ports.Condition{{Attribute: "status", Equals: string(opts.Status)}}
-	}
-	page, err := s.table.Query(ctx, q)
+	page, err := s.store.List(ctx, memberID, opts)
 	if err != nil {
 		return Page{}, fmt.Errorf("list claims: %w", err)
 	}
-	out := Page{Claims: make([]domain.Claim, 0, len(page.Items)), NextCursor: page.NextCursor}
-	for _, it := range page.Items {
-		c, err := fromItem(it)
-		if err != nil {
-			return Page{}, err
-		}
-		out.Claims = append(out.Claims, c)
-	}
-	return out, nil
+	return page, nil
 }
 
 // Patch is a partial change; nil fields stay as they are.
@@ -120,39 +85,32 @@ func (p Patch) editsDetails() bool {
 	return p.MemberName != nil || p.PolicyID != nil || p.PolicyType != nil || p.Amount != nil || p.Currency != nil || p.Description != nil
 }
 
-// attributes validates the patch and returns what it writes.
-func (p Patch) attributes(now time.Time) (ports.Attributes, error) {
-	attrs := ports.Attributes{"updatedAt": now.UTC().Format(timeLayout)}
+// validate checks every field the patch sets.
+func (p Patch) validate() error {
 	checks := []struct {
-		name  string
 		value *string
 		check func(string) error
 	}{
-		{"memberName", p.MemberName, domain.ValidateMemberName},
-		{"policyId", p.PolicyID, func(v string) error { return domain.ValidateIdentifier("policyId", v) }},
-		{"policyType", p.PolicyType, domain.ValidatePolicyType},
-		{"currency", p.Currency, domain.ValidateCurrency},
-		{"description", p.Description, domain.ValidateDescription},
+		{p.MemberName, domain.ValidateMemberName},
+		{p.PolicyID, func(v string) error { return domain.ValidateIdentifier("policyId", v) }},
+		{p.PolicyType, domain.ValidatePolicyType},
+		{p.Currency, domain.ValidateCurrency},
+		{p.Description, domain.ValidateDescription},
 	}
 	for _, c := range checks {
 		if c.value == nil {
 			continue
 		}
 		if err := c.check(*c.value); err != nil {
-			return nil, err
+			return err
 		}
-		attrs[c.name] = *c.value
 	}
 	if p.Amount != nil {
 		if err := domain.ValidateAmount(*p.Amount); err != nil {
-			return nil, err
+			return err
 		}
-		attrs["amount"] = *p.Amount
 	}
-	if p.Status != nil {
-		attrs["status"] = string(*p.Status)
-	}
-	return attrs, nil
+	return nil
 }
 
 func (s *Service) patch(ctx context.Context, memberID, claimID string, p Patch, expectedVersion int64) (domain.Claim, error) {
@@ -160,64 +118,51 @@ func (s *Service) patch(ctx context.Context, memberID, claimID string, p Patch, 
 	if err != nil {
 		return domain.Claim{}, err
 	}
-	attrs, err := p.attributes(s.clock.Now())
-	if err != nil {
+	if err := p.validate(); err != nil {
 		return domain.Claim{}, err
 	}
 	if len(allowed) == 0 {
 		// No status allows this change (say, details and paid together):
 		// read the claim only to say why.
-		cur, err := s.table.Get(ctx, ClaimKey(memberID, claimID))
+		cur, err := s.store.Get(ctx, memberID, claimID)
 		if err != nil {
 			return domain.Claim{}, fmt.Errorf("update claim: %w", err)
 		}
 		return domain.Claim{}, explain(cur, p, expectedVersion)
 	}
-	from := make([]any, 0, len(allowed))
-	for _, st := range allowed {
-		from = append(from, string(st))
-	}
-	it, err := s.table.Patch(ctx, ClaimKey(memberID, claimID), attrs, expectedVersion,
-		ports.Condition{Attribute: "entity", Equals: entityClaim},
-		ports.Condition{Attribute: "status", OneOf: from})
-	var ce *ports.ConditionError
+	c, err := s.store.Update(ctx, memberID, claimID, Change{Patch: p, UpdatedAt: s.clock.Now().UTC()}, expectedVersion, allowed)
+	var refused *RefusedError
 	switch {
-	case errors.As(err, &ce):
-		return domain.Claim{}, explain(ce.Current, p, expectedVersion)
+	case errors.As(err, &refused):
+		return domain.Claim{}, explain(refused.Current, p, expectedVersion)
 	case err != nil:
 		return domain.Claim{}, fmt.Errorf("update claim: %w", err)
 	}
-	return fromItem(it)
+	return c, nil
 }
 
 // explain says why a patch was refused, from the claim as it is.
-func explain(current ports.Item, p Patch, expectedVersion int64) error {
-	if expectedVersion > 0 && current.Version != expectedVersion {
-		return fmt.Errorf("%w: expected %d, stored %d", ErrVersionMismatch, expectedVersion, current.Version)
+func explain(cur domain.Claim, p Patch, expectedVersion int64) error {
+	if expectedVersion > 0 && cur.Version != expectedVersion {
+		return fmt.Errorf("%w: expected %d, stored %d", ErrVersionMismatch, expectedVersion, cur.Version)
 	}
-	status, _ := current.Attributes["status"].(string)
-	cur := domain.Status(status)
-	if p.Status != nil && !cur.CanMoveTo(*p.Status) {
-		return fmt.Errorf("%w: %s -> %s", domain.ErrInvalidTransition, cur, *p.Status)
+	if p.Status != nil && !cur.Status.CanMoveTo(*p.Status) {
+		return fmt.Errorf("%w: %s -> %s", domain.ErrInvalidTransition, cur.Status, *p.Status)
 	}
-	if p.editsDetails() && cur != domain.StatusPending {
-		return fmt.Errorf("%w: claim is %s", domain.ErrClaimLocked, cur)
+	if p.editsDetails() && cur.Status != domain.StatusPending {
+		return fmt.Errorf("%w: claim is %s", domain.ErrClaimLocked, cur.Status)
 	}
 	if p.Status != nil && p.editsDetails() {
 		// Details may change only while pending, and pending cannot move
 		// to this status in the same change.
-		return fmt.Errorf("%w: %s -> %s while editing details", domain.ErrInvalidTransition, cur, *p.Status)
+		return fmt.Errorf("%w: %s -> %s while editing details", domain.ErrInvalidTransition, cur.Status, *p.Status)
 	}
 	return fmt.Errorf("%w: changed concurrently", ErrVersionMismatch)
 }
 
 // Delete removes a claim; with expectedVersion > 0 only at that version.
 func (s *Service) Delete(ctx context.Context, memberID, claimID string, expectedVersion int64) error {
-	err := s.table.Delete(ctx, ClaimKey(memberID, claimID), expectedVersion)
-	if errors.Is(err, ports.ErrConflict) {
-		return fmt.Errorf("%w: delete refused", ErrVersionMismatch)
-	}
-	if err != nil {
+	if err := s.store.Delete(ctx, memberID, claimID, expectedVersion); err != nil {
 		return fmt.Errorf("delete claim: %w", err)
 	}
 	return nil

@@ -19,8 +19,8 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/claims/adapters/claimstore"
 	"github.com/hexlambda/hexlambda/services/claims/api"
 	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
@@ -89,21 +89,25 @@ func NewDynamoClient(cfg aws.Config) *awsdynamodb.Client {
 	return awsdynamodb.NewFromConfig(cfg)
 }
 
-// RequiredCursors returns the codec for the function that lists claims:
+// NewTable returns the DynamoDB table of the functions that never page
+// through it: no cursor key.
+func NewTable(client *awsdynamodb.Client, cfg Config) *dynamodb.Table {
+	return dynamodb.NewTable(client, cfg.TableName)
+}
+
+// PagedTable returns the DynamoDB table of the function that lists claims:
 // CURSOR_SIGNING_KEY must be set (at least 16 bytes) and the same in every
 // process, or cursors would not survive a cold start.
-func RequiredCursors(cfg Config) (*pagecursor.Codec, error) {
-	return lambdafn.RequiredCursors(cfg.CursorKey, "list")
+func PagedTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
+	codec, err := lambdafn.RequiredCursors(cfg.CursorKey, "list")
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewTable(client, cfg.TableName, dynamodb.WithCursors(codec)), nil
 }
 
-// EphemeralCursors returns a codec for functions that never hand out
-// cursors.
-func EphemeralCursors() *pagecursor.Codec { return lambdafn.EphemeralCursors() }
-
-// NewTable returns the DynamoDB table adapter.
-func NewTable(client *awsdynamodb.Client, cfg Config, codec *pagecursor.Codec) *dynamodb.Table {
-	return dynamodb.NewTable(client, cfg.TableName, codec)
-}
+// NewClaimStore returns the claim store kept in table.
+func NewClaimStore(table ports.Table) *claimstore.Store { return claimstore.New(table) }
 
 // UUIDv7 generates time-ordered UUIDs, so a member's claims list in filing
 // order.
@@ -112,39 +116,69 @@ type UUIDv7 struct{}
 // NewID implements ports.IDGenerator.
 func (UUIDv7) NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
+// NewService returns the use cases.
+func NewService(store app.ClaimStore, clock ports.Clock, ids ports.IDGenerator) *app.Service {
+	return app.NewService(store, clock, ids)
+}
+
 // NewIdempotency returns the middleware keeping records in the claims table.
 func NewIdempotency(table ports.Table, clock ports.Clock, logger *slog.Logger) *idempotency.Middleware {
 	return idempotency.NewMiddleware(idempotency.NewTableStore(table), clock, logger)
 }
 
-// NewAPI returns the HTTP API.
-func NewAPI(svc *app.Service, idem *idempotency.Middleware, cfg Config) *api.API {
+// NewAPI returns the HTTP API of a function that creates nothing.
+func NewAPI(svc *app.Service, cfg Config) *api.API {
+	return api.New(svc, nil, cfg.DefaultCurrency)
+}
+
+// NewCreateAPI returns the HTTP API of the function that creates claims:
+// its creates are idempotent.
+func NewCreateAPI(svc *app.Service, idem *idempotency.Middleware, cfg Config) *api.API {
 	return api.New(svc, idem, cfg.DefaultCurrency)
 }
 
 // Operation names the one operation a function serves.
 type Operation string
 
+// Service is the service's name in metrics and stacks.
+const Service = "claims"
+
 // NewLambdaHandler returns the API Gateway adapter serving one operation,
 // writing request metrics (EMF) to stdout.
 func NewLambdaHandler(a *api.API, op Operation, logger *slog.Logger) *apigw.Adapter {
-	return lambdafn.Handler(a.Router(string(op)), logger, "claims", string(op))
+	return lambdafn.Handler(a.Router(string(op)), logger, Service, string(op))
 }
 
-// Service builds everything but the storage and the transport.
-var Service = wire.NewSet(
-	wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)),
-	wire.Value(UUIDv7{}), wire.Bind(new(ports.IDGenerator), new(UUIDv7)),
-	app.NewService, NewIdempotency, NewAPI,
+var (
+	base = wire.NewSet(
+		ConfigFromEnv, NewLogger, NewAWSConfig, NewDynamoClient, NewClaimStore,
+		wire.Bind(new(app.ClaimStore), new(*claimstore.Store)),
+		wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)),
+		wire.Value(UUIDv7{}), wire.Bind(new(ports.IDGenerator), new(UUIDv7)),
+		NewService, NewLambdaHandler,
+	)
 )
 
-// Lambda builds a function's handler on DynamoDB; add a cursor codec
-// provider and the Operation.
-var Lambda = wire.NewSet(
-	ConfigFromEnv, NewLogger, NewAWSConfig, NewDynamoClient, NewTable,
-	wire.Bind(new(ports.Table), new(*dynamodb.Table)),
-	Service, NewLambdaHandler,
-)
+// onTable serves the ports.Table on DynamoDB.
+var onTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
+
+// Create builds createClaim: the table (never paged) and idempotency.
+var Create = wire.NewSet(base, NewTable, onTable, NewIdempotency, NewCreateAPI)
+
+// Single builds the functions that act on one claim (getClaim,
+// updateClaim, deleteClaim): the table, never paged.
+var Single = wire.NewSet(base, NewTable, onTable, NewAPI)
+
+// List builds listClaims: the table with its cursor key.
+var List = wire.NewSet(base, PagedTable, onTable, NewAPI)
+
+// Local builds every operation in one API over table, from the same
+// providers as the functions: the local run and the bench use it with the
+// configuration LoadConfig reads.
+func Local(cfg Config, table ports.Table, clock ports.Clock, ids ports.IDGenerator, logger *slog.Logger) *api.API {
+	svc := NewService(NewClaimStore(table), clock, ids)
+	return NewCreateAPI(svc, NewIdempotency(table, clock, logger), cfg)
+}
 
 // Start builds a function with its injector and serves it. A failure to
 // build is reported as one JSON log line naming the cause, and the process

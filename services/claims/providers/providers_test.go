@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"testing"
 
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,10 +38,11 @@ func TestLoadConfig(t *testing.T) {
 
 func TestCursorKeyIsRequiredForListing(t *testing.T) {
 	t.Parallel()
-	_, err := providers.RequiredCursors(providers.Config{})
+	client := awsdynamodb.New(awsdynamodb.Options{Region: "us-east-1"})
+	_, err := providers.PagedTable(client, providers.Config{TableName: "claims"})
 	require.ErrorContains(t, err, "CURSOR_SIGNING_KEY is required")
-	_, err = providers.RequiredCursors(providers.Config{CursorKey: []byte("short")})
+	_, err = providers.PagedTable(client, providers.Config{TableName: "claims", CursorKey: []byte("short")})
 	require.ErrorContains(t, err, "at least 16 bytes")
-	_, err = providers.RequiredCursors(providers.Config{CursorKey: []byte("0123456789abcdef")})
+	_, err = providers.PagedTable(client, providers.Config{TableName: "claims", CursorKey: []byte("0123456789abcdef")})
 	require.NoError(t, err)
 }

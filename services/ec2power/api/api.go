@@ -7,7 +7,7 @@ package api
 import (
 	"context"
 	_ "embed"
-	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,27 +35,35 @@ const (
 // Operations lists every operation of the service.
 var Operations = []string{OpDescribeInstances, OpStartInstance, OpStopInstance, OpInstanceHistory}
 
-// Codes specific to ec2power.
+// Limits of the parameters.
 const (
-	CodeInvalidParameter = "invalid_parameter"
-	CodeNotManaged       = "not_managed"
-	CodeInstanceNotFound = "instance_not_found"
-	CodeGroupNotFound    = "group_not_found"
-	CodeAuditUnavailable = "audit_unavailable"
-	CodeNoDefaultTarget  = "no_default_target"
-	CodeHistoryNotFound  = "history_not_found"
-	MaxTimeout           = time.Hour
-	DefaultHistoryPage   = 20
-	MaxHistoryPage       = 100
+	MaxTimeout         = time.Hour
+	DefaultHistoryPage = 20
+	MaxHistoryPage     = 100
 )
+
+// Deps are the use cases behind the routes. A function gives only what its
+// operation needs: describeInstances the Inventory, startInstance and
+// stopInstance the Power, instanceHistory the History.
+type Deps struct {
+	Inventory *app.Inventory
+	Power     *app.Power
+	History   *app.History
+}
 
 // API serves the ec2power routes.
 type API struct {
-	svc *app.Service
+	deps Deps
 }
 
-// New returns the API over the service.
-func New(svc *app.Service) *API { return &API{svc: svc} }
+// New returns the API over the use cases. A Power also serves as the
+// Inventory when none is given.
+func New(deps Deps) *API {
+	if deps.Inventory == nil && deps.Power != nil {
+		deps.Inventory = deps.Power.Inventory
+	}
+	return &API{deps: deps}
+}
 
 // Routes returns the route table; with operations given, only theirs.
 func (a *API) Routes(operations ...string) []httpapi.Route {
@@ -91,10 +99,10 @@ type instanceJSON struct {
 	HibernationConfigured bool   `json:"hibernationConfigured"`
 }
 
-func (a *API) toJSON(in ports.Instance) instanceJSON {
+func (a *API) toJSON(in domain.Instance) instanceJSON {
 	out := instanceJSON{
 		InstanceID: in.ID, Name: in.Tags["Name"], Type: in.Type, State: string(in.State),
-		StateReason: in.StateReason, Group: a.svc.Selector().Group(in), HibernationConfigured: in.HibernationConfigured,
+		StateReason: in.StateReason, Group: a.deps.Inventory.Selector().Group(in), HibernationConfigured: in.HibernationConfigured,
 	}
 	if !in.LaunchTime.IsZero() {
 		out.LaunchTime = in.LaunchTime.UTC().Format(time.RFC3339)
@@ -125,46 +133,10 @@ func toResultJSON(action domain.Action, dryRun bool, r domain.Result) resultJSON
 	}
 }
 
-// mapError turns use-case errors into API errors.
-func mapError(err error) error {
-	switch {
-	case errors.Is(err, app.ErrNotManaged):
-		return httpapi.NewError(http.StatusForbidden, CodeNotManaged, "this instance is not managed by ec2power").WithCause(err)
-	case errors.Is(err, app.ErrGroupNotFound):
-		return httpapi.NewError(http.StatusNotFound, CodeGroupNotFound, "no managed instance belongs to this group").WithCause(err)
-	case errors.Is(err, app.ErrAuditUnavailable):
-		return httpapi.NewError(http.StatusServiceUnavailable, CodeAuditUnavailable, "the request could not be recorded, so nothing was done; retry").WithRetryAfter(5).WithCause(err)
-	case errors.Is(err, app.ErrNoDefaultTarget):
-		return httpapi.NewError(http.StatusNotFound, CodeNoDefaultTarget, "no default target is configured for this route").WithCause(err)
-	case errors.Is(err, app.ErrHistoryNotFound):
-		return httpapi.NewError(http.StatusNotFound, CodeHistoryNotFound, "nothing was ever recorded for this instance").WithCause(err)
-	case errors.Is(err, ports.ErrNotFound):
-		return httpapi.NewError(http.StatusNotFound, CodeInstanceNotFound, "no such managed instance").WithCause(err)
-	case errors.Is(err, ports.ErrThrottled):
-		return httpapi.NewError(http.StatusServiceUnavailable, domain.CodeThrottled, domain.Message(domain.CodeThrottled)).WithRetryAfter(5).WithCause(err)
-	case errors.Is(err, ports.ErrDenied):
-		return httpapi.NewError(http.StatusBadGateway, domain.CodeUpstreamDenied, domain.Message(domain.CodeUpstreamDenied)).WithCause(err)
-	default:
-		return err
-	}
-}
-
-// failureStatus is the status of a failed single-instance result.
-var failureStatus = map[string]int{
-	domain.CodeIncorrectState:       http.StatusConflict,
-	domain.CodeInsufficientCapacity: http.StatusServiceUnavailable,
-	domain.CodeThrottled:            http.StatusServiceUnavailable,
-	domain.CodeUpstreamDenied:       http.StatusBadGateway,
-	domain.CodeNotFound:             http.StatusNotFound,
-	domain.CodeStartFailed:          http.StatusBadGateway,
-	domain.CodeDryRunDenied:         http.StatusForbidden,
-	domain.CodeUpstreamError:        http.StatusBadGateway,
-}
-
 func instanceID(req ports.Request) (string, error) {
 	id := req.PathParams["id"]
 	if !domain.ValidInstanceID(id) {
-		return "", httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "id must be an EC2 instance id such as i-0123456789abcdef0").WithDetail("parameter", "id")
+		return "", invalidParameter("id", "id must be an EC2 instance id such as i-0123456789abcdef0")
 	}
 	return id, nil
 }
@@ -172,7 +144,7 @@ func instanceID(req ports.Request) (string, error) {
 func groupName(req ports.Request) (string, error) {
 	g := req.PathParams["group"]
 	if !domain.ValidGroup(g) {
-		return "", httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "group must be 1 to 64 letters, digits, '_', '.', ':' or '-'").WithDetail("parameter", "group")
+		return "", invalidParameter("group", "group must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
 	}
 	return g, nil
 }
@@ -186,7 +158,7 @@ func boolParam(req ports.Request, name string) (bool, error) {
 	case "false", "0", "no":
 		return false, nil
 	default:
-		return false, httpapi.Errorf(http.StatusBadRequest, CodeInvalidParameter, "%s must be true or false", name).WithDetail("parameter", name)
+		return false, invalidParameter(name, fmt.Sprintf("%s must be true or false", name))
 	}
 }
 
@@ -205,7 +177,7 @@ func actOptions(req ports.Request, action domain.Action) (app.ActOptions, error)
 		return o, err
 	}
 	if o.Hibernate && action != domain.Stop {
-		return o, httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "hibernate applies to stop only").WithDetail("parameter", "hibernate")
+		return o, invalidParameter("hibernate", "hibernate applies to stop only")
 	}
 	if t := req.Query.Get("timeout"); t != "" {
 		d, err := time.ParseDuration(t)
@@ -214,7 +186,7 @@ func actOptions(req ports.Request, action domain.Action) (app.ActOptions, error)
 			d, err = time.Duration(n)*time.Second, nerr
 		}
 		if err != nil || d < time.Second || d > MaxTimeout {
-			return o, httpapi.NewError(http.StatusBadRequest, CodeInvalidParameter, "timeout must be a duration from 1s to 1h, such as 90s or 5m").WithDetail("parameter", "timeout")
+			return o, invalidParameter("timeout", "timeout must be a duration from 1s to 1h, such as 90s or 5m")
 		}
 		o.Timeout = d
 	}
@@ -224,7 +196,7 @@ func actOptions(req ports.Request, action domain.Action) (app.ActOptions, error)
 func who(req ports.Request) app.Who { return app.Who{Caller: req.Caller, RequestID: req.RequestID} }
 
 func (a *API) list(ctx context.Context, _ ports.Request) (ports.Response, error) {
-	ins, err := a.svc.List(ctx)
+	ins, err := a.deps.Inventory.List(ctx)
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
@@ -242,7 +214,7 @@ func (a *API) get(ctx context.Context, req ports.Request) (ports.Response, error
 	if err != nil {
 		return ports.Response{}, err
 	}
-	in, err := a.svc.Get(ctx, id)
+	in, err := a.deps.Inventory.Get(ctx, id)
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
@@ -254,7 +226,7 @@ func (a *API) group(ctx context.Context, req ports.Request) (ports.Response, err
 	if err != nil {
 		return ports.Response{}, err
 	}
-	ins, err := a.svc.Group(ctx, g)
+	ins, err := a.deps.Inventory.Group(ctx, g)
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
@@ -277,20 +249,9 @@ func singleResponse(action domain.Action, dryRun bool, r domain.Result) (ports.R
 	case domain.Accepted, domain.TimedOut:
 		return httpapi.JSON(http.StatusAccepted, body), nil
 	case domain.Failed:
-		status, ok := failureStatus[r.Code]
-		if !ok {
-			status = http.StatusBadGateway
-		}
-		msg := r.Message
-		if msg == "" {
-			msg = domain.Message(r.Code)
-		}
-		e := httpapi.NewError(status, r.Code, msg).WithDetail("instanceId", r.InstanceID).WithDetail("state", string(r.State))
+		e := apiError(r.Code, r.Message).WithDetail("instanceId", r.InstanceID).WithDetail("state", string(r.State))
 		if r.StateReason != "" {
 			e = e.WithDetail("stateReason", r.StateReason)
-		}
-		if r.RetryAfter > 0 {
-			e = e.WithRetryAfter(r.RetryAfter)
 		}
 		return ports.Response{}, e
 	default:
@@ -358,7 +319,7 @@ func (a *API) instanceAction(action domain.Action) ports.Handler {
 		if err != nil {
 			return ports.Response{}, err
 		}
-		r, err := a.svc.ActOnInstance(ctx, action, id, opts, who(req))
+		r, err := a.deps.Power.ActOnInstance(ctx, action, id, opts, who(req))
 		if err != nil {
 			return ports.Response{}, mapError(err)
 		}
@@ -376,7 +337,7 @@ func (a *API) groupAction(action domain.Action) ports.Handler {
 		if err != nil {
 			return ports.Response{}, err
 		}
-		results, err := a.svc.ActOnGroup(ctx, action, g, opts, who(req))
+		results, err := a.deps.Power.ActOnGroup(ctx, action, g, opts, who(req))
 		if err != nil {
 			return ports.Response{}, mapError(err)
 		}
@@ -394,25 +355,25 @@ func (a *API) legacyAction(action domain.Action) ports.Handler {
 		if err != nil {
 			return ports.Response{}, err
 		}
-		target, err := a.svc.DefaultTarget()
+		target, err := a.deps.Power.DefaultTarget()
 		if err != nil {
 			return ports.Response{}, mapError(err)
 		}
 		switch {
 		case target.Group != "":
-			results, err := a.svc.ActOnGroup(ctx, action, target.Group, opts, who(req))
+			results, err := a.deps.Power.ActOnGroup(ctx, action, target.Group, opts, who(req))
 			if err != nil {
 				return ports.Response{}, mapError(err)
 			}
 			return batchResponse(action, target.Group, opts.DryRun, results), nil
 		case len(target.InstanceIDs) == 1:
-			r, err := a.svc.ActOnInstance(ctx, action, target.InstanceIDs[0], opts, who(req))
+			r, err := a.deps.Power.ActOnInstance(ctx, action, target.InstanceIDs[0], opts, who(req))
 			if err != nil {
 				return ports.Response{}, mapError(err)
 			}
 			return singleResponse(action, opts.DryRun, r)
 		default:
-			results, err := a.svc.ActOnInstances(ctx, action, target.InstanceIDs, opts, who(req))
+			results, err := a.deps.Power.ActOnInstances(ctx, action, target.InstanceIDs, opts, who(req))
 			if err != nil {
 				return ports.Response{}, mapError(err)
 			}
@@ -446,11 +407,11 @@ func (a *API) history(ctx context.Context, req ports.Request) (ports.Response, e
 	if l := req.Query.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > MaxHistoryPage {
-			return ports.Response{}, httpapi.Errorf(http.StatusBadRequest, CodeInvalidParameter, "limit must be an integer from 1 to %d", MaxHistoryPage).WithDetail("parameter", "limit")
+			return ports.Response{}, invalidParameter("limit", fmt.Sprintf("limit must be an integer from 1 to %d", MaxHistoryPage))
 		}
 		limit = n
 	}
-	page, err := a.svc.History(ctx, id, limit, req.Query.Get("cursor"))
+	page, err := a.deps.History.History(ctx, id, limit, req.Query.Get("cursor"))
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}

@@ -14,7 +14,10 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
 func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
@@ -32,10 +35,10 @@ func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
 func TestReadsSeeOnlyManagedInstances(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	web := h.launch(ports.StateRunning, managed("Name", "web-1", "ec2power:group", "web"))
-	h.launch(ports.StateStopped, managed("ec2power:group", "db"))
-	other := h.launch(ports.StateRunning, map[string]string{"Name": "prod-db", "ec2power:group": "web"})
-	falsy := h.launch(ports.StateRunning, map[string]string{"ec2power:managed": "false"})
+	web := h.launch(domain.StateRunning, managed("Name", "web-1", "ec2power:group", "web"))
+	h.launch(domain.StateStopped, managed("ec2power:group", "db"))
+	other := h.launch(domain.StateRunning, map[string]string{"Name": "prod-db", "ec2power:group": "web"})
+	falsy := h.launch(domain.StateRunning, map[string]string{"ec2power:managed": "false"})
 
 	r := h.do(http.MethodGet, "/instances")
 	require.Equal(t, http.StatusOK, r.Status)
@@ -64,8 +67,8 @@ func TestReadsSeeOnlyManagedInstances(t *testing.T) {
 func TestUnmanagedInstancesAreNeverActedOn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	stopped := h.launch(ports.StateStopped, map[string]string{"Name": "not-ours"})
-	running := h.launch(ports.StateRunning, map[string]string{"ec2power:managed": "yes"})
+	stopped := h.launch(domain.StateStopped, map[string]string{"Name": "not-ours"})
+	running := h.launch(domain.StateRunning, map[string]string{"ec2power:managed": "yes"})
 	for _, target := range []string{
 		"/instances/" + stopped + "/start", "/instances/" + stopped + "/start?dryRun=true",
 		"/instances/" + running + "/stop", "/instances/" + running + "/stop?hibernate=true&wait=true",
@@ -77,15 +80,15 @@ func TestUnmanagedInstancesAreNeverActedOn(t *testing.T) {
 	assert.Empty(t, h.fleet.Calls(), "no state-changing call was made")
 	got, err := h.fleet.Describe(context.Background(), stopped, running)
 	require.NoError(t, err)
-	assert.Equal(t, ports.StateStopped, got[0].State)
-	assert.Equal(t, ports.StateRunning, got[1].State)
+	assert.Equal(t, domain.StateStopped, got[0].State)
+	assert.Equal(t, domain.StateRunning, got[1].State)
 	assert.Equal(t, http.StatusNotFound, h.do(http.MethodGet, "/instances/"+stopped+"/history").Status)
 }
 
 func TestStartAndStopAreIdempotent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	id := h.launch(ports.StateStopped, managed("Name", "ci-box"))
+	id := h.launch(domain.StateStopped, managed("Name", "ci-box"))
 
 	r := h.do(http.MethodPost, "/instances/"+id+"/start")
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
@@ -115,14 +118,14 @@ func TestStartAndStopAreIdempotent(t *testing.T) {
 func TestWrongStatesAnswer409(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{delay: time.Hour})
-	stopping := h.launch(ports.StateRunning, managed())
+	stopping := h.launch(domain.StateRunning, managed())
 	require.Equal(t, http.StatusAccepted, h.do(http.MethodPost, "/instances/"+stopping+"/stop").Status)
 	r := h.do(http.MethodPost, "/instances/"+stopping+"/start")
 	assert.Equal(t, http.StatusConflict, r.Status)
 	assert.Equal(t, "incorrect_state", r.code())
 	assert.Equal(t, "5", r.Header.Get("Retry-After"))
 
-	gone := h.launch(ports.StateRunning, managed())
+	gone := h.launch(domain.StateRunning, managed())
 	h.fleet.Terminate(gone)
 	for _, action := range []string{"start", "stop"} {
 		r := h.do(http.MethodPost, "/instances/"+gone+"/"+action)
@@ -135,7 +138,7 @@ func TestWrongStatesAnswer409(t *testing.T) {
 func TestWaitReportsTimeouts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{delay: time.Hour})
-	id := h.launch(ports.StateStopped, managed())
+	id := h.launch(domain.StateStopped, managed())
 	r := h.do(http.MethodPost, "/instances/"+id+"/start?wait=1&timeout=1")
 	require.Equal(t, http.StatusAccepted, r.Status)
 	assert.Equal(t, "timed_out", r.json()["result"])
@@ -145,7 +148,7 @@ func TestWaitReportsTimeouts(t *testing.T) {
 func TestWaitIsCappedByTheLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{delay: time.Hour, limit: 50 * time.Millisecond})
-	id := h.launch(ports.StateStopped, managed())
+	id := h.launch(domain.StateStopped, managed())
 	start := time.Now()
 	r := h.do(http.MethodPost, "/instances/"+id+"/start?wait=true&timeout=10m")
 	require.Equal(t, http.StatusAccepted, r.Status)
@@ -157,7 +160,7 @@ func TestStartThatFallsBackToStoppedIsAFailure(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
 	reason := "Client.InternalError: Client error on launch"
-	id := h.launch(ports.StateStopped, managed(), func(s *memory.InstanceSpec) { s.StartFailure = reason })
+	id := h.launch(domain.StateStopped, managed(), func(s *memfleet.InstanceSpec) { s.StartFailure = reason })
 	r := h.do(http.MethodPost, "/instances/"+id+"/start?wait=true")
 	require.Equal(t, http.StatusBadGateway, r.Status, "%s", r.Body)
 	assert.Equal(t, "start_failed", r.code())
@@ -173,8 +176,8 @@ func TestStartThatFallsBackToStoppedIsAFailure(t *testing.T) {
 func TestHibernation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	can := h.launch(ports.StateRunning, managed(), func(s *memory.InstanceSpec) { s.Hibernation = true })
-	cannot := h.launch(ports.StateRunning, managed())
+	can := h.launch(domain.StateRunning, managed(), func(s *memfleet.InstanceSpec) { s.Hibernation = true })
+	cannot := h.launch(domain.StateRunning, managed())
 
 	r := h.do(http.MethodPost, "/instances/"+can+"/stop?hibernate=true&wait=true")
 	require.Equal(t, http.StatusOK, r.Status)
@@ -192,7 +195,7 @@ func TestHibernation(t *testing.T) {
 func TestHibernationRefusedByTheProviderFallsBackToAStop(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	id := h.launch(ports.StateRunning, managed(), func(s *memory.InstanceSpec) { s.Hibernation, s.HibernationRefused = true, true })
+	id := h.launch(domain.StateRunning, managed(), func(s *memfleet.InstanceSpec) { s.Hibernation, s.HibernationRefused = true, true })
 	r := h.do(http.MethodPost, "/instances/"+id+"/stop?hibernate=true")
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	assert.Equal(t, "stopping", r.json()["state"])
@@ -201,7 +204,7 @@ func TestHibernationRefusedByTheProviderFallsBackToAStop(t *testing.T) {
 func TestDryRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	id := h.launch(ports.StateStopped, managed())
+	id := h.launch(domain.StateStopped, managed())
 	r := h.do(http.MethodPost, "/instances/"+id+"/start?dryRun=true")
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, "would_succeed", r.json()["result"])
@@ -214,7 +217,7 @@ func TestDryRun(t *testing.T) {
 	assert.Empty(t, h.fleet.Calls())
 	got, err := h.fleet.Describe(context.Background(), id)
 	require.NoError(t, err)
-	assert.Equal(t, ports.StateStopped, got[0].State)
+	assert.Equal(t, domain.StateStopped, got[0].State)
 }
 
 func TestProviderErrorsMapToCodes(t *testing.T) {
@@ -225,18 +228,18 @@ func TestProviderErrorsMapToCodes(t *testing.T) {
 		code   string
 		retry  bool
 	}{
-		{ports.ErrInsufficientCapacity, 503, "insufficient_capacity", true},
-		{ports.ErrThrottled, 503, "throttled", true},
-		{ports.ErrDenied, 502, "upstream_denied", false},
-		{ports.ErrNotFound, 404, "not_found", false},
-		{ports.ErrIncorrectState, 409, "incorrect_state", true},
+		{fleet.ErrInsufficientCapacity, 503, "insufficient_capacity", true},
+		{fleet.ErrThrottled, 503, "throttled", true},
+		{fleet.ErrDenied, 502, "upstream_denied", false},
+		{fleet.ErrNotFound, 404, "not_found", false},
+		{fleet.ErrIncorrectState, 409, "incorrect_state", true},
 		{errors.New("connection reset"), 502, "upstream_error", false},
 	}
 	for _, c := range cases {
 		t.Run(c.code, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, setup{})
-			id := h.launch(ports.StateStopped, managed())
+			id := h.launch(domain.StateStopped, managed())
 			h.fleet.Fail("start", id, c.err)
 			r := h.do(http.MethodPost, "/instances/"+id+"/start")
 			require.Equal(t, c.status, r.Status, "%s", r.Body)
@@ -252,11 +255,11 @@ func TestGroupActionsBatchAndIsolateFailures(t *testing.T) {
 	h := newHarness(t, setup{})
 	var ids []string
 	for i := range 5 {
-		ids = append(ids, h.launch(ports.StateStopped, managed("ec2power:group", "ci", "Name", fmt.Sprintf("ci-%d", i))))
+		ids = append(ids, h.launch(domain.StateStopped, managed("ec2power:group", "ci", "Name", fmt.Sprintf("ci-%d", i))))
 	}
-	running := h.launch(ports.StateRunning, managed("ec2power:group", "ci"))
-	h.launch(ports.StateStopped, map[string]string{"ec2power:group": "ci"})
-	h.fleet.Fail("start", ids[3], ports.ErrInsufficientCapacity)
+	running := h.launch(domain.StateRunning, managed("ec2power:group", "ci"))
+	h.launch(domain.StateStopped, map[string]string{"ec2power:group": "ci"})
+	h.fleet.Fail("start", ids[3], fleet.ErrInsufficientCapacity)
 
 	r := h.do(http.MethodPost, "/groups/ci/start?wait=true")
 	require.Equal(t, http.StatusMultiStatus, r.Status, "%s", r.Body)
@@ -301,7 +304,7 @@ func TestGroupActionsBatchAndIsolateFailures(t *testing.T) {
 func TestAuditHistory(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	id := h.launch(ports.StateStopped, managed())
+	id := h.launch(domain.StateStopped, managed())
 	h.do(http.MethodPost, "/instances/"+id+"/start?wait=true")
 	h.do(http.MethodPost, "/instances/"+id+"/stop?dryRun=true")
 	h.do(http.MethodPost, "/instances/"+id+"/stop")
@@ -344,7 +347,7 @@ func (failingTable) Create(context.Context, ports.Item) (ports.Item, error) {
 func TestNothingHappensWhenTheAuditCannotBeWritten(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{audit: failingTable{memory.NewTable()}})
-	id := h.launch(ports.StateStopped, managed())
+	id := h.launch(domain.StateStopped, managed())
 	r := h.do(http.MethodPost, "/instances/"+id+"/start")
 	assert.Equal(t, http.StatusServiceUnavailable, r.Status)
 	assert.Equal(t, api.CodeAuditUnavailable, r.code())
@@ -356,7 +359,7 @@ func TestLegacyRoutesActOnTheDefaultTarget(t *testing.T) {
 	t.Run("one instance", func(t *testing.T) {
 		t.Parallel()
 		h0 := newHarness(t, setup{})
-		id := h0.launch(ports.StateStopped, managed())
+		id := h0.launch(domain.StateStopped, managed())
 		h := newHarness(t, setup{target: id, fleet: h0.fleet})
 		h.fleet = h0.fleet
 		r := h.do(http.MethodGet, "/start?wait=true")
@@ -371,8 +374,8 @@ func TestLegacyRoutesActOnTheDefaultTarget(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, setup{target: "group:nightly"})
 		h2 := newHarness(t, setup{target: "group:nightly", fleet: h.fleet})
-		h.launch(ports.StateRunning, managed("ec2power:group", "nightly"))
-		h.launch(ports.StateRunning, managed("ec2power:group", "nightly"))
+		h.launch(domain.StateRunning, managed("ec2power:group", "nightly"))
+		h.launch(domain.StateRunning, managed("ec2power:group", "nightly"))
 		r := h2.do(http.MethodGet, "/stop?wait=true")
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		assert.Equal(t, "nightly", r.json()["group"])
@@ -381,8 +384,8 @@ func TestLegacyRoutesActOnTheDefaultTarget(t *testing.T) {
 	t.Run("several instances, one unmanaged", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, setup{})
-		a := h.launch(ports.StateStopped, managed())
-		b := h.launch(ports.StateStopped, nil)
+		a := h.launch(domain.StateStopped, managed())
+		b := h.launch(domain.StateStopped, nil)
 		h2 := newHarness(t, setup{target: a + "," + b, fleet: h.fleet})
 		r := h2.do(http.MethodGet, "/start")
 		assert.Equal(t, http.StatusForbidden, r.Status)
@@ -400,7 +403,7 @@ func TestLegacyRoutesActOnTheDefaultTarget(t *testing.T) {
 func TestBadParameters(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{})
-	id := h.launch(ports.StateStopped, managed())
+	id := h.launch(domain.StateStopped, managed())
 	for _, c := range []struct {
 		method, target string
 		status         int

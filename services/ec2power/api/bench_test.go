@@ -12,6 +12,8 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 )
@@ -20,13 +22,14 @@ import (
 // adapter, on the memory fleet and audit table.
 func BenchmarkRoutes(b *testing.B) {
 	logger := logging.New(io.Discard, 0)
-	fleet := memory.NewFleet(memory.WithTransitionDelays(0, 0))
-	running := fleet.Launch(memory.InstanceSpec{Tags: map[string]string{"ec2power:managed": "true", "ec2power:group": "g"}})
+	fleet := memfleet.NewFleet(memfleet.WithTransitionDelays(0, 0))
+	running := fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{"ec2power:managed": "true", "ec2power:group": "g"}})
 	for range 9 {
-		fleet.Launch(memory.InstanceSpec{Tags: map[string]string{"ec2power:managed": "true", "ec2power:group": "g"}})
+		fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{"ec2power:managed": "true", "ec2power:group": "g"}})
 	}
-	svc := app.NewService(fleet, memory.NewTable(), systemClock{}, app.DefaultConfig(), logger)
-	adapter := apigw.New(api.New(svc).Router(), logger)
+	audit := audittable.New(memory.NewTable(), 0)
+	svc := app.NewPower(app.NewInventory(fleet, app.DefaultConfig()), audit, systemClock{}, app.DefaultConfig(), logger)
+	adapter := apigw.New(api.New(api.Deps{Power: svc, History: app.NewHistory(audit)}).Router(), logger)
 	ctx := context.Background()
 	if _, err := svc.ActOnInstance(ctx, "stop", running, app.ActOptions{}, app.Who{RequestID: "setup"}); err != nil {
 		b.Fatal(err)

@@ -16,8 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2/ec2test"
 )
 
 func TestMain(m *testing.M) {
@@ -67,7 +68,7 @@ func (r *recorder) count(action string) int {
 
 func runInstance(t *testing.T, client *awsec2.Client, tags map[string]string) string {
 	t.Helper()
-	id, err := awstest.RunInstance(t.Context(), client, tags, false)
+	id, err := ec2test.RunInstance(t.Context(), client, tags, false)
 	require.NoError(t, err)
 	return id
 }

@@ -18,8 +18,12 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/openapitest"
 	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
 var (
@@ -29,7 +33,7 @@ var (
 
 type harness struct {
 	t      *testing.T
-	fleet  *memory.Fleet
+	fleet  *memfleet.Fleet
 	audit  ports.Table
 	router *httpapi.Router
 	seq    atomic.Int64
@@ -38,10 +42,10 @@ type harness struct {
 type setup struct {
 	delay   time.Duration
 	target  string
-	fleet   ports.Fleet
+	fleet   fleet.Fleet
 	audit   ports.Table
 	limit   time.Duration
-	wrapped func(ports.Fleet) ports.Fleet
+	wrapped func(fleet.Fleet) fleet.Fleet
 }
 
 func newHarness(t *testing.T, s setup) *harness {
@@ -50,8 +54,8 @@ func newHarness(t *testing.T, s setup) *harness {
 	if s.delay == 0 {
 		s.delay = 20 * time.Millisecond
 	}
-	h := &harness{t: t, fleet: memory.NewFleet(memory.WithTransitionDelays(s.delay, s.delay))}
-	var fleet ports.Fleet = h.fleet
+	h := &harness{t: t, fleet: memfleet.NewFleet(memfleet.WithTransitionDelays(s.delay, s.delay))}
+	var fleet fleet.Fleet = h.fleet
 	if s.fleet != nil {
 		fleet = s.fleet
 	}
@@ -68,8 +72,9 @@ func newHarness(t *testing.T, s setup) *harness {
 	target, err := app.ParseTarget(s.target)
 	require.NoError(t, err)
 	cfg.DefaultTarget = target
-	svc := app.NewService(fleet, h.audit, systemClock{}, cfg, logging.New(io.Discard, 0))
-	h.router = api.New(svc).Router()
+	audit := audittable.New(h.audit, 0)
+	power := app.NewPower(app.NewInventory(fleet, cfg), audit, systemClock{}, cfg, logging.New(io.Discard, 0))
+	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit)}).Router()
 	return h
 }
 
@@ -77,8 +82,8 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-func (h *harness) launch(state ports.InstanceState, tags map[string]string, opts ...func(*memory.InstanceSpec)) string {
-	spec := memory.InstanceSpec{State: state, Tags: tags}
+func (h *harness) launch(state domain.InstanceState, tags map[string]string, opts ...func(*memfleet.InstanceSpec)) string {
+	spec := memfleet.InstanceSpec{State: state, Tags: tags}
 	for _, o := range opts {
 		o(&spec)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,14 +10,13 @@ import (
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
-// The audit data model: one partition per instance, one item per request
-// that asked to change it, newest last by sort key.
-const (
-	auditPartition = "INSTANCE#"
-	auditPrefix    = "AUDIT#"
-	// auditTime sorts lexically in time order.
-	auditTime = "2006-01-02T15:04:05.000000000Z"
-)
+// ResultRequested is the Result of an audit entry whose action has not
+// finished yet.
+const ResultRequested = "requested"
+
+// ErrAuditEntryNotOpen means Complete found no open entry to complete: the
+// entry does not exist or was completed already. Entries are append-only.
+var ErrAuditEntryNotOpen = errors.New("audit entry is not open")
 
 // Who identifies the request behind an action.
 type Who struct {
@@ -24,7 +24,8 @@ type Who struct {
 	RequestID string
 }
 
-// AuditEntry is one recorded request.
+// AuditEntry is one recorded request to start or stop one instance. An
+// entry is identified by its instance, its RequestedAt and its RequestID.
 type AuditEntry struct {
 	InstanceID  string
 	Action      domain.Action
@@ -35,86 +36,12 @@ type AuditEntry struct {
 	Principal   string
 	SourceIP    string
 	RequestedAt time.Time
-	// Result is "requested" until the action finishes, then its outcome.
+	// Result is ResultRequested until the action finishes, then its
+	// outcome.
 	Result     string
 	Code       string
-	State      ports.InstanceState
+	State      domain.InstanceState
 	FinishedAt time.Time
-}
-
-type auditLog struct {
-	table ports.Table
-	clock ports.Clock
-	ttl   time.Duration
-}
-
-type openEntry struct {
-	item  ports.Item
-	entry AuditEntry
-}
-
-func (a auditLog) begin(ctx context.Context, instanceID string, action domain.Action, dryRun bool, group string, who Who) (openEntry, error) {
-	now := a.clock.Now().UTC()
-	e := AuditEntry{
-		InstanceID: instanceID, Action: action, DryRun: dryRun, Group: group,
-		RequestID: who.RequestID, APIKeyID: who.APIKeyID, Principal: who.Principal, SourceIP: who.SourceIP,
-		RequestedAt: now, Result: "requested",
-	}
-	it, err := a.table.Create(ctx, ports.Item{
-		Key:        ports.Key{Partition: auditPartition + instanceID, Sort: auditPrefix + now.Format(auditTime) + "#" + who.RequestID},
-		ExpiresAt:  now.Add(a.ttl),
-		Attributes: entryAttributes(e),
-	})
-	if err != nil {
-		return openEntry{}, fmt.Errorf("record audit entry: %w", err)
-	}
-	return openEntry{item: it, entry: e}, nil
-}
-
-func (a auditLog) finish(ctx context.Context, o openEntry, r domain.Result) error {
-	o.entry.Result, o.entry.Code, o.entry.State = string(r.Outcome), r.Code, r.State
-	o.entry.FinishedAt = a.clock.Now().UTC()
-	o.item.Attributes = entryAttributes(o.entry)
-	if _, err := a.table.Update(ctx, o.item, o.item.Version); err != nil {
-		return fmt.Errorf("complete audit entry: %w", err)
-	}
-	return nil
-}
-
-func entryAttributes(e AuditEntry) ports.Attributes {
-	attrs := ports.Attributes{
-		"entity":      "audit",
-		"instanceId":  e.InstanceID,
-		"action":      string(e.Action),
-		"dryRun":      e.DryRun,
-		"requestId":   e.RequestID,
-		"requestedAt": e.RequestedAt.Format(time.RFC3339Nano),
-		"result":      e.Result,
-	}
-	for k, v := range map[string]string{
-		"group": e.Group, "apiKeyId": e.APIKeyID, "principal": e.Principal, "sourceIp": e.SourceIP,
-		"code": e.Code, "state": string(e.State),
-	} {
-		if v != "" {
-			attrs[k] = v
-		}
-	}
-	if !e.FinishedAt.IsZero() {
-		attrs["finishedAt"] = e.FinishedAt.Format(time.RFC3339Nano)
-	}
-	return attrs
-}
-
-func entryFromItem(it ports.Item) AuditEntry {
-	s := func(k string) string { v, _ := it.Attributes[k].(string); return v }
-	dry, _ := it.Attributes["dryRun"].(bool)
-	req, _ := time.Parse(time.RFC3339Nano, s("requestedAt"))
-	fin, _ := time.Parse(time.RFC3339Nano, s("finishedAt"))
-	return AuditEntry{
-		InstanceID: s("instanceId"), Action: domain.Action(s("action")), DryRun: dry, Group: s("group"),
-		RequestID: s("requestId"), APIKeyID: s("apiKeyId"), Principal: s("principal"), SourceIP: s("sourceIp"),
-		RequestedAt: req, Result: s("result"), Code: s("code"), State: ports.InstanceState(s("state")), FinishedAt: fin,
-	}
 }
 
 // HistoryPage is one page of an instance's audit entries, newest first.
@@ -123,16 +50,39 @@ type HistoryPage struct {
 	NextCursor string
 }
 
-func (a auditLog) history(ctx context.Context, instanceID string, limit int, cursor string) (HistoryPage, error) {
-	page, err := a.table.Query(ctx, ports.Query{
-		Partition: auditPartition + instanceID, SortPrefix: auditPrefix, Reverse: true, Limit: limit, Cursor: cursor,
-	})
+// AuditLog is the audit trail of start and stop requests, append-only:
+// an entry is opened before anything is done and completed once, from its
+// open state, with the result. Its contract suite is package audittest.
+type AuditLog interface {
+	// Open records e (Result ResultRequested). It never overwrites an
+	// entry: opening one that exists fails.
+	Open(ctx context.Context, e AuditEntry) error
+	// Complete records the result fields of e (Result, Code, State,
+	// FinishedAt) on the open entry with e's identity; it fails with
+	// ErrAuditEntryNotOpen when there is none.
+	Complete(ctx context.Context, e AuditEntry) error
+	// History returns a page of limit entries of an instance, newest
+	// first, continuing after cursor (a NextCursor of the same instance).
+	History(ctx context.Context, instanceID string, limit int, cursor string) (HistoryPage, error)
+}
+
+// History reads the audit trail: the use case of instanceHistory.
+type History struct {
+	audit AuditLog
+}
+
+// NewHistory returns the history use case over the audit log.
+func NewHistory(audit AuditLog) *History { return &History{audit: audit} }
+
+// History returns a page of an instance's audit entries, newest first;
+// ErrHistoryNotFound when nothing was ever recorded for it.
+func (h *History) History(ctx context.Context, id string, limit int, cursor string) (HistoryPage, error) {
+	page, err := h.audit.History(ctx, id, limit, cursor)
 	if err != nil {
-		return HistoryPage{}, fmt.Errorf("read audit history: %w", err)
+		return HistoryPage{}, fmt.Errorf("read audit history of %s: %w", id, err)
 	}
-	out := HistoryPage{Entries: make([]AuditEntry, 0, len(page.Items)), NextCursor: page.NextCursor}
-	for _, it := range page.Items {
-		out.Entries = append(out.Entries, entryFromItem(it))
+	if cursor == "" && len(page.Entries) == 0 {
+		return HistoryPage{}, fmt.Errorf("instance %s: %w", id, ErrHistoryNotFound)
 	}
-	return out, nil
+	return page, nil
 }

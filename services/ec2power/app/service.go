@@ -1,6 +1,7 @@
-// Package app holds the ec2power use cases: reading the managed fleet,
-// starting and stopping instances and groups safely, and the audit trail.
-// It depends only on the ports.
+// Package app holds the ec2power use cases: reading the managed fleet
+// (Inventory), starting and stopping instances and groups safely (Power),
+// and the audit trail (History). It depends only on its ports: the fleet
+// (package fleet) and the audit log (AuditLog).
 package app
 
 import (
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
 // Errors of the use cases.
@@ -69,8 +71,6 @@ type Config struct {
 	WaitLimit time.Duration
 	// PollInterval is the time between two reads while waiting.
 	PollInterval time.Duration
-	// AuditTTL is how long audit entries are kept.
-	AuditTTL time.Duration
 	// DefaultTarget is what GET /start and GET /stop act on.
 	DefaultTarget Target
 }
@@ -79,32 +79,31 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Selector: domain.DefaultSelector, DefaultWait: 5 * time.Minute,
-		PollInterval: 2 * time.Second, AuditTTL: 90 * 24 * time.Hour,
+		PollInterval: 2 * time.Second,
 	}
 }
 
-// Service runs the ec2power use cases.
-type Service struct {
-	fleet  ports.Fleet
-	audit  auditLog
-	cfg    Config
-	logger *slog.Logger
+// Inventory reads the managed fleet: the use cases of describeInstances,
+// and what the power use cases check before they act.
+type Inventory struct {
+	fleet    fleet.Fleet
+	selector domain.Selector
 }
 
-// NewService returns the service.
-func NewService(fleet ports.Fleet, auditTable ports.Table, clock ports.Clock, cfg Config, logger *slog.Logger) *Service {
-	return &Service{fleet: fleet, audit: auditLog{table: auditTable, clock: clock, ttl: cfg.AuditTTL}, cfg: cfg, logger: logger}
+// NewInventory returns the inventory of the instances sel selects.
+func NewInventory(f fleet.Fleet, cfg Config) *Inventory {
+	return &Inventory{fleet: f, selector: cfg.Selector}
 }
 
 // Selector returns the tags the service works with.
-func (s *Service) Selector() domain.Selector { return s.cfg.Selector }
+func (s *Inventory) Selector() domain.Selector { return s.selector }
 
-func (s *Service) managedTags() map[string]string {
-	return map[string]string{s.cfg.Selector.ManagedKey: s.cfg.Selector.ManagedValue}
+func (s *Inventory) managedTags() map[string]string {
+	return map[string]string{s.selector.ManagedKey: s.selector.ManagedValue}
 }
 
 // List returns the managed instances.
-func (s *Service) List(ctx context.Context) ([]ports.Instance, error) {
+func (s *Inventory) List(ctx context.Context) ([]domain.Instance, error) {
 	out, err := s.fleet.List(ctx, s.managedTags())
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
@@ -113,32 +112,32 @@ func (s *Service) List(ctx context.Context) ([]ports.Instance, error) {
 }
 
 // Get returns one managed instance; an unmanaged one is not found.
-func (s *Service) Get(ctx context.Context, id string) (ports.Instance, error) {
+func (s *Inventory) Get(ctx context.Context, id string) (domain.Instance, error) {
 	in, err := s.describe(ctx, id)
 	if errors.Is(err, ErrNotManaged) {
-		return ports.Instance{}, fmt.Errorf("instance %s: %w", id, ports.ErrNotFound)
+		return domain.Instance{}, fmt.Errorf("instance %s: %w", id, fleet.ErrNotFound)
 	}
 	return in, err
 }
 
-func (s *Service) describe(ctx context.Context, id string) (ports.Instance, error) {
+func (s *Inventory) describe(ctx context.Context, id string) (domain.Instance, error) {
 	got, err := s.fleet.Describe(ctx, id)
 	if err != nil {
-		return ports.Instance{}, fmt.Errorf("describe %s: %w", id, err)
+		return domain.Instance{}, fmt.Errorf("describe %s: %w", id, err)
 	}
 	if len(got) != 1 {
-		return ports.Instance{}, fmt.Errorf("describe %s: %w", id, ports.ErrNotFound)
+		return domain.Instance{}, fmt.Errorf("describe %s: %w", id, fleet.ErrNotFound)
 	}
-	if !s.cfg.Selector.Managed(got[0]) {
-		return ports.Instance{}, fmt.Errorf("instance %s: %w", id, ErrNotManaged)
+	if !s.selector.Managed(got[0]) {
+		return domain.Instance{}, fmt.Errorf("instance %s: %w", id, ErrNotManaged)
 	}
 	return got[0], nil
 }
 
 // Group returns the managed instances of a group.
-func (s *Service) Group(ctx context.Context, name string) ([]ports.Instance, error) {
+func (s *Inventory) Group(ctx context.Context, name string) ([]domain.Instance, error) {
 	tags := s.managedTags()
-	tags[s.cfg.Selector.GroupKey] = name
+	tags[s.selector.GroupKey] = name
 	out, err := s.fleet.List(ctx, tags)
 	if err != nil {
 		return nil, fmt.Errorf("list group %s: %w", name, err)
@@ -147,6 +146,22 @@ func (s *Service) Group(ctx context.Context, name string) ([]ports.Instance, err
 		return nil, fmt.Errorf("group %s: %w", name, ErrGroupNotFound)
 	}
 	return out, nil
+}
+
+// Power starts and stops managed instances: the use cases of startInstance
+// and stopInstance. Every request is recorded in the audit log before
+// anything is done, and completed with its result.
+type Power struct {
+	*Inventory
+	audit  AuditLog
+	clock  ports.Clock
+	cfg    Config
+	logger *slog.Logger
+}
+
+// NewPower returns the power use cases over the inventory's fleet.
+func NewPower(inv *Inventory, audit AuditLog, clock ports.Clock, cfg Config, logger *slog.Logger) *Power {
+	return &Power{Inventory: inv, audit: audit, clock: clock, cfg: cfg, logger: logger}
 }
 
 // ActOptions modify an action.
@@ -159,12 +174,12 @@ type ActOptions struct {
 
 // ActOnInstance starts or stops one managed instance. An unmanaged instance
 // is refused with ErrNotManaged before any state-changing call.
-func (s *Service) ActOnInstance(ctx context.Context, action domain.Action, id string, opts ActOptions, who Who) (domain.Result, error) {
+func (s *Power) ActOnInstance(ctx context.Context, action domain.Action, id string, opts ActOptions, who Who) (domain.Result, error) {
 	in, err := s.describe(ctx, id)
 	if err != nil {
 		return domain.Result{}, err
 	}
-	results, err := s.act(ctx, action, []ports.Instance{in}, "", opts, who)
+	results, err := s.act(ctx, action, []domain.Instance{in}, "", opts, who)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -172,7 +187,7 @@ func (s *Service) ActOnInstance(ctx context.Context, action domain.Action, id st
 }
 
 // ActOnGroup starts or stops every managed instance of a group.
-func (s *Service) ActOnGroup(ctx context.Context, action domain.Action, group string, opts ActOptions, who Who) ([]domain.Result, error) {
+func (s *Power) ActOnGroup(ctx context.Context, action domain.Action, group string, opts ActOptions, who Who) ([]domain.Result, error) {
 	members, err := s.Group(ctx, group)
 	if err != nil {
 		return nil, err
@@ -181,7 +196,7 @@ func (s *Service) ActOnGroup(ctx context.Context, action domain.Action, group st
 }
 
 // DefaultTarget returns the legacy routes' target.
-func (s *Service) DefaultTarget() (Target, error) {
+func (s *Power) DefaultTarget() (Target, error) {
 	t := s.cfg.DefaultTarget
 	if t.Group == "" && len(t.InstanceIDs) == 0 {
 		return Target{}, ErrNoDefaultTarget
@@ -191,40 +206,33 @@ func (s *Service) DefaultTarget() (Target, error) {
 
 // ActOnInstances acts on a list of instance ids (the legacy default
 // target): all must be managed.
-func (s *Service) ActOnInstances(ctx context.Context, action domain.Action, ids []string, opts ActOptions, who Who) ([]domain.Result, error) {
+func (s *Power) ActOnInstances(ctx context.Context, action domain.Action, ids []string, opts ActOptions, who Who) ([]domain.Result, error) {
 	got, err := s.fleet.Describe(ctx, ids...)
 	if err != nil {
 		return nil, fmt.Errorf("describe default target: %w", err)
 	}
 	for _, in := range got {
-		if !s.cfg.Selector.Managed(in) {
+		if !s.selector.Managed(in) {
 			return nil, fmt.Errorf("instance %s: %w", in.ID, ErrNotManaged)
 		}
 	}
 	return s.act(ctx, action, got, "", opts, who)
 }
 
-// History returns a page of an instance's audit entries, newest first.
-func (s *Service) History(ctx context.Context, id string, limit int, cursor string) (HistoryPage, error) {
-	page, err := s.audit.history(ctx, id, limit, cursor)
-	if err != nil {
-		return HistoryPage{}, err
-	}
-	if cursor == "" && len(page.Entries) == 0 {
-		return HistoryPage{}, fmt.Errorf("instance %s: %w", id, ErrHistoryNotFound)
-	}
-	return page, nil
-}
-
 // act runs an action on instances the caller may control: it records each
 // request, leaves alone the instances already where the action leads,
 // refuses those in the wrong state, calls the provider in one batch for the
 // rest (splitting the batch to isolate failures), and waits when asked.
-func (s *Service) act(ctx context.Context, action domain.Action, instances []ports.Instance, group string, opts ActOptions, who Who) ([]domain.Result, error) {
-	entries := make([]openEntry, len(instances))
+func (s *Power) act(ctx context.Context, action domain.Action, instances []domain.Instance, group string, opts ActOptions, who Who) ([]domain.Result, error) {
+	entries := make([]AuditEntry, len(instances))
+	now := s.clock.Now().UTC()
 	for i, in := range instances {
-		e, err := s.audit.begin(ctx, in.ID, action, opts.DryRun, group, who)
-		if err != nil {
+		e := AuditEntry{
+			InstanceID: in.ID, Action: action, DryRun: opts.DryRun, Group: group,
+			RequestID: who.RequestID, APIKeyID: who.APIKeyID, Principal: who.Principal, SourceIP: who.SourceIP,
+			RequestedAt: now, Result: ResultRequested,
+		}
+		if err := s.audit.Open(ctx, e); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 		}
 		entries[i] = e
@@ -240,7 +248,7 @@ func (s *Service) act(ctx context.Context, action domain.Action, instances []por
 		case domain.Never:
 			r.Outcome, r.Code, r.Message = domain.Failed, domain.CodeIncorrectState, "the instance is "+string(in.State)+"; it can no longer be started or stopped"
 		case domain.RetryLater:
-			r.Outcome, r.Code, r.RetryAfter = domain.Failed, domain.CodeIncorrectState, 5
+			r.Outcome, r.Code = domain.Failed, domain.CodeIncorrectState
 			r.Message = fmt.Sprintf("the instance is %s; retry when it has settled", in.State)
 		case domain.AlreadyThere:
 			r.Outcome = domain.Unchanged
@@ -259,7 +267,7 @@ func (s *Service) act(ctx context.Context, action domain.Action, instances []por
 		results[i] = r
 	}
 
-	apply := func(ids []string, o ports.ActionOptions) {
+	apply := func(ids []string, o fleet.ActionOptions) {
 		if len(ids) == 0 {
 			return
 		}
@@ -283,24 +291,27 @@ func (s *Service) act(ctx context.Context, action domain.Action, instances []por
 		for id, err := range failures {
 			r := &results[index[id]]
 			r.Outcome = domain.Failed
-			if opts.DryRun && errors.Is(err, ports.ErrDenied) {
+			if opts.DryRun && errors.Is(err, fleet.ErrDenied) {
 				r.Code = domain.CodeDryRunDenied
 			} else {
-				r.Code, r.RetryAfter = domain.FailureFromError(err)
+				r.Code = failureCode(err)
 			}
 			r.Message = domain.Message(r.Code)
 			s.logger.WarnContext(ctx, "instance action failed", slog.String("instance", id), slog.String("action", string(action)), slog.String("error", err.Error()))
 		}
 	}
-	apply(plain, ports.ActionOptions{DryRun: opts.DryRun})
-	apply(hibernate, ports.ActionOptions{DryRun: opts.DryRun, Hibernate: true})
+	apply(plain, fleet.ActionOptions{DryRun: opts.DryRun})
+	apply(hibernate, fleet.ActionOptions{DryRun: opts.DryRun, Hibernate: true})
 
 	if opts.Wait && !opts.DryRun {
 		s.wait(ctx, action, results, opts.Timeout)
 	}
 
 	for i := range results {
-		if err := s.audit.finish(context.WithoutCancel(ctx), entries[i], results[i]); err != nil {
+		e := entries[i]
+		e.Result, e.Code, e.State = string(results[i].Outcome), results[i].Code, results[i].State
+		e.FinishedAt = s.clock.Now().UTC()
+		if err := s.audit.Complete(context.WithoutCancel(ctx), e); err != nil {
 			s.logger.ErrorContext(ctx, "audit entry not completed", slog.String("instance", results[i].InstanceID), slog.String("error", err.Error()))
 		}
 	}
@@ -311,12 +322,12 @@ func (s *Service) act(ctx context.Context, action domain.Action, instances []por
 // halves until the failing instances are isolated, so the others still act.
 // Failures that concern the whole call (throttling, a cancelled request)
 // are not split: retrying them piecemeal would only add load.
-func (s *Service) bisect(ctx context.Context, action domain.Action, ids []string, o ports.ActionOptions) (map[string]ports.StateChange, map[string]error) {
-	changes := map[string]ports.StateChange{}
+func (s *Power) bisect(ctx context.Context, action domain.Action, ids []string, o fleet.ActionOptions) (map[string]fleet.StateChange, map[string]error) {
+	changes := map[string]fleet.StateChange{}
 	failures := map[string]error{}
-	var call func(ids []string, o ports.ActionOptions)
-	call = func(ids []string, o ports.ActionOptions) {
-		var got []ports.StateChange
+	var call func(ids []string, o fleet.ActionOptions)
+	call = func(ids []string, o fleet.ActionOptions) {
+		var got []fleet.StateChange
 		var err error
 		if action == domain.Start {
 			got, err = s.fleet.Start(ctx, ids, o)
@@ -328,14 +339,14 @@ func (s *Service) bisect(ctx context.Context, action domain.Action, ids []string
 			for _, c := range got {
 				changes[c.ID] = c
 			}
-		case errors.Is(err, ports.ErrDryRunSucceeded):
+		case errors.Is(err, fleet.ErrDryRunSucceeded):
 			for _, id := range ids {
-				changes[id] = ports.StateChange{ID: id}
+				changes[id] = fleet.StateChange{ID: id}
 			}
-		case len(ids) == 1 && o.Hibernate && errors.Is(err, ports.ErrHibernationUnsupported):
+		case len(ids) == 1 && o.Hibernate && errors.Is(err, fleet.ErrHibernationUnsupported):
 			o.Hibernate = false
 			call(ids, o)
-		case len(ids) == 1, errors.Is(err, ports.ErrThrottled), ctx.Err() != nil:
+		case len(ids) == 1, errors.Is(err, fleet.ErrThrottled), ctx.Err() != nil:
 			for _, id := range ids {
 				failures[id] = err
 			}
@@ -357,7 +368,7 @@ func (s *Service) bisect(ctx context.Context, action domain.Action, ids []string
 
 // wait polls the instances that are on their way until each reaches the
 // action's target state, fails, or the time is up.
-func (s *Service) wait(ctx context.Context, action domain.Action, results []domain.Result, timeout time.Duration) {
+func (s *Power) wait(ctx context.Context, action domain.Action, results []domain.Result, timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = s.cfg.DefaultWait
 	}
@@ -398,7 +409,7 @@ func (s *Service) wait(ctx context.Context, action domain.Action, results []doma
 				}
 				r := &results[i]
 				r.State, r.StateReason = in.State, in.StateReason
-				if action == domain.Start && (in.State == ports.StateStopped || in.State == ports.StateTerminated || in.State == ports.StateShuttingDown) {
+				if action == domain.Start && (in.State == domain.StateStopped || in.State == domain.StateTerminated || in.State == domain.StateShuttingDown) {
 					r.Outcome, r.Code, r.Message = domain.Failed, domain.CodeStartFailed, domain.Message(domain.CodeStartFailed)
 				} else if in.State == action.Target() && r.Outcome == domain.Accepted {
 					r.Outcome = domain.Succeeded
@@ -410,5 +421,23 @@ func (s *Service) wait(ctx context.Context, action domain.Action, results []doma
 		if results[i].Outcome == domain.Accepted {
 			results[i].Outcome = domain.TimedOut
 		}
+	}
+}
+
+// failureCode names a fleet error as the code of a failed result.
+func failureCode(err error) string {
+	switch {
+	case errors.Is(err, fleet.ErrIncorrectState):
+		return domain.CodeIncorrectState
+	case errors.Is(err, fleet.ErrInsufficientCapacity):
+		return domain.CodeInsufficientCapacity
+	case errors.Is(err, fleet.ErrThrottled):
+		return domain.CodeThrottled
+	case errors.Is(err, fleet.ErrDenied):
+		return domain.CodeUpstreamDenied
+	case errors.Is(err, fleet.ErrNotFound):
+		return domain.CodeNotFound
+	default:
+		return domain.CodeUpstreamError
 	}
 }

@@ -3,11 +3,8 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
-
-	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
 // Action is a power action.
@@ -20,11 +17,11 @@ const (
 )
 
 // Target returns the state the action aims for.
-func (a Action) Target() ports.InstanceState {
+func (a Action) Target() InstanceState {
 	if a == Start {
-		return ports.StateRunning
+		return StateRunning
 	}
-	return ports.StateStopped
+	return StateStopped
 }
 
 // Disposition is what an action will do to an instance in a given state.
@@ -43,24 +40,24 @@ const (
 )
 
 // Classify says what action does to an instance in state.
-func Classify(a Action, state ports.InstanceState) Disposition {
+func Classify(a Action, state InstanceState) Disposition {
 	switch state {
-	case ports.StateShuttingDown, ports.StateTerminated:
+	case StateShuttingDown, StateTerminated:
 		return Never
 	}
 	switch a {
 	case Start:
 		switch state {
-		case ports.StateRunning, ports.StatePending:
+		case StateRunning, StatePending:
 			return AlreadyThere
-		case ports.StateStopping:
+		case StateStopping:
 			return RetryLater
 		}
 	case Stop:
 		switch state {
-		case ports.StateStopped, ports.StateStopping:
+		case StateStopped, StateStopping:
 			return AlreadyThere
-		case ports.StatePending:
+		case StatePending:
 			return RetryLater
 		}
 	}
@@ -102,16 +99,14 @@ const (
 type Result struct {
 	InstanceID  string
 	Name        string
-	Previous    ports.InstanceState
-	State       ports.InstanceState
+	Previous    InstanceState
+	State       InstanceState
 	Outcome     Outcome
 	Code        string
 	Message     string
 	StateReason string
 	// Hibernated is set for stops that asked to hibernate.
 	Hibernated *bool
-	// RetryAfter, in seconds, for failures that may pass.
-	RetryAfter int
 }
 
 // Changed reports whether the action changed the instance.
@@ -121,24 +116,6 @@ func (r Result) Changed() bool {
 
 // OK reports whether the result is not a failure.
 func (r Result) OK() bool { return r.Outcome != Failed }
-
-// FailureFromError names a provider error as a failed result.
-func FailureFromError(err error) (code string, retryAfter int) {
-	switch {
-	case errors.Is(err, ports.ErrIncorrectState):
-		return CodeIncorrectState, 5
-	case errors.Is(err, ports.ErrInsufficientCapacity):
-		return CodeInsufficientCapacity, 60
-	case errors.Is(err, ports.ErrThrottled):
-		return CodeThrottled, 5
-	case errors.Is(err, ports.ErrDenied):
-		return CodeUpstreamDenied, 0
-	case errors.Is(err, ports.ErrNotFound):
-		return CodeNotFound, 0
-	default:
-		return CodeUpstreamError, 0
-	}
-}
 
 // Messages for failure codes, safe to show.
 var messages = map[string]string{
@@ -187,9 +164,9 @@ func ParseManagedTag(s string) (key, value string, err error) {
 }
 
 // Managed reports whether in carries the managed tag.
-func (s Selector) Managed(in ports.Instance) bool {
+func (s Selector) Managed(in Instance) bool {
 	return in.Tags[s.ManagedKey] == s.ManagedValue
 }
 
 // Group returns in's group name ("" when none).
-func (s Selector) Group(in ports.Instance) string { return in.Tags[s.GroupKey] }
+func (s Selector) Group(in Instance) string { return in.Tags[s.GroupKey] }

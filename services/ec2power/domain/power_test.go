@@ -6,20 +6,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	want := map[domain.Action]map[ports.InstanceState]domain.Disposition{
+	want := map[domain.Action]map[domain.InstanceState]domain.Disposition{
 		domain.Start: {
-			ports.StateStopped: domain.Act, ports.StateRunning: domain.AlreadyThere, ports.StatePending: domain.AlreadyThere,
-			ports.StateStopping: domain.RetryLater, ports.StateShuttingDown: domain.Never, ports.StateTerminated: domain.Never,
+			domain.StateStopped: domain.Act, domain.StateRunning: domain.AlreadyThere, domain.StatePending: domain.AlreadyThere,
+			domain.StateStopping: domain.RetryLater, domain.StateShuttingDown: domain.Never, domain.StateTerminated: domain.Never,
 		},
 		domain.Stop: {
-			ports.StateRunning: domain.Act, ports.StateStopped: domain.AlreadyThere, ports.StateStopping: domain.AlreadyThere,
-			ports.StatePending: domain.RetryLater, ports.StateShuttingDown: domain.Never, ports.StateTerminated: domain.Never,
+			domain.StateRunning: domain.Act, domain.StateStopped: domain.AlreadyThere, domain.StateStopping: domain.AlreadyThere,
+			domain.StatePending: domain.RetryLater, domain.StateShuttingDown: domain.Never, domain.StateTerminated: domain.Never,
 		},
 	}
 	for action, states := range want {

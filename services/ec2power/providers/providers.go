@@ -5,7 +5,6 @@ package providers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,14 +17,15 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
-	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
 // Environment variables read by the functions.
@@ -102,70 +102,92 @@ func NewAWSConfig(ctx context.Context) (aws.Config, error) { return lambdafn.AWS
 // NewFleet returns the EC2 fleet adapter.
 func NewFleet(cfg aws.Config) *ec2.Fleet { return ec2.NewFleet(awsec2.NewFromConfig(cfg)) }
 
-// AuditTable returns the DynamoDB audit table; AUDIT_TABLE is required for
-// the functions that act or read history.
-func AuditTable(awsCfg aws.Config, cfg Config, codec *pagecursor.Codec) (ports.Table, error) {
+// NewDynamoClient returns the DynamoDB client.
+func NewDynamoClient(cfg aws.Config) *awsdynamodb.Client { return awsdynamodb.NewFromConfig(cfg) }
+
+// AuditTable returns the DynamoDB audit table of the functions that act:
+// they write entries and never page through them, so it has no cursor key.
+// AUDIT_TABLE is required.
+func AuditTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
 	if cfg.AuditTable == "" {
 		return nil, fmt.Errorf("environment variable %s is required (the DynamoDB table of the audit trail)", EnvAuditTable)
 	}
-	return dynamodb.NewTable(awsdynamodb.NewFromConfig(awsCfg), cfg.AuditTable, codec), nil
+	return dynamodb.NewTable(client, cfg.AuditTable), nil
 }
 
-// NoAudit is the audit table of the functions that only read instances:
-// they never touch it.
-func NoAudit() ports.Table { return noAudit{} }
-
-type noAudit struct{}
-
-var errNoAudit = errors.New("this function has no audit table")
-
-func (noAudit) Get(context.Context, ports.Key) (ports.Item, error) { return ports.Item{}, errNoAudit }
-func (noAudit) Create(context.Context, ports.Item) (ports.Item, error) {
-	return ports.Item{}, errNoAudit
-}
-func (noAudit) Update(context.Context, ports.Item, int64) (ports.Item, error) {
-	return ports.Item{}, errNoAudit
-}
-func (noAudit) Patch(context.Context, ports.Key, ports.Attributes, int64, ...ports.Condition) (ports.Item, error) {
-	return ports.Item{}, errNoAudit
-}
-func (noAudit) Delete(context.Context, ports.Key, int64) error { return errNoAudit }
-func (noAudit) Query(context.Context, ports.Query) (ports.Page, error) {
-	return ports.Page{}, errNoAudit
+// PagedAuditTable returns the DynamoDB audit table of the history
+// function, which pages through it: AUDIT_TABLE and CURSOR_SIGNING_KEY
+// (at least 16 bytes, the same in every process) are required.
+func PagedAuditTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
+	if cfg.AuditTable == "" {
+		return nil, fmt.Errorf("environment variable %s is required (the DynamoDB table of the audit trail)", EnvAuditTable)
+	}
+	codec, err := lambdafn.RequiredCursors(cfg.CursorKey, "history")
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewTable(client, cfg.AuditTable, dynamodb.WithCursors(codec)), nil
 }
 
-// RequiredCursors returns the codec for the history function:
-// CURSOR_SIGNING_KEY must be set (at least 16 bytes).
-func RequiredCursors(cfg Config) (*pagecursor.Codec, error) {
-	return lambdafn.RequiredCursors(cfg.CursorKey, "history")
+// NewAuditLog returns the audit log kept in table.
+func NewAuditLog(table ports.Table) *audittable.Log { return audittable.New(table, 0) }
+
+// NewInventory returns the read use cases.
+func NewInventory(f fleet.Fleet, cfg Config) *app.Inventory { return app.NewInventory(f, cfg.App) }
+
+// NewPower returns the start and stop use cases.
+func NewPower(inv *app.Inventory, audit app.AuditLog, clock ports.Clock, cfg Config, logger *slog.Logger) *app.Power {
+	return app.NewPower(inv, audit, clock, cfg.App, logger)
 }
 
-// EphemeralCursors returns a codec for functions that never hand out
-// cursors.
-func EphemeralCursors() *pagecursor.Codec { return lambdafn.EphemeralCursors() }
+// NewHistory returns the history use case.
+func NewHistory(audit app.AuditLog) *app.History { return app.NewHistory(audit) }
 
-// NewService returns the use cases.
-func NewService(fleet ports.Fleet, audit ports.Table, cfg Config, logger *slog.Logger) *app.Service {
-	return app.NewService(fleet, audit, lambdafn.SystemClock{}, cfg.App, logger)
-}
+// NewAPI returns the HTTP API over the use cases a function has.
+func NewAPI(deps api.Deps) *api.API { return api.New(deps) }
 
 // Operation names the one operation a function serves.
 type Operation string
 
 // NewLambdaHandler returns the API Gateway adapter serving one operation,
 // writing request metrics (EMF) to stdout.
-func NewLambdaHandler(svc *app.Service, op Operation, logger *slog.Logger) *apigw.Adapter {
-	return lambdafn.Handler(api.New(svc).Router(string(op)), logger, "ec2power", string(op))
+func NewLambdaHandler(a *api.API, op Operation, logger *slog.Logger) *apigw.Adapter {
+	return lambdafn.Handler(a.Router(string(op)), logger, Service, string(op))
 }
 
-// Lambda builds a function's handler on EC2; add an audit table provider
-// (AuditTable with a cursor codec, or NoAudit) and the Operation.
-var Lambda = wire.NewSet(
-	ConfigFromEnv, NewLogger, NewAWSConfig, NewFleet,
-	wire.Bind(new(ports.Fleet), new(*ec2.Fleet)),
-	NewService, NewLambdaHandler,
+// Service is the service's name in metrics and stacks.
+const Service = "ec2power"
+
+// Base is what every function builds: configuration, logger, SDK
+// configuration, and the transport for its Operation.
+var Base = wire.NewSet(ConfigFromEnv, NewLogger, NewAWSConfig, NewAPI, NewLambdaHandler)
+
+var (
+	clock    = wire.NewSet(wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)))
+	ec2Fleet = wire.NewSet(NewFleet, wire.Bind(new(fleet.Fleet), new(*ec2.Fleet)), NewInventory)
+	auditLog = wire.NewSet(NewDynamoClient, NewAuditLog, wire.Bind(new(app.AuditLog), new(*audittable.Log)))
+	onTable  = wire.Bind(new(ports.Table), new(*dynamodb.Table))
 )
+
+// Describe builds describeInstances: the fleet, nothing else.
+var Describe = wire.NewSet(Base, ec2Fleet, wire.Struct(new(api.Deps), "Inventory"))
+
+// Act builds startInstance and stopInstance: the fleet and the audit log
+// (written, never paged).
+var Act = wire.NewSet(Base, ec2Fleet, clock, auditLog, AuditTable, onTable, NewPower, wire.Struct(new(api.Deps), "Power"))
+
+// ReadHistory builds instanceHistory: the audit log, paged.
+var ReadHistory = wire.NewSet(Base, auditLog, PagedAuditTable, onTable, NewHistory, wire.Struct(new(api.Deps), "History"))
 
 // Start builds a function with its injector and serves it; a failure to
 // build is one JSON log line naming the cause, and the process exits.
 func Start(initialize func(context.Context) (*apigw.Adapter, error)) { lambdafn.Start(initialize) }
+
+// Local builds every operation in one API over the given adapters, from the
+// same providers as the functions: the local run and the bench use it with
+// the configuration LoadConfig reads.
+func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger) *api.API {
+	audit := NewAuditLog(auditTable)
+	inv := NewInventory(f, cfg)
+	return NewAPI(api.Deps{Inventory: inv, Power: NewPower(inv, audit, clock, cfg, logger), History: NewHistory(audit)})
+}

@@ -20,7 +20,6 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, "true", cfg.App.Selector.ManagedValue)
 	assert.Equal(t, "ec2power:group", cfg.App.Selector.GroupKey)
 	assert.Equal(t, 5*time.Minute, cfg.App.DefaultWait)
-	assert.Equal(t, 90*24*time.Hour, cfg.App.AuditTTL)
 	assert.Zero(t, cfg.App.WaitLimit)
 }
 

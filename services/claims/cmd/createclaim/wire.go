@@ -13,6 +13,6 @@ import (
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Lambda, providers.EphemeralCursors, wire.Value(providers.Operation(api.OpCreateClaim)))
+	wire.Build(providers.Create, wire.Value(providers.Operation(api.OpCreateClaim)))
 	return nil, nil
 }

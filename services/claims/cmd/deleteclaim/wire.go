@@ -13,6 +13,6 @@ import (
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Lambda, providers.EphemeralCursors, wire.Value(providers.Operation(api.OpDeleteClaim)))
+	wire.Build(providers.Single, wire.Value(providers.Operation(api.OpDeleteClaim)))
 	return nil, nil
 }

@@ -13,6 +13,6 @@ import (
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Lambda, providers.RequiredCursors, wire.Value(providers.Operation(api.OpListClaims)))
+	wire.Build(providers.List, wire.Value(providers.Operation(api.OpListClaims)))
 	return nil, nil
 }

@@ -13,6 +13,6 @@ import (
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Lambda, providers.NoAudit, wire.Value(providers.Operation(api.OpDescribeInstances)))
+	wire.Build(providers.Describe, wire.Value(providers.Operation(api.OpDescribeInstances)))
 	return nil, nil
 }

@@ -17,25 +17,27 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/adapters/nethttp"
 	"github.com/hexlambda/hexlambda/pkg/logging"
-	"github.com/hexlambda/hexlambda/pkg/ports"
-	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
 type server struct {
 	url   string
-	fleet *memory.Fleet
+	fleet *memfleet.Fleet
 }
 
 // newServer serves the real ec2power API over a memory fleet. The server's
 // own wait is capped at 30 ms, so --wait exercises the CLI's polling.
 func newServer(t *testing.T, delay time.Duration, wrap func(http.Handler) http.Handler) *server {
 	t.Helper()
-	fleet := memory.NewFleet(memory.WithTransitionDelays(delay, delay))
+	fleet := memfleet.NewFleet(memfleet.WithTransitionDelays(delay, delay))
 	cfg := app.DefaultConfig()
 	cfg.PollInterval, cfg.WaitLimit = 5*time.Millisecond, 30*time.Millisecond
-	svc := app.NewService(fleet, memory.NewTable(), clock{}, cfg, logging.New(io.Discard, 0))
-	h := nethttp.Handler(api.New(svc).Router(), logging.New(io.Discard, 0))
+	logger := logging.New(io.Discard, 0)
+	h := nethttp.Handler(providers.Local(providers.Config{App: cfg}, fleet, memory.NewTable(), clock{}, logger).Router(), logger)
 	if wrap != nil {
 		h = wrap(h)
 	}
@@ -82,7 +84,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 func TestStartWaitStopAndStatus(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, 100*time.Millisecond, nil)
-	id := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("ci")})
+	id := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
 	env := map[string]string{"EC2POWER_URL": s.url + "/"}
 
 	code, stdout, stderr := ctl(t, env, "--wait", "--timeout", "30s", "start", id)
@@ -112,15 +114,15 @@ func TestStartWaitStopAndStatus(t *testing.T) {
 func TestGroups(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, 20*time.Millisecond, nil)
-	a := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("web")})
-	s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("web")})
+	a := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("web")})
+	s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("web")})
 	env := map[string]string{"EC2POWER_URL": s.url}
 
 	code, stdout, stderr := ctl(t, env, "--group", "web", "--wait", "start")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Equal(t, 2, strings.Count(stdout, "state=running"))
 
-	s.fleet.Fail("stop", a, ports.ErrInsufficientCapacity)
+	s.fleet.Fail("stop", a, fleet.ErrInsufficientCapacity)
 	code, stdout, _ = ctl(t, env, "--group", "web", "stop")
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, stdout, "code=insufficient_capacity")
@@ -133,8 +135,8 @@ func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, time.Hour, nil)
 	env := map[string]string{"EC2POWER_URL": s.url}
-	slow := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("a")})
-	unmanaged := s.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped})
+	slow := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("a")})
+	unmanaged := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped})
 
 	code, _, stderr := ctl(t, env, "--wait", "--timeout", "1s", "start", slow)
 	assert.Equal(t, exitTimedOut, code, stderr)
@@ -150,20 +152,20 @@ func TestExitCodes(t *testing.T) {
 	code, _, _ = ctl(t, env, "start", "not-an-id")
 	assert.Equal(t, exitUsage, code)
 
-	running := s.fleet.Launch(memory.InstanceSpec{Tags: managed("c")})
+	running := s.fleet.Launch(memfleet.InstanceSpec{Tags: managed("c")})
 	s.fleet.Deny("stop")
 	code, _, stderr = ctl(t, env, "--dry-run", "stop", running)
 	assert.Equal(t, exitDenied, code, stderr)
 
 	fast := newServer(t, 10*time.Millisecond, nil)
-	kms := fast.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("b"), StartFailure: "Client.InternalError: Client error on launch"})
+	kms := fast.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("b"), StartFailure: "Client.InternalError: Client error on launch"})
 	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": fast.url}, "--wait", "start", kms)
 	assert.Equal(t, exitFailed, code, stderr)
 	assert.Contains(t, stderr, "Client.InternalError")
 
 	// Slower than the server's own wait: the CLI sees the fallback itself.
 	slower := newServer(t, 100*time.Millisecond, nil)
-	kms2 := slower.fleet.Launch(memory.InstanceSpec{State: ports.StateStopped, Tags: managed("b"), StartFailure: "Client.InternalError: Client error on launch"})
+	kms2 := slower.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("b"), StartFailure: "Client.InternalError: Client error on launch"})
 	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": slower.url}, "--wait", "start", kms2)
 	assert.Equal(t, exitFailed, code, stderr)
 	assert.Contains(t, stderr, "fell back to stopped: Client.InternalError")

@@ -13,6 +13,6 @@ import (
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Lambda, providers.AuditTable, providers.RequiredCursors, wire.Value(providers.Operation(api.OpInstanceHistory)))
+	wire.Build(providers.ReadHistory, wire.Value(providers.Operation(api.OpInstanceHistory)))
 	return nil, nil
 }

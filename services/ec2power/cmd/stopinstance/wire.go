@@ -13,6 +13,6 @@ import (
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Lambda, providers.AuditTable, providers.EphemeralCursors, wire.Value(providers.Operation(api.OpStopInstance)))
+	wire.Build(providers.Act, wire.Value(providers.Operation(api.OpStopInstance)))
 	return nil, nil
 }

@@ -1,4 +1,7 @@
-package memory
+// Package memfleet is an in-memory fleet (fleet.Fleet) for tests and the
+// local run: instances move between states over time as on EC2, and
+// failures can be injected per action and instance.
+package memfleet
 
 import (
 	"context"
@@ -9,9 +12,11 @@ import (
 	"time"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
-// Fleet is an in-memory ports.Fleet whose instances move between states
+// Fleet is an in-memory fleet.Fleet whose instances move between states
 // over time, like EC2: pending becomes running after the start delay,
 // stopping becomes stopped after the stop delay. Safe for concurrent use.
 type Fleet struct {
@@ -28,7 +33,7 @@ type Fleet struct {
 }
 
 type fleetInstance struct {
-	ports.Instance
+	domain.Instance
 	settleAt time.Time
 	// startFailure, when set, makes every start fall back to stopped with
 	// this state reason (as EC2 does when an encrypted volume's KMS key is
@@ -64,12 +69,12 @@ func NewFleet(opts ...FleetOption) *Fleet {
 	return f
 }
 
-var _ ports.Fleet = (*Fleet)(nil)
+var _ fleet.Fleet = (*Fleet)(nil)
 
 // InstanceSpec describes an instance to launch.
 type InstanceSpec struct {
 	Type  string
-	State ports.InstanceState // running (default) or stopped
+	State domain.InstanceState // running (default) or stopped
 	Tags  map[string]string
 	// Hibernation makes the instance able to hibernate.
 	Hibernation bool
@@ -88,14 +93,14 @@ func (f *Fleet) Launch(spec InstanceSpec) string {
 	id := fmt.Sprintf("i-%017x", 0xabc0000+f.seq)
 	state := spec.State
 	if state == "" {
-		state = ports.StateRunning
+		state = domain.StateRunning
 	}
 	typ := spec.Type
 	if typ == "" {
 		typ = "t3.micro"
 	}
 	f.instances[id] = &fleetInstance{
-		Instance: ports.Instance{
+		Instance: domain.Instance{
 			ID: id, Type: typ, State: state, Tags: maps.Clone(spec.Tags),
 			LaunchTime: f.now().UTC().Truncate(time.Second), HibernationConfigured: spec.Hibernation,
 		},
@@ -110,7 +115,7 @@ func (f *Fleet) Terminate(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if in, ok := f.instances[id]; ok {
-		in.State = ports.StateTerminated
+		in.State = domain.StateTerminated
 	}
 }
 
@@ -148,51 +153,51 @@ func (f *Fleet) settle(in *fleetInstance) {
 	}
 	in.settleAt = time.Time{}
 	switch in.State {
-	case ports.StatePending:
+	case domain.StatePending:
 		if in.startFailure != "" {
-			in.State, in.StateReason = ports.StateStopped, in.startFailure
+			in.State, in.StateReason = domain.StateStopped, in.startFailure
 		} else {
-			in.State, in.StateReason = ports.StateRunning, ""
+			in.State, in.StateReason = domain.StateRunning, ""
 		}
-	case ports.StateStopping:
-		in.State = ports.StateStopped
+	case domain.StateStopping:
+		in.State = domain.StateStopped
 	default:
 	}
 }
 
-func (f *Fleet) snapshot(in *fleetInstance) ports.Instance {
+func (f *Fleet) snapshot(in *fleetInstance) domain.Instance {
 	f.settle(in)
 	out := in.Instance
 	out.Tags = maps.Clone(in.Tags)
 	return out
 }
 
-// Describe implements ports.Fleet.
-func (f *Fleet) Describe(ctx context.Context, ids ...string) ([]ports.Instance, error) {
+// Describe implements fleet.Fleet.
+func (f *Fleet) Describe(ctx context.Context, ids ...string) ([]domain.Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory fleet: %w", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]ports.Instance, 0, len(ids))
+	out := make([]domain.Instance, 0, len(ids))
 	for _, id := range ids {
 		in, ok := f.instances[id]
 		if !ok {
-			return nil, fmt.Errorf("describe %s: %w", id, ports.ErrNotFound)
+			return nil, fmt.Errorf("describe %s: %w", id, fleet.ErrNotFound)
 		}
 		out = append(out, f.snapshot(in))
 	}
 	return out, nil
 }
 
-// List implements ports.Fleet.
-func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]ports.Instance, error) {
+// List implements fleet.Fleet.
+func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]domain.Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory fleet: %w", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []ports.Instance
+	var out []domain.Instance
 	for _, id := range f.order {
 		in := f.instances[id]
 		match := true
@@ -209,32 +214,32 @@ func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]ports.Insta
 	return out, nil
 }
 
-// Start implements ports.Fleet with EC2's rules: stopped instances start,
+// Start implements fleet.Fleet with EC2's rules: stopped instances start,
 // running and pending ones are left as they are, others refuse.
-func (f *Fleet) Start(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+func (f *Fleet) Start(ctx context.Context, ids []string, opts fleet.ActionOptions) ([]fleet.StateChange, error) {
 	return f.act(ctx, "start", ids, opts)
 }
 
-// Stop implements ports.Fleet: running instances stop (or hibernate when
+// Stop implements fleet.Fleet: running instances stop (or hibernate when
 // asked and configured), stopped and stopping ones are left, others refuse.
-func (f *Fleet) Stop(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+func (f *Fleet) Stop(ctx context.Context, ids []string, opts fleet.ActionOptions) ([]fleet.StateChange, error) {
 	return f.act(ctx, "stop", ids, opts)
 }
 
-func (f *Fleet) act(ctx context.Context, action string, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+func (f *Fleet) act(ctx context.Context, action string, ids []string, opts fleet.ActionOptions) ([]fleet.StateChange, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memory fleet: %w", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.denied[action] {
-		return nil, fmt.Errorf("%s: %w", action, ports.ErrDenied)
+		return nil, fmt.Errorf("%s: %w", action, fleet.ErrDenied)
 	}
 	// Validate the whole batch first: a failing call changes nothing.
 	for _, id := range ids {
 		in, ok := f.instances[id]
 		if !ok {
-			return nil, fmt.Errorf("%s %s: %w", action, id, ports.ErrNotFound)
+			return nil, fmt.Errorf("%s %s: %w", action, id, fleet.ErrNotFound)
 		}
 		if err, ok := f.failures[action+" "+id]; ok {
 			return nil, fmt.Errorf("%s %s: %w", action, id, err)
@@ -245,40 +250,40 @@ func (f *Fleet) act(ctx context.Context, action string, ids []string, opts ports
 		}
 	}
 	if opts.DryRun {
-		return nil, fmt.Errorf("%s: %w", action, ports.ErrDryRunSucceeded)
+		return nil, fmt.Errorf("%s: %w", action, fleet.ErrDryRunSucceeded)
 	}
 	f.calls = append(f.calls, fmt.Sprintf("%s %v", action, ids))
-	changes := make([]ports.StateChange, 0, len(ids))
+	changes := make([]fleet.StateChange, 0, len(ids))
 	for _, id := range ids {
 		in := f.instances[id]
 		prev := in.State
 		switch {
-		case action == "start" && in.State == ports.StateStopped:
-			in.State, in.StateReason, in.settleAt = ports.StatePending, "", f.now().Add(f.startDelay)
-		case action == "stop" && in.State == ports.StateRunning:
-			in.State, in.StateReason, in.settleAt = ports.StateStopping, "Client.UserInitiatedShutdown: User initiated shutdown", f.now().Add(f.stopDelay)
+		case action == "start" && in.State == domain.StateStopped:
+			in.State, in.StateReason, in.settleAt = domain.StatePending, "", f.now().Add(f.startDelay)
+		case action == "stop" && in.State == domain.StateRunning:
+			in.State, in.StateReason, in.settleAt = domain.StateStopping, "Client.UserInitiatedShutdown: User initiated shutdown", f.now().Add(f.stopDelay)
 		}
-		changes = append(changes, ports.StateChange{ID: id, Previous: prev, Current: in.State})
+		changes = append(changes, fleet.StateChange{ID: id, Previous: prev, Current: in.State})
 		f.settle(in)
 	}
 	return changes, nil
 }
 
-func allowed(action string, in *fleetInstance, opts ports.ActionOptions) error {
+func allowed(action string, in *fleetInstance, opts fleet.ActionOptions) error {
 	bad := func() error {
-		return fmt.Errorf("%s %s in state %s: %w", action, in.ID, in.State, ports.ErrIncorrectState)
+		return fmt.Errorf("%s %s in state %s: %w", action, in.ID, in.State, fleet.ErrIncorrectState)
 	}
 	switch action {
 	case "start":
-		if in.State == ports.StateStopping || in.State == ports.StateShuttingDown || in.State == ports.StateTerminated {
+		if in.State == domain.StateStopping || in.State == domain.StateShuttingDown || in.State == domain.StateTerminated {
 			return bad()
 		}
 	case "stop":
-		if in.State == ports.StatePending || in.State == ports.StateShuttingDown || in.State == ports.StateTerminated {
+		if in.State == domain.StatePending || in.State == domain.StateShuttingDown || in.State == domain.StateTerminated {
 			return bad()
 		}
 		if opts.Hibernate && (!in.HibernationConfigured || in.refuseHibernation) {
-			return fmt.Errorf("hibernate %s: %w", in.ID, ports.ErrHibernationUnsupported)
+			return fmt.Errorf("hibernate %s: %w", in.ID, fleet.ErrHibernationUnsupported)
 		}
 	}
 	return nil

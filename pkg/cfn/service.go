@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
 )
 
 // Auth modes of a service's API.
@@ -30,7 +32,7 @@ type Function struct {
 	// Operation is the operation name in the service's route table.
 	Operation string
 	// Package is the Go package of the function's main, relative to the
-	// repository root (./services/claims/cmd/createclaim).
+	// repository root (./services/NAME/cmd/OPERATION).
 	Package string
 	// Timeout in seconds.
 	Timeout int
@@ -47,6 +49,28 @@ type Route struct {
 	Method    string
 	Pattern   string
 	Operation string
+}
+
+// CursorSigningKey is the parameter holding a stack's cursor signing key;
+// the deploy tool generates it once per stack and keeps it on updates.
+const CursorSigningKey = "CursorSigningKey"
+
+// CursorKeyParameter returns the CursorSigningKey parameter, a secret that
+// signs the cursors of what (say, "list").
+func CursorKeyParameter(what string) Parameter {
+	return Parameter{
+		Type: "String", NoEcho: true, AllowedPattern: "^[A-Za-z0-9+/=_-]{16,128}$",
+		Description: "Secret that signs " + what + " cursors (the deploy tool generates it once per stack)",
+	}
+}
+
+// RoutesOf returns the methods of a service's route table.
+func RoutesOf(table []httpapi.Route) []Route {
+	out := make([]Route, 0, len(table))
+	for _, r := range table {
+		out = append(out, Route{Method: r.Method, Pattern: r.Pattern, Operation: r.Operation})
+	}
+	return out
 }
 
 // Table is a DynamoDB table with the adapter's layout (string keys PK and
@@ -71,7 +95,7 @@ type Service struct {
 }
 
 // LogicalName turns an operation or path into a CloudFormation logical id
-// part: "createClaim" -> "CreateClaim".
+// part: "getOrder" -> "GetOrder".
 func LogicalName(s string) string {
 	var b strings.Builder
 	upper := true

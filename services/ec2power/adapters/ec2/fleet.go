@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
 // API is the part of the EC2 client the adapter uses.
@@ -23,7 +23,7 @@ type API interface {
 	StopInstances(ctx context.Context, in *ec2.StopInstancesInput, opts ...func(*ec2.Options)) (*ec2.StopInstancesOutput, error)
 }
 
-// Fleet is a ports.Fleet on EC2.
+// Fleet is a fleet.Fleet on EC2.
 type Fleet struct {
 	api API
 }
@@ -31,27 +31,27 @@ type Fleet struct {
 // NewFleet returns the adapter.
 func NewFleet(api API) *Fleet { return &Fleet{api: api} }
 
-var _ ports.Fleet = (*Fleet)(nil)
+var _ fleet.Fleet = (*Fleet)(nil)
 
 // errorKinds maps EC2 error codes to port errors.
 var errorKinds = map[string]error{
-	"InvalidInstanceID.NotFound":             ports.ErrNotFound,
-	"InvalidInstanceID.Malformed":            ports.ErrNotFound,
-	"IncorrectInstanceState":                 ports.ErrIncorrectState,
-	"IncorrectState":                         ports.ErrIncorrectState,
-	"InsufficientInstanceCapacity":           ports.ErrInsufficientCapacity,
-	"InsufficientCapacity":                   ports.ErrInsufficientCapacity,
-	"InsufficientHostCapacity":               ports.ErrInsufficientCapacity,
-	"RequestLimitExceeded":                   ports.ErrThrottled,
-	"Throttling":                             ports.ErrThrottled,
-	"ThrottlingException":                    ports.ErrThrottled,
-	"UnauthorizedOperation":                  ports.ErrDenied,
-	"AuthFailure":                            ports.ErrDenied,
-	"AccessDenied":                           ports.ErrDenied,
-	"AccessDeniedException":                  ports.ErrDenied,
-	"DryRunOperation":                        ports.ErrDryRunSucceeded,
-	"UnsupportedHibernationConfiguration":    ports.ErrHibernationUnsupported,
-	"UnsupportedOperation.HibernationConfig": ports.ErrHibernationUnsupported,
+	"InvalidInstanceID.NotFound":             fleet.ErrNotFound,
+	"InvalidInstanceID.Malformed":            fleet.ErrNotFound,
+	"IncorrectInstanceState":                 fleet.ErrIncorrectState,
+	"IncorrectState":                         fleet.ErrIncorrectState,
+	"InsufficientInstanceCapacity":           fleet.ErrInsufficientCapacity,
+	"InsufficientCapacity":                   fleet.ErrInsufficientCapacity,
+	"InsufficientHostCapacity":               fleet.ErrInsufficientCapacity,
+	"RequestLimitExceeded":                   fleet.ErrThrottled,
+	"Throttling":                             fleet.ErrThrottled,
+	"ThrottlingException":                    fleet.ErrThrottled,
+	"UnauthorizedOperation":                  fleet.ErrDenied,
+	"AuthFailure":                            fleet.ErrDenied,
+	"AccessDenied":                           fleet.ErrDenied,
+	"AccessDeniedException":                  fleet.ErrDenied,
+	"DryRunOperation":                        fleet.ErrDryRunSucceeded,
+	"UnsupportedHibernationConfiguration":    fleet.ErrHibernationUnsupported,
+	"UnsupportedOperation.HibernationConfig": fleet.ErrHibernationUnsupported,
 }
 
 // mapErr wraps an SDK error with the port error its code means (the SDK
@@ -66,15 +66,15 @@ func mapErr(op string, err error) error {
 	return fmt.Errorf("ec2 %s: %w", op, err)
 }
 
-func toInstance(in types.Instance) ports.Instance {
-	out := ports.Instance{
+func toInstance(in types.Instance) domain.Instance {
+	out := domain.Instance{
 		ID:         aws.ToString(in.InstanceId),
 		Type:       string(in.InstanceType),
 		Tags:       make(map[string]string, len(in.Tags)),
 		LaunchTime: aws.ToTime(in.LaunchTime),
 	}
 	if in.State != nil {
-		out.State = ports.InstanceState(in.State.Name)
+		out.State = domain.InstanceState(in.State.Name)
 	}
 	if in.StateReason != nil {
 		out.StateReason = aws.ToString(in.StateReason.Message)
@@ -88,8 +88,8 @@ func toInstance(in types.Instance) ports.Instance {
 	return out
 }
 
-func (f *Fleet) describe(ctx context.Context, in *ec2.DescribeInstancesInput) ([]ports.Instance, error) {
-	var out []ports.Instance
+func (f *Fleet) describe(ctx context.Context, in *ec2.DescribeInstancesInput) ([]domain.Instance, error) {
+	var out []domain.Instance
 	p := ec2.NewDescribeInstancesPaginator(f.api, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -106,16 +106,16 @@ func (f *Fleet) describe(ctx context.Context, in *ec2.DescribeInstancesInput) ([
 	return out, nil
 }
 
-// Describe implements ports.Fleet.
-func (f *Fleet) Describe(ctx context.Context, ids ...string) ([]ports.Instance, error) {
+// Describe implements fleet.Fleet.
+func (f *Fleet) Describe(ctx context.Context, ids ...string) ([]domain.Instance, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	return f.describe(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
 }
 
-// List implements ports.Fleet with tag filters.
-func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]ports.Instance, error) {
+// List implements fleet.Fleet with tag filters.
+func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]domain.Instance, error) {
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
 		keys = append(keys, k)
@@ -128,23 +128,23 @@ func (f *Fleet) List(ctx context.Context, tags map[string]string) ([]ports.Insta
 	return f.describe(ctx, &ec2.DescribeInstancesInput{Filters: filters})
 }
 
-func changes(in []types.InstanceStateChange) []ports.StateChange {
-	out := make([]ports.StateChange, 0, len(in))
+func changes(in []types.InstanceStateChange) []fleet.StateChange {
+	out := make([]fleet.StateChange, 0, len(in))
 	for _, c := range in {
-		sc := ports.StateChange{ID: aws.ToString(c.InstanceId)}
+		sc := fleet.StateChange{ID: aws.ToString(c.InstanceId)}
 		if c.PreviousState != nil {
-			sc.Previous = ports.InstanceState(c.PreviousState.Name)
+			sc.Previous = domain.InstanceState(c.PreviousState.Name)
 		}
 		if c.CurrentState != nil {
-			sc.Current = ports.InstanceState(c.CurrentState.Name)
+			sc.Current = domain.InstanceState(c.CurrentState.Name)
 		}
 		out = append(out, sc)
 	}
 	return out
 }
 
-// Start implements ports.Fleet with one StartInstances call.
-func (f *Fleet) Start(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+// Start implements fleet.Fleet with one StartInstances call.
+func (f *Fleet) Start(ctx context.Context, ids []string, opts fleet.ActionOptions) ([]fleet.StateChange, error) {
 	out, err := f.api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: ids, DryRun: aws.Bool(opts.DryRun)})
 	if err != nil {
 		return nil, mapErr("start", err)
@@ -152,8 +152,8 @@ func (f *Fleet) Start(ctx context.Context, ids []string, opts ports.ActionOption
 	return changes(out.StartingInstances), nil
 }
 
-// Stop implements ports.Fleet with one StopInstances call.
-func (f *Fleet) Stop(ctx context.Context, ids []string, opts ports.ActionOptions) ([]ports.StateChange, error) {
+// Stop implements fleet.Fleet with one StopInstances call.
+func (f *Fleet) Stop(ctx context.Context, ids []string, opts fleet.ActionOptions) ([]fleet.StateChange, error) {
 	out, err := f.api.StopInstances(ctx, &ec2.StopInstancesInput{
 		InstanceIds: ids, DryRun: aws.Bool(opts.DryRun), Hibernate: aws.Bool(opts.Hibernate),
 	})

@@ -1,4 +1,6 @@
-package porttest
+// Package fleettest is the contract suite of ec2power's fleet port
+// (fleet.Fleet): every adapter must pass it.
+package fleettest
 
 import (
 	"context"
@@ -7,15 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
 // FleetUnderTest is a fleet and a way to add instances to it.
 type FleetUnderTest struct {
-	Fleet ports.Fleet
+	Fleet fleet.Fleet
 	// Launch creates a running instance with tags and returns its id.
 	Launch func(t *testing.T, tags map[string]string, hibernation bool) string
 }
@@ -41,9 +43,9 @@ func FleetContract(t *testing.T, newFleet NewFleetFunc) {
 		}
 		return m
 	}
-	waitFor := func(t *testing.T, f ports.Fleet, id string, want ports.InstanceState) ports.Instance {
+	waitFor := func(t *testing.T, f fleet.Fleet, id string, want domain.InstanceState) domain.Instance {
 		t.Helper()
-		var last ports.Instance
+		var last domain.Instance
 		require.Eventually(t, func() bool {
 			got, err := f.Describe(context.Background(), id)
 			require.NoError(t, err)
@@ -78,12 +80,12 @@ func FleetContract(t *testing.T, newFleet NewFleetFunc) {
 		got, err := fu.Fleet.Describe(t.Context(), a, c)
 		require.NoError(t, err)
 		require.Len(t, got, 2)
-		byID := map[string]ports.Instance{got[0].ID: got[0], got[1].ID: got[1]}
+		byID := map[string]domain.Instance{got[0].ID: got[0], got[1].ID: got[1]}
 		assert.Equal(t, "alpha", byID[a].Tags["Name"])
 		assert.Equal(t, "false", byID[c].Tags["ec2power:managed"])
 		assert.NotEmpty(t, byID[a].Type)
 		assert.False(t, byID[a].LaunchTime.IsZero())
-		assert.Contains(t, []ports.InstanceState{ports.StatePending, ports.StateRunning}, byID[a].State)
+		assert.Contains(t, []domain.InstanceState{domain.StatePending, domain.StateRunning}, byID[a].State)
 	})
 
 	t.Run("unknown and malformed ids are not found", func(t *testing.T) {
@@ -91,9 +93,9 @@ func FleetContract(t *testing.T, newFleet NewFleetFunc) {
 		fu := newFleet(t)
 		for _, id := range []string{"i-0123456789abcdef0", "not-an-id"} {
 			_, err := fu.Fleet.Describe(t.Context(), id)
-			require.ErrorIs(t, err, ports.ErrNotFound, id)
-			_, err = fu.Fleet.Start(t.Context(), []string{id}, ports.ActionOptions{})
-			require.ErrorIs(t, err, ports.ErrNotFound, id)
+			require.ErrorIs(t, err, fleet.ErrNotFound, id)
+			_, err = fu.Fleet.Start(t.Context(), []string{id}, fleet.ActionOptions{})
+			require.ErrorIs(t, err, fleet.ErrNotFound, id)
 		}
 	})
 
@@ -103,66 +105,66 @@ func FleetContract(t *testing.T, newFleet NewFleetFunc) {
 		tags := with(unique(), "ec2power:managed", "true")
 		a := fu.Launch(t, tags, false)
 		b := fu.Launch(t, tags, false)
-		waitFor(t, fu.Fleet, a, ports.StateRunning)
-		waitFor(t, fu.Fleet, b, ports.StateRunning)
+		waitFor(t, fu.Fleet, a, domain.StateRunning)
+		waitFor(t, fu.Fleet, b, domain.StateRunning)
 
-		changes, err := fu.Fleet.Stop(t.Context(), []string{a, b}, ports.ActionOptions{})
+		changes, err := fu.Fleet.Stop(t.Context(), []string{a, b}, fleet.ActionOptions{})
 		require.NoError(t, err, "one call acts on the whole batch")
 		require.Len(t, changes, 2)
 		for _, c := range changes {
-			assert.Equal(t, ports.StateRunning, c.Previous)
-			assert.Contains(t, []ports.InstanceState{ports.StateStopping, ports.StateStopped}, c.Current)
+			assert.Equal(t, domain.StateRunning, c.Previous)
+			assert.Contains(t, []domain.InstanceState{domain.StateStopping, domain.StateStopped}, c.Current)
 		}
-		waitFor(t, fu.Fleet, a, ports.StateStopped)
-		waitFor(t, fu.Fleet, b, ports.StateStopped)
+		waitFor(t, fu.Fleet, a, domain.StateStopped)
+		waitFor(t, fu.Fleet, b, domain.StateStopped)
 
-		changes, err = fu.Fleet.Stop(t.Context(), []string{a}, ports.ActionOptions{})
+		changes, err = fu.Fleet.Stop(t.Context(), []string{a}, fleet.ActionOptions{})
 		require.NoError(t, err, "stopping a stopped instance is no error")
 		require.Len(t, changes, 1)
-		assert.Equal(t, ports.StateStopped, changes[0].Previous)
+		assert.Equal(t, domain.StateStopped, changes[0].Previous)
 
-		changes, err = fu.Fleet.Start(t.Context(), []string{a}, ports.ActionOptions{})
+		changes, err = fu.Fleet.Start(t.Context(), []string{a}, fleet.ActionOptions{})
 		require.NoError(t, err)
 		require.Len(t, changes, 1)
-		assert.Equal(t, ports.StateStopped, changes[0].Previous)
-		assert.Contains(t, []ports.InstanceState{ports.StatePending, ports.StateRunning}, changes[0].Current)
-		waitFor(t, fu.Fleet, a, ports.StateRunning)
+		assert.Equal(t, domain.StateStopped, changes[0].Previous)
+		assert.Contains(t, []domain.InstanceState{domain.StatePending, domain.StateRunning}, changes[0].Current)
+		waitFor(t, fu.Fleet, a, domain.StateRunning)
 
-		_, err = fu.Fleet.Start(t.Context(), []string{a}, ports.ActionOptions{})
+		_, err = fu.Fleet.Start(t.Context(), []string{a}, fleet.ActionOptions{})
 		require.NoError(t, err, "starting a running instance is no error")
-		waitFor(t, fu.Fleet, a, ports.StateRunning)
+		waitFor(t, fu.Fleet, a, domain.StateRunning)
 	})
 
 	t.Run("dry runs check without acting", func(t *testing.T) {
 		t.Parallel()
 		fu := newFleet(t)
 		a := fu.Launch(t, with(unique(), "ec2power:managed", "true"), false)
-		waitFor(t, fu.Fleet, a, ports.StateRunning)
-		_, err := fu.Fleet.Stop(t.Context(), []string{a}, ports.ActionOptions{DryRun: true})
-		require.ErrorIs(t, err, ports.ErrDryRunSucceeded)
-		got := waitFor(t, fu.Fleet, a, ports.StateRunning)
-		assert.Equal(t, ports.StateRunning, got.State)
+		waitFor(t, fu.Fleet, a, domain.StateRunning)
+		_, err := fu.Fleet.Stop(t.Context(), []string{a}, fleet.ActionOptions{DryRun: true})
+		require.ErrorIs(t, err, fleet.ErrDryRunSucceeded)
+		got := waitFor(t, fu.Fleet, a, domain.StateRunning)
+		assert.Equal(t, domain.StateRunning, got.State)
 	})
 
 	t.Run("a batch with an unknown id fails whole", func(t *testing.T) {
 		t.Parallel()
 		fu := newFleet(t)
 		a := fu.Launch(t, with(unique(), "ec2power:managed", "true"), false)
-		waitFor(t, fu.Fleet, a, ports.StateRunning)
-		_, err := fu.Fleet.Stop(t.Context(), []string{a, "i-0fffffffffffffff0"}, ports.ActionOptions{})
-		require.ErrorIs(t, err, ports.ErrNotFound)
+		waitFor(t, fu.Fleet, a, domain.StateRunning)
+		_, err := fu.Fleet.Stop(t.Context(), []string{a, "i-0fffffffffffffff0"}, fleet.ActionOptions{})
+		require.ErrorIs(t, err, fleet.ErrNotFound)
 		got, err := fu.Fleet.Describe(t.Context(), a)
 		require.NoError(t, err)
-		assert.Equal(t, ports.StateRunning, got[0].State)
+		assert.Equal(t, domain.StateRunning, got[0].State)
 	})
 
 	t.Run("hibernation on a configured instance", func(t *testing.T) {
 		t.Parallel()
 		fu := newFleet(t)
 		a := fu.Launch(t, with(unique(), "ec2power:managed", "true"), true)
-		waitFor(t, fu.Fleet, a, ports.StateRunning)
-		_, err := fu.Fleet.Stop(t.Context(), []string{a}, ports.ActionOptions{Hibernate: true})
+		waitFor(t, fu.Fleet, a, domain.StateRunning)
+		_, err := fu.Fleet.Stop(t.Context(), []string{a}, fleet.ActionOptions{Hibernate: true})
 		require.NoError(t, err)
-		waitFor(t, fu.Fleet, a, ports.StateStopped)
+		waitFor(t, fu.Fleet, a, domain.StateStopped)
 	})
 }

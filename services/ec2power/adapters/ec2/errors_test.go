@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hexlambda/hexlambda/pkg/adapters/ec2"
-	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
 
 // failingEC2 answers every request with one EC2 error and counts requests.
@@ -53,23 +53,23 @@ func TestErrorCodesMapToPortErrors(t *testing.T) {
 		code   string
 		want   error
 	}{
-		{400, "InvalidInstanceID.NotFound", ports.ErrNotFound},
-		{400, "InvalidInstanceID.Malformed", ports.ErrNotFound},
-		{400, "IncorrectInstanceState", ports.ErrIncorrectState},
-		{500, "InsufficientInstanceCapacity", ports.ErrInsufficientCapacity},
-		{503, "RequestLimitExceeded", ports.ErrThrottled},
-		{403, "UnauthorizedOperation", ports.ErrDenied},
-		{412, "DryRunOperation", ports.ErrDryRunSucceeded},
-		{400, "UnsupportedHibernationConfiguration", ports.ErrHibernationUnsupported},
+		{400, "InvalidInstanceID.NotFound", fleet.ErrNotFound},
+		{400, "InvalidInstanceID.Malformed", fleet.ErrNotFound},
+		{400, "IncorrectInstanceState", fleet.ErrIncorrectState},
+		{500, "InsufficientInstanceCapacity", fleet.ErrInsufficientCapacity},
+		{503, "RequestLimitExceeded", fleet.ErrThrottled},
+		{403, "UnauthorizedOperation", fleet.ErrDenied},
+		{412, "DryRunOperation", fleet.ErrDryRunSucceeded},
+		{400, "UnsupportedHibernationConfiguration", fleet.ErrHibernationUnsupported},
 	}
 	for _, c := range cases {
 		t.Run(c.code, func(t *testing.T) {
 			t.Parallel()
 			client, _ := failingEC2(t, c.status, c.code)
 			f := ec2.NewFleet(client)
-			_, err := f.Start(context.Background(), []string{"i-0123456789abcdef0"}, ports.ActionOptions{})
+			_, err := f.Start(context.Background(), []string{"i-0123456789abcdef0"}, fleet.ActionOptions{})
 			require.ErrorIs(t, err, c.want)
-			_, err = f.Stop(context.Background(), []string{"i-0123456789abcdef0"}, ports.ActionOptions{})
+			_, err = f.Stop(context.Background(), []string{"i-0123456789abcdef0"}, fleet.ActionOptions{})
 			require.ErrorIs(t, err, c.want)
 			_, err = f.Describe(context.Background(), "i-0123456789abcdef0")
 			require.ErrorIs(t, err, c.want)
@@ -81,16 +81,16 @@ func TestThrottlingIsRetriedByTheSDKFirst(t *testing.T) {
 	t.Parallel()
 	client, n := failingEC2(t, 503, "RequestLimitExceeded")
 	_, err := ec2.NewFleet(client).Describe(context.Background(), "i-0123456789abcdef0")
-	require.ErrorIs(t, err, ports.ErrThrottled)
+	require.ErrorIs(t, err, fleet.ErrThrottled)
 	assert.Equal(t, int32(3), n.Load(), "the SDK's standard retryer makes three attempts")
 }
 
 func TestUnknownCodesStayUnmapped(t *testing.T) {
 	t.Parallel()
 	client, _ := failingEC2(t, 400, "SomethingNew")
-	_, err := ec2.NewFleet(client).Start(context.Background(), []string{"i-0123456789abcdef0"}, ports.ActionOptions{})
+	_, err := ec2.NewFleet(client).Start(context.Background(), []string{"i-0123456789abcdef0"}, fleet.ActionOptions{})
 	require.Error(t, err)
-	for _, sentinel := range []error{ports.ErrNotFound, ports.ErrThrottled, ports.ErrDenied, ports.ErrIncorrectState} {
+	for _, sentinel := range []error{fleet.ErrNotFound, fleet.ErrThrottled, fleet.ErrDenied, fleet.ErrIncorrectState} {
 		assert.NotErrorIs(t, err, sentinel)
 	}
 }

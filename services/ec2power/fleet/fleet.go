@@ -1,14 +1,24 @@
-package ports
+// Package fleet is ec2power's outbound port to the machines it controls:
+// the Fleet interface, what its calls take and return, and the errors every
+// adapter reports. Its contract suite is package fleettest; the adapters are
+// ec2 (the EC2 API) and memfleet (in memory, for tests and the local run).
+package fleet
 
 import (
 	"context"
 	"errors"
-	"time"
+
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
-// Errors of the instance fleet port (ErrNotFound and ErrThrottled are
-// shared with the table port).
+// Errors of the fleet port. Adapters wrap them with context; callers test
+// with errors.Is.
 var (
+	// ErrNotFound: an instance does not exist.
+	ErrNotFound = errors.New("instance not found")
+	// ErrThrottled: the provider refused the request for rate reasons after
+	// the client's own retries; the caller may retry later.
+	ErrThrottled = errors.New("provider throttled the request")
 	// ErrIncorrectState: the instance is not in a state that allows the
 	// action (EC2 IncorrectInstanceState).
 	ErrIncorrectState = errors.New("instance is in the wrong state for this action")
@@ -23,38 +33,11 @@ var (
 	ErrHibernationUnsupported = errors.New("instance does not support hibernation")
 )
 
-// InstanceState is the life-cycle state of an instance, as EC2 names it.
-type InstanceState string
-
-// Instance states.
-const (
-	StatePending      InstanceState = "pending"
-	StateRunning      InstanceState = "running"
-	StateStopping     InstanceState = "stopping"
-	StateStopped      InstanceState = "stopped"
-	StateShuttingDown InstanceState = "shutting-down"
-	StateTerminated   InstanceState = "terminated"
-)
-
-// Instance is one machine of the fleet.
-type Instance struct {
-	ID    string
-	Type  string
-	State InstanceState
-	// StateReason explains the last state change when the provider gives
-	// one (for example why a start fell back to stopped).
-	StateReason string
-	Tags        map[string]string
-	LaunchTime  time.Time
-	// HibernationConfigured tells whether the instance can hibernate.
-	HibernationConfigured bool
-}
-
 // StateChange reports what an action did to one instance.
 type StateChange struct {
 	ID       string
-	Previous InstanceState
-	Current  InstanceState
+	Previous domain.InstanceState
+	Current  domain.InstanceState
 }
 
 // ActionOptions modify Start and Stop.
@@ -71,9 +54,9 @@ type ActionOptions struct {
 type Fleet interface {
 	// Describe returns the given instances; ErrNotFound when any is
 	// unknown.
-	Describe(ctx context.Context, ids ...string) ([]Instance, error)
+	Describe(ctx context.Context, ids ...string) ([]domain.Instance, error)
 	// List returns the instances carrying every one of tags.
-	List(ctx context.Context, tags map[string]string) ([]Instance, error)
+	List(ctx context.Context, tags map[string]string) ([]domain.Instance, error)
 	// Start starts instances.
 	Start(ctx context.Context, ids []string, opts ActionOptions) ([]StateChange, error)
 	// Stop stops (or hibernates) instances.

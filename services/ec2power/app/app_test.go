@@ -1,0 +1,148 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
+	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/ports"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
+)
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// world is the use cases on the memory adapters.
+type world struct {
+	fleet   *memfleet.Fleet
+	inv     *app.Inventory
+	power   *app.Power
+	history *app.History
+}
+
+func newWorld(t *testing.T, audit app.AuditLog) world {
+	t.Helper()
+	f := memfleet.NewFleet(memfleet.WithTransitionDelays(10*time.Millisecond, 10*time.Millisecond))
+	if audit == nil {
+		audit = audittable.New(memory.NewTable(), 0)
+	}
+	cfg := app.DefaultConfig()
+	cfg.PollInterval = 2 * time.Millisecond
+	inv := app.NewInventory(f, cfg)
+	return world{
+		fleet: f, inv: inv, history: app.NewHistory(audit),
+		power: app.NewPower(inv, audit, wallClock{}, cfg, logging.New(io.Discard, 0)),
+	}
+}
+
+func managed(group string) map[string]string {
+	return map[string]string{"ec2power:managed": "true", "ec2power:group": group}
+}
+
+var who = app.Who{Caller: ports.Caller{APIKeyID: "key-1", SourceIP: "192.0.2.9"}, RequestID: "req-1"}
+
+func TestTheInventorySeesOnlyManagedInstances(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	mine := w.fleet.Launch(memfleet.InstanceSpec{Tags: managed("web")})
+	other := w.fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{"Name": "prod-db"}})
+
+	list, err := w.inv.List(t.Context())
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, mine, list[0].ID)
+
+	_, err = w.inv.Get(t.Context(), other)
+	require.ErrorIs(t, err, fleet.ErrNotFound, "an unmanaged instance is not found, not forbidden")
+	_, err = w.inv.Group(t.Context(), "nobody")
+	require.ErrorIs(t, err, app.ErrGroupNotFound)
+}
+
+func TestAnUnmanagedInstanceIsNeverActedOn(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	other := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: map[string]string{"Name": "prod-db"}})
+	_, err := w.power.ActOnInstance(t.Context(), domain.Start, other, app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrNotManaged)
+	assert.Empty(t, w.fleet.Calls())
+	_, err = w.history.History(t.Context(), other, 10, "")
+	require.ErrorIs(t, err, app.ErrHistoryNotFound, "a refused request acted on nothing and recorded nothing")
+}
+
+func TestAnActionIsAuditedFromRequestToResult(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	id := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	r, err := w.power.ActOnInstance(t.Context(), domain.Start, id, app.ActOptions{Wait: true, Timeout: 5 * time.Second}, who)
+	require.NoError(t, err)
+	assert.Equal(t, domain.Succeeded, r.Outcome)
+	assert.Equal(t, domain.StateRunning, r.State)
+	assert.Equal(t, []string{"start [" + id + "]"}, w.fleet.Calls())
+
+	page, err := w.history.History(t.Context(), id, 10, "")
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 1)
+	e := page.Entries[0]
+	assert.Equal(t, domain.Start, e.Action)
+	assert.Equal(t, "succeeded", e.Result)
+	assert.Equal(t, domain.StateRunning, e.State)
+	assert.Equal(t, "key-1", e.APIKeyID)
+	assert.Equal(t, "req-1", e.RequestID)
+	assert.False(t, e.FinishedAt.Before(e.RequestedAt))
+}
+
+// brokenLog is an audit log that cannot record.
+type brokenLog struct{ app.AuditLog }
+
+func (brokenLog) Open(context.Context, app.AuditEntry) error { return errors.New("table unavailable") }
+
+func TestNothingIsDoneWhenTheRequestCannotBeRecorded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, brokenLog{})
+	id := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	_, err := w.power.ActOnInstance(t.Context(), domain.Start, id, app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrAuditUnavailable)
+	_, err = w.power.ActOnGroup(t.Context(), domain.Start, "ci", app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrAuditUnavailable)
+	assert.Empty(t, w.fleet.Calls())
+}
+
+func TestAGroupFailureIsIsolatedToItsInstance(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	var ids []string
+	for range 4 {
+		ids = append(ids, w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")}))
+	}
+	w.fleet.Fail("start", ids[2], fleet.ErrInsufficientCapacity)
+	results, err := w.power.ActOnGroup(t.Context(), domain.Start, "ci", app.ActOptions{}, who)
+	require.NoError(t, err)
+	require.Len(t, results, 4)
+	for _, r := range results {
+		if r.InstanceID == ids[2] {
+			assert.Equal(t, domain.Failed, r.Outcome)
+			assert.Equal(t, domain.CodeInsufficientCapacity, r.Code)
+		} else {
+			assert.Equal(t, domain.Accepted, r.Outcome, r.InstanceID)
+		}
+	}
+}
+
+func TestTheLegacyRoutesNeedADefaultTarget(t *testing.T) {
+	t.Parallel()
+	_, err := newWorld(t, nil).power.DefaultTarget()
+	require.ErrorIs(t, err, app.ErrNoDefaultTarget)
+}

@@ -1,0 +1,63 @@
+package stack_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/hexlambda/hexlambda/pkg/cfn"
+	"github.com/hexlambda/hexlambda/pkg/cfn/cfntest"
+	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/stack"
+)
+
+func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
+	t.Parallel()
+	tp := cfntest.Render(t, stack.Service())
+	assert.Equal(t, map[string][]string{
+		"DescribeInstances": {"ec2:DescribeInstances"},
+		"StartInstance":     {"ec2:DescribeInstances", "ec2:StartInstances"},
+		"StopInstance":      {"ec2:DescribeInstances", "ec2:StopInstances"},
+	}, tp.ActionsOn(t, "ec2:"))
+	assert.Equal(t, map[string][]string{
+		"StartInstance":   {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"StopInstance":    {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"InstanceHistory": {"dynamodb:Query"},
+	}, tp.ActionsOn(t, "dynamodb:"))
+	for rid, role := range tp.OfType("AWS::IAM::Role") {
+		for _, st := range cfntest.Statements(t, role) {
+			for _, a := range st.Actions {
+				if a == "ec2:StartInstances" || a == "ec2:StopInstances" {
+					assert.Equal(t, map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/ec2power:managed": "true"}}, st.Condition, rid)
+					assert.Contains(t, cfntest.JS(st.Resources), ":instance/*")
+				}
+				if strings.HasPrefix(a, "dynamodb:") {
+					assert.Equal(t, []any{cfn.GetAtt("AuditTable", "Arn")}, cfntest.ToGetAtt(st.Resources), rid)
+				}
+			}
+		}
+	}
+}
+
+func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, map[string][]string{
+		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
+		"StartInstanceFunction":     {"AUDIT_TABLE", "DEFAULT_TARGET", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
+		"StopInstanceFunction":      {"AUDIT_TABLE", "DEFAULT_TARGET", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
+		"InstanceHistoryFunction":   {"AUDIT_TABLE", "CURSOR_SIGNING_KEY", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
+	}, cfntest.Render(t, stack.Service()).Environment())
+}
+
+func TestEveryOperationHasOneFunctionAndEveryRouteIsDeployed(t *testing.T) {
+	t.Parallel()
+	svc := stack.Service()
+	var ops []string
+	for _, f := range svc.Functions {
+		ops = append(ops, f.Operation)
+		assert.Equal(t, "./services/ec2power/cmd/"+strings.ToLower(f.Operation), f.Package)
+	}
+	assert.ElementsMatch(t, api.Operations, ops)
+	assert.ElementsMatch(t, cfn.RoutesOf(api.RouteTable()), svc.Routes)
+}
