@@ -115,6 +115,10 @@ type Table interface {
 	Delete(ctx context.Context, key Key, expectedVersion int64) error
 	// Query returns one page of a partition.
 	Query(ctx context.Context, q Query) (Page, error)
+	// Transact applies writes (creates, patches, deletes of distinct keys)
+	// atomically: all of them or none. When one does not qualify, nothing is
+	// written and the error is a *TransactionError naming it.
+	Transact(ctx context.Context, writes ...Write) error
 }
 
 // MaxQueryLimit is the largest page size a Query may ask for.

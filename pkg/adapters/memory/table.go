@@ -227,3 +227,54 @@ func matchesAll(it ports.Item, where []ports.Condition) bool {
 	}
 	return true
 }
+
+// Transact implements ports.Table: every write is checked against the items
+// as they are, under the table's lock, before any is applied.
+func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory table: %w", err)
+	}
+	writes, err := ports.CheckWrites(writes)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	qualifies := func(key ports.Key, version int64, conds []ports.Condition) bool {
+		cur, ok := t.live(key)
+		return ok && (version == 0 || cur.Version == version) && ports.Holds(cur.Attributes, conds)
+	}
+	for i, w := range writes {
+		var ok bool
+		switch {
+		case w.Create != nil:
+			_, taken := t.live(w.Create.Key)
+			ok = !taken
+		case w.Patch != nil:
+			ok = qualifies(w.Patch.Key, w.Patch.ExpectedVersion, w.Patch.Conditions)
+		default:
+			ok = qualifies(w.Delete.Key, w.Delete.ExpectedVersion, w.Delete.Conditions)
+		}
+		if !ok {
+			return fmt.Errorf("transact: %w", &ports.TransactionError{Index: i})
+		}
+	}
+	for _, w := range writes {
+		switch {
+		case w.Create != nil:
+			it := clone(*w.Create)
+			it.Version = 1
+			t.items[it.Key] = it
+		case w.Patch != nil:
+			next := clone(t.items[w.Patch.Key])
+			for k, v := range w.Patch.Attributes {
+				next.Attributes[k] = v
+			}
+			next.Version++
+			t.items[next.Key] = next
+		default:
+			delete(t.items, w.Delete.Key)
+		}
+	}
+	return nil
+}

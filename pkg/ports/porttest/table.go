@@ -453,4 +453,151 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), got.Version)
 	})
+
+	t.Run("a transaction writes all or nothing", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		_, err := tbl.Create(ctx, ports.Item{Key: key("P#tx", "S#taken"), Attributes: ports.Attributes{"n": int64(1)}})
+		require.NoError(t, err)
+		err = tbl.Transact(ctx,
+			ports.Write{Create: &ports.Item{Key: key("P#tx", "S#new"), Attributes: ports.Attributes{"n": int64(2)}}},
+			ports.Write{Create: &ports.Item{Key: key("P#tx", "S#taken"), Attributes: ports.Attributes{"n": int64(3)}}})
+		var te *ports.TransactionError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 1, te.Index, "the write that did not qualify is named")
+		require.ErrorIs(t, err, ports.ErrConflict)
+		_, err = tbl.Get(ctx, key("P#tx", "S#new"))
+		require.ErrorIs(t, err, ports.ErrNotFound, "the write that qualified was not applied either")
+
+		require.NoError(t, tbl.Transact(ctx,
+			ports.Write{Create: &ports.Item{Key: key("P#tx", "S#new"), Attributes: ports.Attributes{"n": int64(2)}}},
+			ports.Write{Create: &ports.Item{Key: key("P#tx", "S#other"), Attributes: ports.Attributes{"n": 4}}}))
+		got, err := tbl.Get(ctx, key("P#tx", "S#other"))
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), got.Version)
+		assert.Equal(t, int64(4), got.Attributes["n"])
+	})
+
+	t.Run("a transaction patches and creates under conditions", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#txp", "S#item")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"status": "open", "keep": "me"}})
+		require.NoError(t, err)
+		patch := func(version int64, from string, log string) error {
+			return tbl.Transact(ctx,
+				ports.Write{Patch: &ports.PatchWrite{Key: k, Attributes: ports.Attributes{"status": "closed"}, ExpectedVersion: version,
+					Conditions: []ports.Condition{{Attribute: "status", OneOf: []any{from}}}}},
+				ports.Write{Create: &ports.Item{Key: key("P#txp", log), Attributes: ports.Attributes{"event": "closed"}}})
+		}
+		var te *ports.TransactionError
+		require.ErrorAs(t, patch(7, "open", "LOG#1"), &te, "a stale version")
+		assert.Equal(t, 0, te.Index)
+		require.ErrorAs(t, patch(1, "shut", "LOG#1"), &te, "a failed condition")
+		_, err = tbl.Get(ctx, key("P#txp", "LOG#1"))
+		require.ErrorIs(t, err, ports.ErrNotFound)
+
+		require.NoError(t, patch(1, "open", "LOG#1"))
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+		assert.Equal(t, ports.Attributes{"status": "closed", "keep": "me"}, got.Attributes)
+		_, err = tbl.Get(ctx, key("P#txp", "LOG#1"))
+		require.NoError(t, err)
+
+		require.ErrorAs(t, patch(0, "closed", "LOG#1"), &te, "the log item exists: the patch is undone too")
+		assert.Equal(t, 1, te.Index)
+		got, err = tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Version)
+
+		err = tbl.Transact(ctx, ports.Write{Patch: &ports.PatchWrite{Key: key("P#txp", "S#absent"), Attributes: ports.Attributes{"a": "b"}}})
+		require.ErrorAs(t, err, &te, "a patch of an absent item")
+	})
+
+	t.Run("a transaction deletes under conditions", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#txd", "S#item")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"status": "decided"}})
+		require.NoError(t, err)
+		del := func(status string) error {
+			return tbl.Transact(ctx,
+				ports.Write{Delete: &ports.DeleteWrite{Key: k, ExpectedVersion: 1, Conditions: []ports.Condition{{Attribute: "status", Equals: status}}}},
+				ports.Write{Create: &ports.Item{Key: key("P#txd", "LOG#"+status), Attributes: ports.Attributes{"event": "deleted"}}})
+		}
+		var te *ports.TransactionError
+		require.ErrorAs(t, del("pending"), &te)
+		_, err = tbl.Get(ctx, k)
+		require.NoError(t, err, "not deleted")
+		require.NoError(t, del("decided"))
+		_, err = tbl.Get(ctx, k)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+		_, err = tbl.Get(ctx, key("P#txd", "LOG#decided"))
+		require.NoError(t, err)
+	})
+
+	t.Run("a transaction may create over an expired item", func(t *testing.T) {
+		t.Parallel()
+		tbl, clock, ctx := setup(t)
+		k := key("P#txe", "S#item")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, ExpiresAt: start.Add(time.Minute), Attributes: ports.Attributes{"n": int64(1)}})
+		require.NoError(t, err)
+		clock.Advance(2 * time.Minute)
+		require.NoError(t, tbl.Transact(ctx, ports.Write{Create: &ports.Item{Key: k, Attributes: ports.Attributes{"n": int64(2)}}}))
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), got.Attributes["n"])
+	})
+
+	t.Run("invalid transactions are refused", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#txi", "S#1")
+		for name, writes := range map[string][]ports.Write{
+			"none":        nil,
+			"empty write": {{}},
+			"two kinds":   {{Create: &ports.Item{Key: k}, Delete: &ports.DeleteWrite{Key: k}}},
+			"same key":    {{Create: &ports.Item{Key: k}}, {Patch: &ports.PatchWrite{Key: k, Attributes: ports.Attributes{"a": "b"}}}},
+			"reserved":    {{Create: &ports.Item{Key: k, Attributes: ports.Attributes{"version": int64(9)}}}},
+		} {
+			require.ErrorIs(t, tbl.Transact(ctx, writes...), ports.ErrInvalidItem, name)
+		}
+		_, err := tbl.Get(ctx, k)
+		require.ErrorIs(t, err, ports.ErrNotFound)
+	})
+
+	t.Run("concurrent transactions at one version have one winner", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		k := key("P#txc", "S#item")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"status": "open"}})
+		require.NoError(t, err)
+		const n = 10
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				err := tbl.Transact(ctx,
+					ports.Write{Patch: &ports.PatchWrite{Key: k, Attributes: ports.Attributes{"winner": int64(i)}, ExpectedVersion: 1}},
+					ports.Write{Create: &ports.Item{Key: key("P#txc", fmt.Sprintf("LOG#%02d", i)), Attributes: ports.Attributes{"i": int64(i)}}})
+				switch {
+				case err == nil:
+					won.Add(1)
+				case !errors.Is(err, ports.ErrConflict) && !errors.Is(err, ports.ErrThrottled):
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, int32(1), won.Load())
+		page, err := tbl.Query(ctx, ports.Query{Partition: "P#txc", SortPrefix: "LOG#", Limit: 100})
+		require.NoError(t, err)
+		assert.Len(t, page.Items, 1, "only the winner's log item exists")
+	})
 }
