@@ -54,14 +54,23 @@ func TestClaimsEveryRouteAndTheTable(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	assert.Equal(t, `"1"`, r.header.Get("ETag"))
 
-	r = c.do(t, http.MethodPatch, "/members/"+member+"/claims/"+id, `{"status":"approved"}`, "If-Match", `"1"`)
+	r = c.do(t, http.MethodPatch, "/members/"+member+"/claims/"+id, `{"description":"MRI and consult"}`, "If-Match", `"1"`)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
 	assert.Equal(t, `"2"`, r.header.Get("ETag"))
 
-	r = c.do(t, http.MethodPatch, "/members/"+member+"/claims/"+id, `{"status":"pending"}`, "If-Match", `"2"`)
-	assert.Equal(t, http.StatusConflict, r.status)
-	assert.Equal(t, "invalid_transition", r.errorCode())
+	r = c.do(t, http.MethodPatch, "/members/"+member+"/claims/"+id, `{"status":"approved"}`, "If-Match", `"2"`)
+	assert.Equal(t, http.StatusBadRequest, r.status, "an edit never decides")
 
+	r = c.do(t, http.MethodPost, "/members/"+member+"/claims/"+id+"/withdraw", `{"reason":"filed by mistake"}`, "If-Match", `"2"`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	assert.Equal(t, "withdrawn", r.body["status"])
+	r = c.do(t, http.MethodDelete, "/members/"+member+"/claims/"+id, "")
+	assert.Equal(t, http.StatusConflict, r.status, "a withdrawn claim is kept")
+	assert.Equal(t, "claim_decided", r.errorCode())
+
+	r = c.do(t, http.MethodPost, "/members/"+member+"/claims", newClaim)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.raw)
+	id = r.body["claimId"].(string)
 	r = c.do(t, http.MethodDelete, "/members/"+member+"/claims/"+id, "")
 	assert.Equal(t, http.StatusNoContent, r.status)
 	r = c.do(t, http.MethodGet, "/members/"+member+"/claims/"+id, "")
@@ -80,9 +89,12 @@ func TestClaimsCompatibilityRoutes(t *testing.T) {
 	r = c.do(t, http.MethodGet, "/claim/"+id+"?memberId=M-legacy", "")
 	require.Equal(t, http.StatusOK, r.status)
 	assert.Equal(t, "Grace Hopper", r.body["memberName"])
-	r = c.do(t, http.MethodPut, "/claim/"+id+"?memberId=M-legacy", `{"policyType":"PPO","claimAmount":99,"status":"approved"}`)
+	r = c.do(t, http.MethodPut, "/claim/"+id+"?memberId=M-legacy", `{"policyType":"PPO","claimAmount":99,"status":"pending"}`)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
-	assert.Equal(t, "approved", r.body["status"])
+	assert.InDelta(t, 9900, r.body["amount"], 0)
+	r = c.do(t, http.MethodPut, "/claim/"+id+"?memberId=M-legacy", `{"policyType":"PPO","claimAmount":99,"status":"approved"}`)
+	assert.Equal(t, http.StatusConflict, r.status, "the replaced API's PUT edits, it never decides")
+	assert.Equal(t, "decision_required", r.errorCode())
 	r = c.do(t, http.MethodDelete, "/claim/"+id+"?memberId=M-legacy", "")
 	assert.Equal(t, http.StatusNoContent, r.status)
 
@@ -90,6 +102,42 @@ func TestClaimsCompatibilityRoutes(t *testing.T) {
 	r = c.do(t, http.MethodPost, "/claim", `{"policyType":"HMO","claimAmount":1}`)
 	assert.Equal(t, http.StatusBadRequest, r.status)
 	assert.Equal(t, "missing_parameter", r.errorCode())
+}
+
+// An adjuster's signed request approves; the intake caller's is refused by
+// the function's role check, and nothing changes; the history says who did
+// what.
+func TestClaimsDecisionsBelongToTheirRoles(t *testing.T) {
+	e := suite(t)
+	intake, adjuster := e.claimsClient(), e.adjusterClient(t)
+	member := "M-e2e-roles"
+	r := intake.do(t, http.MethodPost, "/members/"+member+"/claims", newClaim)
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.raw)
+	claim := "/members/" + member + "/claims/" + r.body["claimId"].(string)
+
+	r = intake.do(t, http.MethodPost, claim+"/approve", "", "If-Match", `"1"`)
+	assert.Equal(t, http.StatusForbidden, r.status, "%s", r.raw)
+	assert.Equal(t, "not_permitted", r.errorCode())
+	r = intake.do(t, http.MethodGet, claim+"/history", "")
+	assert.Equal(t, http.StatusForbidden, r.status, "intake does not audit")
+
+	r = adjuster.do(t, http.MethodPost, claim+"/approve", "", "If-Match", `"1"`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	assert.Equal(t, "approved", r.body["status"])
+	r = adjuster.do(t, http.MethodPost, claim+"/pay", `{"paymentReference":"PAY-E2E-1"}`, "If-Match", `"2"`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+
+	r = intake.do(t, http.MethodDelete, "/claim/"+strings.TrimPrefix(claim, "/members/"+member+"/claims/")+"?memberId="+member, "")
+	assert.Equal(t, http.StatusConflict, r.status, "a paid claim is never deleted")
+
+	r = adjuster.do(t, http.MethodGet, claim+"/history", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	items := r.body["items"].([]any)
+	require.Len(t, items, 3)
+	last := items[2].(map[string]any)
+	assert.Equal(t, "paid", last["event"])
+	assert.Equal(t, adjusterPrincipal, last["principal"], "the gateway's verified caller is recorded")
+	assert.Equal(t, "PAY-E2E-1", last["changes"].(map[string]any)["paymentReference"])
 }
 
 func TestClaimsIdempotentRetries(t *testing.T) {
@@ -185,7 +233,7 @@ func TestClaimsBadInputThroughTheGateway(t *testing.T) {
 		{http.MethodGet, "/members/M-1/claims/not-a-uuid", "", 400, "invalid_parameter"},
 		{http.MethodGet, "/members/M-1/claims?limit=1000", "", 400, "invalid_parameter"},
 		{http.MethodGet, "/members/M-1/claims?cursor=forged", "", 400, "invalid_cursor"},
-		{http.MethodPatch, "/members/M-1/claims/01a20090-0000-7000-8000-000000000000", `{"status":"paid"}`, 428, "precondition_required"},
+		{http.MethodPatch, "/members/M-1/claims/01a20090-0000-7000-8000-000000000000", `{"description":"x"}`, 428, "precondition_required"},
 	} {
 		r := c.do(t, tc.method, tc.path, tc.body)
 		assert.Equal(t, tc.status, r.status, "%s %s: %s", tc.method, tc.path, r.raw)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/stretchr/testify/require"
 )
@@ -44,10 +45,22 @@ type caller struct {
 	base   string
 	sign   bool
 	apiKey string
+	// creds, when set, sign instead of the suite's credentials.
+	creds *aws.Credentials
 }
 
 // claims calls the claims API, signed with SigV4 as its AWS_IAM methods need.
 func (e *env) claimsClient() caller { return caller{e: e, base: e.claimsURL, sign: true} }
+
+// adjusterClient calls the claims API signed as the adjuster; it skips the
+// test where the target has no second identity.
+func (e *env) adjusterClient(t *testing.T) caller {
+	t.Helper()
+	if e.adjuster == nil {
+		t.Skipf("E2E_TARGET=%s: no adjuster identity to sign with (the moto target has one)", e.target)
+	}
+	return caller{e: e, base: e.claimsURL, sign: true, creds: e.adjuster}
+}
 
 // power calls the ec2power API with the suite's API key.
 func (e *env) powerClient() caller { return caller{e: e, base: e.powerURL, apiKey: e.apiKey} }
@@ -70,6 +83,9 @@ func (c caller) do(t *testing.T, method, path, body string, headers ...string) r
 	if c.sign {
 		creds, err := c.e.cfg.Credentials.Retrieve(context.Background())
 		require.NoError(t, err)
+		if c.creds != nil {
+			creds = *c.creds
+		}
 		sum := sha256.Sum256([]byte(body))
 		require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", c.e.cfg.Region, time.Now()))
 	}

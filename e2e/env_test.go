@@ -36,9 +36,27 @@ const Stage = "e2e"
 // stack's DefaultTarget points at it.
 const Group = "e2e-nightly"
 
+// The adjuster's SigV4 identity on the moto target: the local gateway
+// accepts it beside the suite's own credentials, and the claims stage maps
+// its principal, and only it, to the deciding roles. The suite's own
+// principal (user/testing) is an intake caller.
+const (
+	adjusterKeyID     = "ADJUSTERE2E"
+	adjusterSecret    = "adjuster-e2e-secret"
+	adjusterPrincipal = "arn:aws:iam::123456789012:user/" + adjusterKeyID
+)
+
+// e2eRoleMap is the claims stage's role mapping on the moto target.
+const e2eRoleMap = "intake=*;adjuster=" + adjusterPrincipal + ";payments=" + adjusterPrincipal + ";auditor=" + adjusterPrincipal
+
 // env is a deployed system under test.
 type env struct {
-	target    string
+	target string
+	// claimsParams are extra parameters of the claims stage.
+	claimsParams []string
+	// adjuster signs as the adjuster (nil where the target has no such
+	// identity).
+	adjuster  *aws.Credentials
 	cfg       aws.Config
 	endpoint  string
 	claimsURL string
@@ -177,7 +195,7 @@ func (e *env) outputs(service string) (map[string]string, error) {
 // deployBoth deploys both services for this machine's architecture.
 func (e *env) deployBoth() error {
 	for _, args := range [][]string{
-		{"deploy", "--service", "claims", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=AWS_IAM"},
+		append([]string{"deploy", "--service", "claims", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=AWS_IAM"}, e.claimsParams...),
 		{"deploy", "--service", "ec2power", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=API_KEY", "--param", "DefaultTarget=group:" + Group},
 	} {
 		if _, err := e.deploy(args...); err != nil {
@@ -287,7 +305,11 @@ func setupMoto() (*env, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	e := &env{target: "moto", cfg: cfg, endpoint: ep}
+	e := &env{
+		target: "moto", cfg: cfg, endpoint: ep,
+		claimsParams: []string{"--param", "RoleMap=" + e2eRoleMap},
+		adjuster:     &aws.Credentials{AccessKeyID: adjusterKeyID, SecretAccessKey: adjusterSecret},
+	}
 	if err := e.deployAndSeed(); err != nil {
 		return e, "", err
 	}
@@ -311,6 +333,7 @@ func setupMoto() (*env, string, error) {
 	e.gateway, err = localgw.Start(context.Background(), localgw.Config{
 		AWS: cfg, Endpoint: ep, Targets: targets, CodeBuckets: []string{bucket}, MaxProcesses: 4,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), FunctionOutput: logs,
+		Callers: map[string]string{adjusterKeyID: adjusterSecret},
 	})
 	if err != nil {
 		return e, "", err

@@ -48,8 +48,9 @@ func TestStageChecks(t *testing.T) {
 	t.Parallel()
 	require.NoError(t, deploy.CheckStage("dev", nil))
 	require.NoError(t, deploy.CheckStage("prod", deploy.Params{"Auth": "API_KEY"}))
-	require.NoError(t, deploy.CheckStage("dev", deploy.Params{"Auth": "NONE"}))
-	require.ErrorContains(t, deploy.CheckStage("prod", deploy.Params{"Auth": "NONE"}), "not allowed")
+	require.ErrorContains(t, deploy.CheckStage("dev", deploy.Params{"Auth": "NONE"}), "--allow-anonymous", "anonymous access is opt-in on every stage")
+	require.NoError(t, deploy.CheckStage("dev", deploy.Params{"Auth": "NONE", "AllowAnonymous": "true"}))
+	require.ErrorContains(t, deploy.CheckStage("prod", deploy.Params{"Auth": "NONE", "AllowAnonymous": "true"}), "not allowed")
 	require.ErrorContains(t, deploy.CheckStage("production", deploy.Params{"Auth": "NONE"}), "not allowed")
 	require.ErrorContains(t, deploy.CheckStage("dev", deploy.Params{"EndpointType": "PRIVATE"}), "VpcEndpointIds")
 	for _, bad := range []string{"", "Dev", "1dev", "dev_1", "a-very-long-stage-name-indeed"} {

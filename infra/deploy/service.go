@@ -29,6 +29,9 @@ func CheckStage(stage string, params Params) error {
 	if params["Auth"] == cfn.AuthNone && IsProduction(stage) {
 		return fmt.Errorf("Auth NONE is not allowed for the production stage %s", stage) //nolint:staticcheck // Auth is the parameter's name
 	}
+	if params["Auth"] == cfn.AuthNone && params[cfn.AllowAnonymous] != "true" {
+		return fmt.Errorf("Auth NONE serves anyone who can reach the API: allow it explicitly with --allow-anonymous (stage %s)", stage) //nolint:staticcheck // Auth is the parameter's name
+	}
 	if params["EndpointType"] == "PRIVATE" && params["VpcEndpointIds"] == "" {
 		return errors.New("EndpointType PRIVATE needs VpcEndpointIds (the VPC endpoints allowed to call the API)")
 	}

@@ -82,6 +82,11 @@ type Config struct {
 	Logger    *slog.Logger
 	// FunctionOutput receives the functions' own logs (default: discarded).
 	FunctionOutput io.Writer
+	// Callers are more SigV4 identities the gateway accepts on AWS_IAM
+	// methods, by access key id and secret, beside its own credentials'
+	// (principal arn:aws:iam::ACCOUNT:user/ACCESS_KEY_ID): tests use them to
+	// call as callers of different roles.
+	Callers map[string]string
 }
 
 // Server is a running local gateway.
@@ -138,6 +143,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		HTTP: &http.Client{Timeout: time.Minute},
 	}
 	iam := &IAMVerifier{Region: cfg.AWS.Region, Secrets: map[string]string{creds.AccessKeyID: creds.SecretAccessKey}}
+	for id, secret := range cfg.Callers {
+		iam.Secrets[id] = secret
+	}
 	for _, t := range cfg.Targets {
 		api, err := Discover(ctx, gw, lam, t.APIID)
 		if err != nil {

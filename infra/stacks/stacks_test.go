@@ -228,6 +228,8 @@ func TestAuthModesAndTheirDefaults(t *testing.T) {
 		rule := cfntest.JS(tp.Rules["NoAnonymousProduction"])
 		assert.Contains(t, rule, `"Fn::Not":[{"Fn::Equals":[{"Ref":"Auth"},"NONE"]}]`, "NONE is refused for production stages")
 		assert.Contains(t, rule, `["prod","production"]`)
+		assert.Contains(t, cfntest.JS(tp.Rules["AnonymousOnlyWhenAllowed"]), `{"Fn::Equals":[{"Ref":"AllowAnonymous"},"true"]}`, "NONE is opt-in on every stage")
+		assert.Equal(t, "false", tp.Parameters["AllowAnonymous"]["Default"])
 		plan := tp.Resources["UsagePlan"]
 		assert.Equal(t, "UseApiKey", plan.Condition)
 		assert.Contains(t, plan.Properties, "Throttle")

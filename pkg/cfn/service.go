@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -51,6 +52,10 @@ type Route struct {
 	Operation string
 }
 
+// AllowAnonymous is the parameter that must be "true" for Auth NONE: an
+// API open to anyone who reaches it is never the default.
+const AllowAnonymous = "AllowAnonymous"
+
 // CursorSigningKey is the parameter holding a stack's cursor signing key;
 // the deploy tool generates it once per stack and keeps it on updates.
 const CursorSigningKey = "CursorSigningKey"
@@ -92,6 +97,23 @@ type Service struct {
 	DefaultAuth string
 	// ExtraParameters are service-specific parameters (referenced by Env).
 	ExtraParameters map[string]Parameter
+	// AccessPolicies are the managed policies the stack offers its
+	// callers, one per role: each allows execute-api:Invoke on the routes of
+	// its operations in this API and stage, and nothing else.
+	AccessPolicies []AccessPolicy
+}
+
+// AccessPolicy is a managed policy for the callers of some operations.
+type AccessPolicy struct {
+	// Name is the policy's logical name (Intake): the resource is
+	// <Name>Policy, the output <Name>PolicyArn.
+	Name        string
+	Description string
+	Operations  []string
+	// PrincipalTags scopes path parameters to the caller: a path parameter
+	// named here must equal the caller's principal tag of that name
+	// ({memberId} -> aws:PrincipalTag/memberId).
+	PrincipalTags []string
 }
 
 // LogicalName turns an operation or path into a CloudFormation logical id
@@ -166,6 +188,13 @@ func ServiceTemplate(s Service) (Template, error) {
 			privateCondition: Equals(Ref("EndpointType"), "PRIVATE"),
 		},
 		Rules: map[string]any{
+			"AnonymousOnlyWhenAllowed": map[string]any{
+				"RuleCondition": Equals(Ref("Auth"), AuthNone),
+				"Assertions": []any{map[string]any{
+					"Assert":            Equals(Ref(AllowAnonymous), "true"),
+					"AssertDescription": "Auth NONE needs AllowAnonymous=true (the deploy tool's --allow-anonymous)",
+				}},
+			},
 			"NoAnonymousProduction": map[string]any{
 				"RuleCondition": map[string]any{"Fn::Contains": []any{[]any{"prod", "production"}, Ref("Stage")}},
 				"Assertions": []any{map[string]any{
@@ -187,7 +216,51 @@ func ServiceTemplate(s Service) (Template, error) {
 		addFunction(&t, s, f)
 	}
 	addAPI(&t, s)
+	for _, p := range s.AccessPolicies {
+		addAccessPolicy(&t, s, p)
+	}
 	return t, nil
+}
+
+// InvokeResource is the execute-api ARN of a route of this stack's API and
+// stage, for Fn::Sub: path parameters match any value, or the caller's
+// principal tag of the same name when listed in tags.
+func InvokeResource(r Route, tags ...string) string {
+	segs := strings.Split(strings.Trim(r.Pattern, "/"), "/")
+	for i, seg := range segs {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			name = strings.TrimSuffix(strings.TrimSuffix(name, "}"), "+")
+			segs[i] = "*"
+			if slices.Contains(tags, name) {
+				segs[i] = "${!aws:PrincipalTag/" + name + "}"
+			}
+		}
+	}
+	return "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/${Stage}/" + r.Method + "/" + strings.Join(segs, "/")
+}
+
+func addAccessPolicy(t *Template, s Service, p AccessPolicy) {
+	var resources []any
+	for _, r := range s.Routes {
+		if slices.Contains(p.Operations, r.Operation) {
+			resources = append(resources, Sub(InvokeResource(r, p.PrincipalTags...)))
+		}
+	}
+	id := p.Name + "Policy"
+	t.Add(id, Resource{
+		Type: "AWS::IAM::ManagedPolicy",
+		Properties: map[string]any{
+			"ManagedPolicyName": Sub("${AWS::StackName}-" + strings.ToLower(p.Name)),
+			"Description":       p.Description,
+			"PolicyDocument": map[string]any{
+				"Version": "2012-10-17",
+				"Statement": []any{map[string]any{
+					"Sid": "Invoke" + p.Name + "Routes", "Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resources,
+				}},
+			},
+		},
+	})
+	t.Outputs[id+"Arn"] = Output{Description: p.Description, Value: Ref(id)}
 }
 
 func (s Service) check() error {
@@ -233,6 +306,7 @@ func commonParameters(s Service) map[string]Parameter {
 		"ThrottleRateLimit":  {Type: "Number", Default: 50, MinValue: intp(1), Description: "Steady requests per second of the stage (and of each API key)"},
 		"ThrottleBurstLimit": {Type: "Number", Default: 100, MinValue: intp(1), Description: "Burst of the stage (and of each API key)"},
 		"QuotaPerDay":        {Type: "Number", Default: 10000, MinValue: intp(1), Description: "Requests per day per API key"},
+		AllowAnonymous:       {Type: "String", Default: "false", AllowedValues: []string{"false", "true"}, Description: "Must be true for Auth NONE"},
 	}
 	for _, f := range s.Functions {
 		p[CodeKeyParameter(f.Operation)] = Parameter{Type: "String", Description: "S3 key of the " + f.Operation + " code zip", MinLength: intp(1)}

@@ -49,6 +49,7 @@ type Parameter struct {
 	MinValue              *int     `json:"MinValue,omitempty"`
 	MaxValue              *int     `json:"MaxValue,omitempty"`
 	MinLength             *int     `json:"MinLength,omitempty"`
+	MaxLength             *int     `json:"MaxLength,omitempty"`
 	NoEcho                bool     `json:"NoEcho,omitempty"`
 	ConstraintDescription string   `json:"ConstraintDescription,omitempty"`
 }

@@ -61,9 +61,17 @@ type storedResponse struct {
 	Body   []byte      `json:"body,omitempty"`
 }
 
+// ReplayCheck looks at a first answer before it is replayed: it returns the
+// answer to give now (the stored one, or one that says what became of the
+// resource since), or an error.
+type ReplayCheck func(ctx context.Context, req ports.Request, stored ports.Response) (ports.Response, error)
+
 // Wrap returns h made idempotent. scope separates the keys of different
-// operations.
-func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
+// operations; keys are further scoped to the caller (its IAM principal or
+// API key), so two callers never share a record. A replay is a request like
+// any other to the handlers around Wrap (authorization runs again); check,
+// when given, may revise the answer before it is replayed.
+func (m *Middleware) Wrap(scope string, h ports.Handler, check ...ReplayCheck) ports.Handler {
 	return ports.HandlerFunc(func(ctx context.Context, req ports.Request) (ports.Response, error) {
 		key := req.Header.Get(Header)
 		if key == "" {
@@ -74,7 +82,7 @@ func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
 				"%s must be 1 to %d printable ASCII characters", Header, MaxKeyLength)
 		}
 		rec := ports.IdempotencyRecord{
-			Key:         scope + "#" + key,
+			Key:         scope + "#" + callerScope(req.Caller) + "#" + key,
 			PayloadHash: payloadHash(req),
 			Status:      ports.IdempotencyInProgress,
 			ExpiresAt:   m.clock.Now().Add(m.InProgressTTL),
@@ -93,7 +101,13 @@ func (m *Middleware) Wrap(scope string, h ports.Handler) ports.Handler {
 					"this %s was already used with a different request", Header)
 			}
 			if existing.Status == ports.IdempotencyCompleted {
-				return replay(existing.Response)
+				resp, err := replay(existing.Response)
+				for _, c := range check {
+					if err == nil {
+						resp, err = c(ctx, req, resp)
+					}
+				}
+				return resp, err
 			}
 			if time.Now().After(deadline) {
 				return ports.Response{}, httpapi.Errorf(http.StatusConflict, CodeInProgress,
@@ -154,7 +168,22 @@ func validKey(k string) bool {
 	return true
 }
 
-// payloadHash identifies the request: method, path and body (JSON bodies
+// callerScope names the caller a key belongs to: its IAM principal, else
+// its API key id, else "anonymous"; hashed, so records hold no identities.
+func callerScope(c ports.Caller) string {
+	id := "anonymous"
+	switch {
+	case c.Principal != "":
+		id = "principal:" + c.Principal
+	case c.APIKeyID != "":
+		id = "apikey:" + c.APIKeyID
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:12])
+}
+
+// payloadHash identifies the request: method, path (so the route and its
+// path parameters), query string (in canonical order) and body (JSON bodies
 // compacted, so whitespace does not matter).
 func payloadHash(req ports.Request) string {
 	body := req.Body
@@ -163,7 +192,7 @@ func payloadHash(req ports.Request) string {
 		body = compact.Bytes()
 	}
 	h := sha256.New()
-	_, _ = fmt.Fprintf(h, "%s\n%s\n", req.Method, req.Path)
+	_, _ = fmt.Fprintf(h, "%s\n%s\n%s\n", req.Method, req.Path, req.Query.Encode())
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -65,7 +65,7 @@ func build(service, op string, logger *slog.Logger) (*httpapi.Router, error) {
 		seed := claimsapp.NewService(claimstore.New(table), clock, fixedID{SeedClaim})
 		if _, err := seed.Create(context.Background(), SeedMember, domain.Details{
 			MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD",
-		}); err != nil {
+		}, claimsapp.Actor{RequestID: "seed"}); err != nil {
 			return nil, fmt.Errorf("seed claim: %w", err)
 		}
 		return claimsproviders.Local(cfg, table, clock, claimsproviders.UUIDv7{}, logger).Router(op), nil

@@ -102,7 +102,8 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 	}
 	do := func(s step) (ports.Response, error) {
 		u, _ := url.Parse(s.target)
-		req := ports.Request{Method: s.method, Path: u.Path, Query: u.Query(), Header: http.Header{}, Body: []byte(s.body), RequestID: "count-" + s.label}
+		req := ports.Request{Method: s.method, Path: u.Path, Query: u.Query(), Header: http.Header{}, Body: []byte(s.body), RequestID: "count-" + s.label,
+			Caller: ports.Caller{Principal: "arn:aws:iam::123456789012:role/bench"}}
 		for k, v := range s.headers {
 			req.Header.Set(k, v)
 		}
@@ -113,12 +114,16 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 		return resp, nil
 	}
 	out := map[string]string{}
-	created, err := do(step{"setup", "POST", "/members/M-count/claims", validClaimBody, nil, claims})
-	if err != nil {
-		return nil, err
+	var locs []string
+	for range 2 {
+		created, err := do(step{"setup", "POST", "/members/M-count/claims", validClaimBody, nil, claims})
+		if err != nil {
+			return nil, err
+		}
+		locs = append(locs, created.Header.Get("Location"))
 	}
 	c.take()
-	loc := created.Header.Get("Location")
+	loc, decided := locs[0], locs[1]
 	for _, s := range []step{
 		{"createClaim", "POST", "/members/M-count/claims", validClaimBody, nil, claims},
 		{"createClaim with Idempotency-Key", "POST", "/members/M-count/claims", validClaimBody, map[string]string{"Idempotency-Key": "count-1"}, claims},
@@ -126,6 +131,11 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 		{"listClaims", "GET", "/members/M-count/claims?limit=20", "", nil, claims},
 		{"updateClaim", "PATCH", loc, `{"description":"counted"}`, map[string]string{"If-Match": `"1"`}, claims},
 		{"legacyUpdateClaim", "PUT", "/claim/" + loc[len(loc)-36:] + "?memberId=M-count", `{"policyType":"PPO","claimAmount":2,"status":"pending"}`, nil, claims},
+		{"approveClaim", "POST", decided + "/approve", "", map[string]string{"If-Match": `"1"`}, claims},
+		{"payClaim", "POST", decided + "/pay", `{"paymentReference":"PAY-1"}`, map[string]string{"If-Match": `"2"`}, claims},
+		{"rejectClaim", "POST", loc + "/reject", `{"reason":"counted"}`, map[string]string{"If-Match": `"99"`}, claims},
+		{"withdrawClaim", "POST", loc + "/withdraw", "", map[string]string{"If-Match": `"99"`}, claims},
+		{"claimHistory", "GET", decided + "/history", "", nil, claims},
 		{"deleteClaim", "DELETE", loc, "", nil, claims},
 		{"describeInstances", "GET", "/instances/" + instance, "", nil, power},
 		{"startInstance", "POST", "/instances/" + instance + "/start", "", nil, power},

@@ -46,6 +46,7 @@ type command struct {
 	force, asJSON, check                                       bool
 	poll                                                       time.Duration
 	params                                                     paramFlags
+	allowAnonymous                                             bool
 	stdout, stderr                                             io.Writer
 	loadConfig                                                 func(context.Context) (aws.Config, error)
 }
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfi
 	fs.StringVar(&c.dist, "dist", "", "build output directory (default ROOT/dist)")
 	fs.StringVar(&c.out, "out", "", "templates: output directory (default ROOT/infra/cloudformation)")
 	fs.BoolVar(&c.force, "force", false, "destroy: allow destroying a production stage")
+	fs.BoolVar(&c.allowAnonymous, "allow-anonymous", false, "deploy: allow Auth=NONE (never for production stages)")
 	fs.BoolVar(&c.asJSON, "json", false, "print results as JSON")
 	fs.BoolVar(&c.check, "check", false, "templates: fail when the committed templates are stale")
 	fs.DurationVar(&c.poll, "poll", 2*time.Second, "time between two status reads")
@@ -187,6 +189,9 @@ func (c *command) serviceSpec() (cfn.Service, error) {
 	svc, err := stacks.Lookup(c.service)
 	if err != nil {
 		return cfn.Service{}, usagef("%v", err)
+	}
+	if c.allowAnonymous {
+		c.params[cfn.AllowAnonymous] = "true"
 	}
 	if err := deploy.CheckStage(c.stage, deploy.Params(c.params)); err != nil {
 		return cfn.Service{}, usagef("%v", err)

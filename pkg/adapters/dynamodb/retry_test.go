@@ -33,9 +33,16 @@ type lossyDynamoDB struct {
 func (l *lossyDynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var in struct {
-		Item json.RawMessage
+		Item          json.RawMessage
+		TransactItems []struct {
+			Put struct{ Item json.RawMessage }
+		}
 	}
 	_ = json.Unmarshal(body, &in)
+	transact := len(in.TransactItems) > 0
+	if transact {
+		in.Item = in.TransactItems[0].Put.Item
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
@@ -49,6 +56,14 @@ func (l *lossyDynamoDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(http.StatusBadRequest)
+	if transact {
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"__type":              "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+			"message":             "Transaction cancelled",
+			"CancellationReasons": []any{map[string]any{"Code": "ConditionalCheckFailed", "Item": l.stored}},
+		})
+		return
+	}
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"__type":  "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
 		"message": "The conditional request failed",
@@ -78,6 +93,21 @@ func TestARetriedCreateThatHadSucceededIsNoConflict(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, l.calls, "the SDK retried after the lost answer")
 	assert.Equal(t, int64(1), got.Version)
+}
+
+func TestARetriedTransactionThatHadSucceededIsNoConflict(t *testing.T) {
+	t.Parallel()
+	l := &lossyDynamoDB{}
+	item := ports.Item{Key: ports.Key{Partition: "P", Sort: "S"}, Attributes: ports.Attributes{"a": "1"}}
+	require.NoError(t, lossyTable(t, l).Transact(context.Background(), ports.Write{Create: &item}))
+	assert.Equal(t, 2, l.calls, "the SDK retried after the lost answer")
+
+	other := &lossyDynamoDB{}
+	tbl := lossyTable(t, other)
+	require.NoError(t, tbl.Transact(context.Background(), ports.Write{Create: &item}))
+	err := tbl.Transact(context.Background(), ports.Write{Create: &item})
+	var te *ports.TransactionError
+	require.ErrorAs(t, err, &te, "another transaction meeting the item is a conflict")
 }
 
 func TestARetriedCreateOfAnotherItemIsAConflict(t *testing.T) {

@@ -121,6 +121,14 @@ func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
 		return err
 	}
 	now := t.now().Unix()
+	// One write id for every item the transaction puts or updates: when the
+	// SDK retries a transaction whose first attempt succeeded but whose
+	// answer was lost, the retry fails its conditions against items that
+	// carry this id, which proves the transaction was applied (it is
+	// atomic). DynamoDB's own idempotency token does the same where the
+	// service honours it.
+	write := newWriteID()
+	allOld := types.ReturnValuesOnConditionCheckFailureAllOld
 	items := make([]types.TransactWriteItem, 0, len(writes))
 	for _, w := range writes {
 		e := newExpr(now)
@@ -131,17 +139,19 @@ func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
 			cond := "attribute_not_exists(#pk) OR #ex <= :now"
 			names, values := e.used(cond)
 			items = append(items, types.TransactWriteItem{Put: &types.Put{
-				TableName: aws.String(t.name), Item: marshal(it, newWriteID()),
+				TableName: aws.String(t.name), Item: marshal(it, write),
 				ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+				ReturnValuesOnConditionCheckFailure: allOld,
 			}})
 		case w.Patch != nil:
 			cond := e.existing(w.Patch.ExpectedVersion, w.Patch.Conditions)
-			update := e.set(w.Patch.Attributes, newWriteID())
+			update := e.set(w.Patch.Attributes, write)
 			names, values := e.used(cond, update)
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName: aws.String(t.name), Key: keyAV(w.Patch.Key),
 				UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
 				ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+				ReturnValuesOnConditionCheckFailure: allOld,
 			}})
 		default:
 			cond := e.existing(w.Delete.ExpectedVersion, w.Delete.Conditions)
@@ -149,12 +159,18 @@ func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
 				TableName: aws.String(t.name), Key: keyAV(w.Delete.Key),
 				ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+				ReturnValuesOnConditionCheckFailure: allOld,
 			}})
 		}
 	}
 	_, err = t.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var canceled *types.TransactionCanceledException
 	if errors.As(err, &canceled) {
+		for _, r := range canceled.CancellationReasons {
+			if sameWrite(r.Item, write) {
+				return nil // applied by an attempt whose answer was lost
+			}
+		}
 		for i, r := range canceled.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
 				return fmt.Errorf("transact: %w: %w", &ports.TransactionError{Index: i}, err)

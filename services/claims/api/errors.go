@@ -25,6 +25,12 @@ const (
 	CodeEmptyPatch           = "empty_patch"
 	CodeClaimNotFound        = "claim_not_found"
 	CodeClaimExists          = "claim_exists"
+	CodeClaimChanged         = "claim_changed"
+	CodeClaimDecided         = "claim_decided"
+	CodeDecisionRequired     = "decision_required"
+	CodeClaimDeleted         = "claim_deleted"
+	CodeHistoryNotFound      = "history_not_found"
+	CodeNotPermitted         = "not_permitted"
 )
 
 // problem is how one error code is answered.
@@ -47,6 +53,12 @@ var problems = map[string]problem{
 	CodeEmptyPatch:           {http.StatusBadRequest, "the patch changes no field"},
 	CodeClaimNotFound:        {http.StatusNotFound, "no such claim for this member"},
 	CodeClaimExists:          {http.StatusConflict, "a claim with this id exists already; retry"},
+	CodeClaimChanged:         {http.StatusConflict, "the claim changed while this request ran; retry"},
+	CodeClaimDecided:         {http.StatusConflict, "only pending claims can be deleted; a decided or withdrawn claim is kept for good"},
+	CodeDecisionRequired:     {http.StatusConflict, "a change of status is a decision: use POST /members/{memberId}/claims/{claimId}/approve, /reject, /pay or /withdraw"},
+	CodeClaimDeleted:         {http.StatusGone, "the claim this request created has since been deleted"},
+	CodeHistoryNotFound:      {http.StatusNotFound, "nothing was ever recorded for this claim"},
+	CodeNotPermitted:         {http.StatusForbidden, "the caller's roles do not allow this operation"},
 }
 
 // apiError returns the error answered for code, with the table's status and
@@ -91,6 +103,14 @@ func mapError(err error) error {
 		return apiError(CodeClaimNotFound, "").WithCause(err)
 	case errors.Is(err, app.ErrClaimExists):
 		return apiError(CodeClaimExists, "").WithCause(err)
+	case errors.Is(err, domain.ErrClaimDecided):
+		return apiError(CodeClaimDecided, "").WithCause(err)
+	case errors.Is(err, app.ErrDecisionRequired):
+		return apiError(CodeDecisionRequired, "").WithCause(err)
+	case errors.Is(err, app.ErrChangedConcurrently):
+		return apiError(CodeClaimChanged, "").WithCause(err)
+	case errors.Is(err, app.ErrHistoryNotFound):
+		return apiError(CodeHistoryNotFound, "").WithCause(err)
 	default:
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
 	"github.com/hexlambda/hexlambda/pkg/ports"
-	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
 )
 
@@ -15,7 +14,8 @@ import (
 //
 //	POST   /claim?memberId=&policyId=&memberName=   {policyType, claimAmount, description, status}
 //	GET    /claim/{id}?memberId=
-//	PUT    /claim/{id}?memberId=                    full replace of the mutable fields
+//	PUT    /claim/{id}?memberId=                    full replace of the details of a pending claim;
+//	                                                its status must stay (decisions have their own routes)
 //	DELETE /claim/{id}?memberId=
 //
 // claimAmount is a decimal (number or string) in major units of the service's default currency.
@@ -88,7 +88,7 @@ func (a *API) legacyCreate(ctx context.Context, req ports.Request) (ports.Respon
 	c, err := a.svc.Create(ctx, member, domain.Details{
 		MemberName: name, PolicyID: policy, PolicyType: body.PolicyType,
 		Amount: amount, Currency: a.defaultCurrency, Description: body.Description,
-	})
+	}, actor(req))
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
@@ -136,10 +136,12 @@ func (a *API) legacyReplace(ctx context.Context, req ports.Request) (ports.Respo
 		return ports.Response{}, invalidField("status", "status: is required")
 	}
 	status := domain.Status(*body.Status)
-	c, err := a.svc.Replace(ctx, member, claim, app.Patch{
-		PolicyType: &body.PolicyType, Amount: &amount, Currency: &a.defaultCurrency,
-		Description: &body.Description, Status: &status,
-	})
+	if !status.Valid() {
+		return ports.Response{}, invalidField("status", "status: must be one of pending, approved, rejected, paid, withdrawn")
+	}
+	c, err := a.svc.Replace(ctx, member, claim, domain.Edit{
+		PolicyType: &body.PolicyType, Amount: &amount, Currency: &a.defaultCurrency, Description: &body.Description,
+	}, status, actor(req))
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
@@ -151,7 +153,7 @@ func (a *API) legacyDelete(ctx context.Context, req ports.Request) (ports.Respon
 	if err != nil {
 		return ports.Response{}, err
 	}
-	if err := a.svc.Delete(ctx, member, claim, 0); err != nil {
+	if err := a.svc.Delete(ctx, member, claim, 0, actor(req)); err != nil {
 		return ports.Response{}, mapError(err)
 	}
 	return httpapi.NoContent(), nil

@@ -1,5 +1,7 @@
 // Package app holds the claims use cases. It depends only on its ports: the
 // claim store it declares (ClaimStore) and the platform's clock and ids.
+// Every change reads the claim, lets the domain decide, and writes the
+// result with its history entry in one conditional transaction.
 package app
 
 import (
@@ -9,6 +11,19 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
+)
+
+// ErrVersionMismatch means the client's expected version is not the stored
+// one: someone else changed the claim first.
+var ErrVersionMismatch = errors.New("claim version does not match")
+
+// Errors of the use cases.
+var (
+	// ErrHistoryNotFound: nothing was ever recorded for the claim.
+	ErrHistoryNotFound = errors.New("no history for this claim")
+	// ErrDecisionRequired: an edit asked to change the status, which only
+	// a decision (approve, reject, pay, withdraw) does.
+	ErrDecisionRequired = errors.New("a change of status is a decision")
 )
 
 // Service runs the claims use cases.
@@ -23,13 +38,23 @@ func NewService(store ClaimStore, clock ports.Clock, ids ports.IDGenerator) *Ser
 	return &Service{store: store, clock: clock, ids: ids}
 }
 
+func (s *Service) entry(c domain.Claim, version int64, ev Event, by Actor, changes map[string]any) HistoryEntry {
+	return HistoryEntry{
+		ClaimID: c.ID, MemberID: c.MemberID, Version: version, Event: ev,
+		At: s.clock.Now().UTC(), Actor: by, Changes: changes,
+	}
+}
+
 // Create files a new pending claim for a member.
-func (s *Service) Create(ctx context.Context, memberID string, d domain.Details) (domain.Claim, error) {
-	c, err := domain.New(s.ids.NewID(), memberID, d, s.clock.Now())
+func (s *Service) Create(ctx context.Context, memberID string, d domain.Details, by Actor) (domain.Claim, error) {
+	c, err := domain.New(s.ids.NewID(), memberID, d, s.clock.Now().UTC())
 	if err != nil {
 		return domain.Claim{}, err
 	}
-	created, err := s.store.Create(ctx, c)
+	created, err := s.store.Create(ctx, c, s.entry(c, 1, EventCreated, by, map[string]any{
+		"memberName": d.MemberName, "policyId": d.PolicyID, "policyType": d.PolicyType,
+		"amount": d.Amount, "currency": d.Currency, "description": d.Description,
+	}))
 	if err != nil {
 		return domain.Claim{}, fmt.Errorf("create claim: %w", err)
 	}
@@ -54,115 +79,127 @@ func (s *Service) List(ctx context.Context, memberID string, opts ListOptions) (
 	return page, nil
 }
 
-// Patch is a partial change; nil fields stay as they are.
-type Patch struct {
-	MemberName  *string
-	PolicyID    *string
-	PolicyType  *string
-	Amount      *int64
-	Currency    *string
-	Description *string
-	Status      *domain.Status
-}
-
-// Update applies a patch to the claim at expectedVersion, in one
-// conditional write: the version must match and the claim's status must
-// allow the change. It fails with ErrVersionMismatch on another version,
-// and with the domain's ErrInvalidTransition or ErrClaimLocked otherwise.
-func (s *Service) Update(ctx context.Context, memberID, claimID string, p Patch, expectedVersion int64) (domain.Claim, error) {
-	return s.patch(ctx, memberID, claimID, p, expectedVersion)
-}
-
-// Replace applies a patch to the latest version of a claim, whatever it is
-// (the legacy PUT, which knows no versions), still in one conditional
-// write: the status rules hold against the claim as it is at that moment,
-// and fields the patch leaves alone are never reverted.
-func (s *Service) Replace(ctx context.Context, memberID, claimID string, p Patch) (domain.Claim, error) {
-	return s.patch(ctx, memberID, claimID, p, 0)
-}
-
-func (p Patch) editsDetails() bool {
-	return p.MemberName != nil || p.PolicyID != nil || p.PolicyType != nil || p.Amount != nil || p.Currency != nil || p.Description != nil
-}
-
-// validate checks every field the patch sets.
-func (p Patch) validate() error {
-	checks := []struct {
-		value *string
-		check func(string) error
-	}{
-		{p.MemberName, domain.ValidateMemberName},
-		{p.PolicyID, func(v string) error { return domain.ValidateIdentifier("policyId", v) }},
-		{p.PolicyType, domain.ValidatePolicyType},
-		{p.Currency, domain.ValidateCurrency},
-		{p.Description, domain.ValidateDescription},
-	}
-	for _, c := range checks {
-		if c.value == nil {
-			continue
-		}
-		if err := c.check(*c.value); err != nil {
-			return err
-		}
-	}
-	if p.Amount != nil {
-		if err := domain.ValidateAmount(*p.Amount); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) patch(ctx context.Context, memberID, claimID string, p Patch, expectedVersion int64) (domain.Claim, error) {
-	allowed, err := domain.AllowedFrom(p.Status, p.editsDetails())
+// History returns a page of a claim's history, oldest first; it outlives
+// the claim.
+func (s *Service) History(ctx context.Context, memberID, claimID string, limit int, cursor string) (HistoryPage, error) {
+	page, err := s.store.History(ctx, memberID, claimID, limit, cursor)
 	if err != nil {
-		return domain.Claim{}, err
+		return HistoryPage{}, fmt.Errorf("claim history: %w", err)
 	}
-	if err := p.validate(); err != nil {
-		return domain.Claim{}, err
+	if cursor == "" && len(page.Entries) == 0 {
+		return HistoryPage{}, fmt.Errorf("claim %s of %s: %w", claimID, memberID, ErrHistoryNotFound)
 	}
-	if len(allowed) == 0 {
-		// No status allows this change (say, details and paid together):
-		// read the claim only to say why.
-		cur, err := s.store.Get(ctx, memberID, claimID)
-		if err != nil {
-			return domain.Claim{}, fmt.Errorf("update claim: %w", err)
-		}
-		return domain.Claim{}, explain(cur, p, expectedVersion)
+	return page, nil
+}
+
+// load reads a claim and checks the version the client expects (any when
+// expectedVersion is 0).
+func (s *Service) load(ctx context.Context, memberID, claimID string, expectedVersion int64) (domain.Claim, error) {
+	c, err := s.store.Get(ctx, memberID, claimID)
+	if err != nil {
+		return domain.Claim{}, fmt.Errorf("read claim: %w", err)
 	}
-	c, err := s.store.Update(ctx, memberID, claimID, Change{Patch: p, UpdatedAt: s.clock.Now().UTC()}, expectedVersion, allowed)
-	var refused *RefusedError
-	switch {
-	case errors.As(err, &refused):
-		return domain.Claim{}, explain(refused.Current, p, expectedVersion)
-	case err != nil:
-		return domain.Claim{}, fmt.Errorf("update claim: %w", err)
+	if expectedVersion > 0 && c.Version != expectedVersion {
+		return domain.Claim{}, fmt.Errorf("%w: expected %d, stored %d", ErrVersionMismatch, expectedVersion, c.Version)
 	}
 	return c, nil
 }
 
-// explain says why a patch was refused, from the claim as it is.
-func explain(cur domain.Claim, p Patch, expectedVersion int64) error {
-	if expectedVersion > 0 && cur.Version != expectedVersion {
-		return fmt.Errorf("%w: expected %d, stored %d", ErrVersionMismatch, expectedVersion, cur.Version)
+// save writes a changed claim; a concurrent change between the read and
+// the write is a version mismatch when the client named a version.
+func (s *Service) save(ctx context.Context, c domain.Claim, h HistoryEntry, expectedVersion int64) (domain.Claim, error) {
+	saved, err := s.store.Save(ctx, c, h)
+	if errors.Is(err, ErrChangedConcurrently) && expectedVersion > 0 {
+		return domain.Claim{}, fmt.Errorf("%w: %w", ErrVersionMismatch, err)
 	}
-	if p.Status != nil && !cur.Status.CanMoveTo(*p.Status) {
-		return fmt.Errorf("%w: %s -> %s", domain.ErrInvalidTransition, cur.Status, *p.Status)
+	if err != nil {
+		return domain.Claim{}, fmt.Errorf("save claim: %w", err)
 	}
-	if p.editsDetails() && cur.Status != domain.StatusPending {
-		return fmt.Errorf("%w: claim is %s", domain.ErrClaimLocked, cur.Status)
-	}
-	if p.Status != nil && p.editsDetails() {
-		// Details may change only while pending, and pending cannot move
-		// to this status in the same change.
-		return fmt.Errorf("%w: %s -> %s while editing details", domain.ErrInvalidTransition, cur.Status, *p.Status)
-	}
-	return fmt.Errorf("%w: changed concurrently", ErrVersionMismatch)
+	return saved, nil
 }
 
-// Delete removes a claim; with expectedVersion > 0 only at that version.
-func (s *Service) Delete(ctx context.Context, memberID, claimID string, expectedVersion int64) error {
-	if err := s.store.Delete(ctx, memberID, claimID, expectedVersion); err != nil {
+// Edit changes the details of a pending claim at expectedVersion (the
+// latest when 0). An edit never changes the status.
+func (s *Service) Edit(ctx context.Context, memberID, claimID string, e domain.Edit, expectedVersion int64, by Actor) (domain.Claim, error) {
+	c, err := s.load(ctx, memberID, claimID, expectedVersion)
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	return s.edit(ctx, c, e, expectedVersion, by)
+}
+
+func (s *Service) edit(ctx context.Context, c domain.Claim, e domain.Edit, expectedVersion int64, by Actor) (domain.Claim, error) {
+	next, changed, err := c.Apply(e, s.clock.Now().UTC())
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	if len(changed) == 0 {
+		return c, nil
+	}
+	return s.save(ctx, next, s.entry(c, c.Version+1, EventDetailsChanged, by, changed), expectedVersion)
+}
+
+// Replace is the replaced API's full update: it sets the details of the
+// latest version of a pending claim and states its status, which must be
+// the claim's own (ErrDecisionRequired otherwise: decisions are their own
+// operations).
+func (s *Service) Replace(ctx context.Context, memberID, claimID string, e domain.Edit, status domain.Status, by Actor) (domain.Claim, error) {
+	c, err := s.load(ctx, memberID, claimID, 0)
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	if status != c.Status {
+		return domain.Claim{}, fmt.Errorf("%w: %s -> %s", ErrDecisionRequired, c.Status, status)
+	}
+	return s.edit(ctx, c, e, 0, by)
+}
+
+var decisionEvents = map[domain.Status]Event{
+	domain.StatusApproved:  EventApproved,
+	domain.StatusRejected:  EventRejected,
+	domain.StatusPaid:      EventPaid,
+	domain.StatusWithdrawn: EventWithdrawn,
+}
+
+// Decide approves, rejects, pays or withdraws the claim at expectedVersion
+// (required: a decision is always about the version the decider saw).
+func (s *Service) Decide(ctx context.Context, memberID, claimID string, d domain.Decision, expectedVersion int64, by Actor) (domain.Claim, error) {
+	if expectedVersion < 1 {
+		return domain.Claim{}, fmt.Errorf("%w: a decision needs the claim's version", ErrVersionMismatch)
+	}
+	c, err := s.load(ctx, memberID, claimID, expectedVersion)
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	next, err := c.Decide(d, s.clock.Now().UTC())
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	changes := map[string]any{"status": string(d.To)}
+	if next.Reason != c.Reason {
+		changes["reason"] = next.Reason
+	}
+	if next.PaymentReference != c.PaymentReference {
+		changes["paymentReference"] = next.PaymentReference
+	}
+	return s.save(ctx, next, s.entry(c, c.Version+1, decisionEvents[d.To], by, changes), expectedVersion)
+}
+
+// Delete removes a pending claim at expectedVersion (the latest when 0); a
+// decided or withdrawn claim is never deleted (domain.ErrClaimDecided).
+func (s *Service) Delete(ctx context.Context, memberID, claimID string, expectedVersion int64, by Actor) error {
+	c, err := s.load(ctx, memberID, claimID, expectedVersion)
+	if err != nil {
+		return err
+	}
+	if err := c.CheckDeletable(); err != nil {
+		return err
+	}
+	err = s.store.Delete(ctx, c, s.entry(c, c.Version+1, EventDeleted, by, nil))
+	if errors.Is(err, ErrChangedConcurrently) && expectedVersion > 0 {
+		return fmt.Errorf("%w: %w", ErrVersionMismatch, err)
+	}
+	if err != nil {
 		return fmt.Errorf("delete claim: %w", err)
 	}
 	return nil

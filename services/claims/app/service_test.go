@@ -34,10 +34,15 @@ func details() domain.Details {
 
 func ptr[T any](v T) *T { return &v }
 
+var (
+	intake   = app.Actor{Principal: "arn:aws:iam::123456789012:role/intake", RequestID: "r-intake"}
+	adjuster = app.Actor{Principal: "arn:aws:iam::123456789012:role/adjuster", RequestID: "r-adjuster"}
+)
+
 func TestAClaimIsFiledPendingAndReadBack(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t)
-	c, err := svc.Create(t.Context(), "M-1", details())
+	c, err := svc.Create(t.Context(), "M-1", details(), intake)
 	require.NoError(t, err)
 	assert.Equal(t, domain.StatusPending, c.Status)
 	assert.Equal(t, int64(1), c.Version)
@@ -45,7 +50,7 @@ func TestAClaimIsFiledPendingAndReadBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, c.Amount, got.Amount)
 
-	_, err = svc.Create(t.Context(), "M-1", domain.Details{MemberName: "Ada"})
+	_, err = svc.Create(t.Context(), "M-1", domain.Details{MemberName: "Ada"}, intake)
 	var ve *domain.ValidationError
 	require.ErrorAs(t, err, &ve, "invalid details are refused before anything is stored")
 	page, err := svc.List(t.Context(), "M-1", app.ListOptions{Limit: 10})
@@ -53,59 +58,80 @@ func TestAClaimIsFiledPendingAndReadBack(t *testing.T) {
 	assert.Len(t, page.Claims, 1)
 }
 
-func TestUpdatesFollowTheRules(t *testing.T) {
+func TestEditsChangeOnlyPendingDetails(t *testing.T) {
 	t.Parallel()
 	svc, clock := newService(t)
-	c, err := svc.Create(t.Context(), "M-1", details())
+	c, err := svc.Create(t.Context(), "M-1", details(), intake)
 	require.NoError(t, err)
 
 	clock.Advance(time.Minute)
-	edited, err := svc.Update(t.Context(), "M-1", c.ID, app.Patch{Amount: ptr(int64(900))}, 1)
+	edited, err := svc.Edit(t.Context(), "M-1", c.ID, domain.Edit{Amount: ptr(int64(900))}, 1, intake)
 	require.NoError(t, err)
 	assert.Equal(t, int64(900), edited.Amount)
 	assert.Equal(t, int64(2), edited.Version)
 	assert.True(t, edited.UpdatedAt.After(edited.CreatedAt))
 
-	_, err = svc.Update(t.Context(), "M-1", c.ID, app.Patch{Amount: ptr(int64(1))}, 1)
+	_, err = svc.Edit(t.Context(), "M-1", c.ID, domain.Edit{Amount: ptr(int64(1))}, 1, intake)
 	require.ErrorIs(t, err, app.ErrVersionMismatch, "a stale version is refused")
 
-	_, err = svc.Update(t.Context(), "M-1", c.ID, app.Patch{Status: ptr(domain.StatusPaid)}, 2)
-	require.ErrorIs(t, err, domain.ErrInvalidTransition, "pending cannot be paid")
-
-	approved, err := svc.Update(t.Context(), "M-1", c.ID, app.Patch{Status: ptr(domain.StatusApproved)}, 2)
+	approved, err := svc.Decide(t.Context(), "M-1", c.ID, domain.Decision{To: domain.StatusApproved}, 2, adjuster)
 	require.NoError(t, err)
-	_, err = svc.Update(t.Context(), "M-1", c.ID, app.Patch{Description: ptr("late edit")}, approved.Version)
+	_, err = svc.Edit(t.Context(), "M-1", c.ID, domain.Edit{Description: ptr("late edit")}, approved.Version, intake)
 	require.ErrorIs(t, err, domain.ErrClaimLocked, "a decided claim keeps its details")
 
-	_, err = svc.Update(t.Context(), "M-1", c.ID, app.Patch{Currency: ptr("usd")}, approved.Version)
-	var ve *domain.ValidationError
-	require.ErrorAs(t, err, &ve)
+	_, err = svc.Replace(t.Context(), "M-1", c.ID, domain.Edit{Description: ptr("x")}, domain.StatusPaid, intake)
+	require.ErrorIs(t, err, app.ErrDecisionRequired, "the replaced API's PUT cannot decide")
 
 	got, err := svc.Get(t.Context(), "M-1", c.ID)
 	require.NoError(t, err)
-	assert.Equal(t, approved.Version, got.Version, "refused updates wrote nothing")
+	assert.Equal(t, approved.Version, got.Version, "refused changes wrote nothing")
 }
 
-func TestReplaceAppliesToTheLatestVersion(t *testing.T) {
+func TestDecisionsAreRecordedWithWhoAndWhat(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t)
-	c, err := svc.Create(t.Context(), "M-1", details())
+	c, err := svc.Create(t.Context(), "M-1", details(), intake)
 	require.NoError(t, err)
-	_, err = svc.Update(t.Context(), "M-1", c.ID, app.Patch{Description: ptr("one")}, 1)
+	_, err = svc.Decide(t.Context(), "M-1", c.ID, domain.Decision{To: domain.StatusApproved}, 0, adjuster)
+	require.ErrorIs(t, err, app.ErrVersionMismatch, "a decision names the version it decides")
+	_, err = svc.Decide(t.Context(), "M-1", c.ID, domain.Decision{To: domain.StatusPaid, PaymentReference: "PAY-1"}, 1, adjuster)
+	require.ErrorIs(t, err, domain.ErrInvalidTransition)
+
+	rejected, err := svc.Decide(t.Context(), "M-1", c.ID, domain.Decision{To: domain.StatusRejected, Reason: "not covered"}, 1, adjuster)
 	require.NoError(t, err)
-	got, err := svc.Replace(t.Context(), "M-1", c.ID, app.Patch{Description: ptr("two")})
+	assert.Equal(t, "not covered", rejected.Reason)
+
+	h, err := svc.History(t.Context(), "M-1", c.ID, 10, "")
 	require.NoError(t, err)
-	assert.Equal(t, "two", got.Description)
-	assert.Equal(t, int64(3), got.Version)
+	require.Len(t, h.Entries, 2)
+	assert.Equal(t, app.EventCreated, h.Entries[0].Event)
+	assert.Equal(t, intake, h.Entries[0].Actor)
+	assert.Equal(t, app.EventRejected, h.Entries[1].Event)
+	assert.Equal(t, adjuster, h.Entries[1].Actor)
+	assert.Equal(t, map[string]any{"status": "rejected", "reason": "not covered"}, h.Entries[1].Changes)
 }
 
-func TestDeleteHonoursTheVersion(t *testing.T) {
+func TestOnlyPendingClaimsAreDeleted(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t)
-	c, err := svc.Create(t.Context(), "M-1", details())
+	c, err := svc.Create(t.Context(), "M-1", details(), intake)
 	require.NoError(t, err)
-	require.ErrorIs(t, svc.Delete(t.Context(), "M-1", c.ID, 7), app.ErrVersionMismatch)
-	require.NoError(t, svc.Delete(t.Context(), "M-1", c.ID, 1))
+	paid, err := svc.Create(t.Context(), "M-1", details(), intake)
+	require.NoError(t, err)
+	_, err = svc.Decide(t.Context(), "M-1", paid.ID, domain.Decision{To: domain.StatusApproved}, 1, adjuster)
+	require.NoError(t, err)
+	_, err = svc.Decide(t.Context(), "M-1", paid.ID, domain.Decision{To: domain.StatusPaid, PaymentReference: "PAY-1"}, 2, adjuster)
+	require.NoError(t, err)
+
+	require.ErrorIs(t, svc.Delete(t.Context(), "M-1", paid.ID, 0, intake), domain.ErrClaimDecided)
+	_, err = svc.Get(t.Context(), "M-1", paid.ID)
+	require.NoError(t, err, "a paid claim is kept")
+
+	require.ErrorIs(t, svc.Delete(t.Context(), "M-1", c.ID, 7, intake), app.ErrVersionMismatch)
+	require.NoError(t, svc.Delete(t.Context(), "M-1", c.ID, 1, intake))
 	_, err = svc.Get(t.Context(), "M-1", c.ID)
 	require.ErrorIs(t, err, app.ErrClaimNotFound)
+	h, err := svc.History(t.Context(), "M-1", c.ID, 10, "")
+	require.NoError(t, err)
+	assert.Equal(t, app.EventDeleted, h.Entries[len(h.Entries)-1].Event)
 }

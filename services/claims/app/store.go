@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hexlambda/hexlambda/services/claims/domain"
@@ -15,28 +14,46 @@ var (
 	ErrClaimNotFound = errors.New("claim not found")
 	// ErrClaimExists: a claim with that id exists already.
 	ErrClaimExists = errors.New("claim exists")
-	// ErrVersionMismatch means the client's expected version is not the
-	// stored one: someone else changed the claim first.
-	ErrVersionMismatch = errors.New("claim version does not match")
+	// ErrChangedConcurrently: the claim changed between its read and the
+	// write that depended on it; nothing was written.
+	ErrChangedConcurrently = errors.New("claim changed concurrently")
 )
 
-// RefusedError is a store's answer to an Update whose version or status
-// condition did not hold: Current is the claim as it is, so the use case
-// can say why. It matches ErrVersionMismatch only through the use case's
-// explanation, never by itself.
-type RefusedError struct {
-	Current domain.Claim
+// Event names a change in a claim's history.
+type Event string
+
+// The events of a claim's history.
+const (
+	EventCreated        Event = "created"
+	EventDetailsChanged Event = "details_changed"
+	EventApproved       Event = "approved"
+	EventRejected       Event = "rejected"
+	EventPaid           Event = "paid"
+	EventWithdrawn      Event = "withdrawn"
+	EventDeleted        Event = "deleted"
+)
+
+// Actor is who asked for a change, as the transport verified it.
+type Actor struct {
+	Principal string
+	APIKeyID  string
+	SourceIP  string
+	RequestID string
 }
 
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("claim %s refused the change at version %d (status %s)", e.Current.ID, e.Current.Version, e.Current.Status)
-}
-
-// Change is what an Update writes: the fields a patch sets (nil fields
-// stay as they are) and the time of the change.
-type Change struct {
-	Patch
-	UpdatedAt time.Time
+// HistoryEntry is one change of a claim, kept for good: created, details
+// changed, approved, rejected, paid, withdrawn or deleted. Version is the
+// claim's version the change produced (for a deletion, the version deleted
+// plus one), so entries are ordered and unique.
+type HistoryEntry struct {
+	ClaimID  string
+	MemberID string
+	Version  int64
+	Event    Event
+	At       time.Time
+	Actor    Actor
+	// Changes are the fields the change set, by their API names.
+	Changes map[string]any
 }
 
 // ListOptions select a page of a member's claims.
@@ -52,23 +69,32 @@ type Page struct {
 	NextCursor string
 }
 
-// ClaimStore keeps claims, each in one atomic unit. Its contract suite is
+// HistoryPage is one page of a claim's history, oldest first.
+type HistoryPage struct {
+	Entries    []HistoryEntry
+	NextCursor string
+}
+
+// ClaimStore keeps claims and their history. Every write stores the change
+// and its history entry in one atomic transaction. Its contract suite is
 // package claimstest; the adapter is package claimstore.
 type ClaimStore interface {
-	// Create stores a new claim at version 1 and returns it; ErrClaimExists
-	// when the member has a claim with its id.
-	Create(ctx context.Context, c domain.Claim) (domain.Claim, error)
+	// Create stores a new claim at version 1 with its history entry and
+	// returns it; ErrClaimExists when the member has a claim with its id.
+	Create(ctx context.Context, c domain.Claim, h HistoryEntry) (domain.Claim, error)
 	// Get returns one claim of a member, or ErrClaimNotFound.
 	Get(ctx context.Context, memberID, claimID string) (domain.Claim, error)
 	// List returns a page of a member's claims in id order; a cursor
 	// continues the query that returned it (same member and status).
 	List(ctx context.Context, memberID string, opts ListOptions) (Page, error)
-	// Update writes ch in one atomic step when the stored version is
-	// expectedVersion (any version when 0) and the status is one of from,
-	// and returns the claim as changed with the next version. It returns
-	// ErrClaimNotFound, or a *RefusedError when a condition did not hold.
-	Update(ctx context.Context, memberID, claimID string, ch Change, expectedVersion int64, from []domain.Status) (domain.Claim, error)
-	// Delete removes a claim; with expectedVersion > 0 only at that
-	// version (ErrVersionMismatch otherwise). ErrClaimNotFound when absent.
-	Delete(ctx context.Context, memberID, claimID string, expectedVersion int64) error
+	// Save writes c, read at c.Version, as version c.Version+1 with its
+	// history entry, and returns it. It returns ErrClaimNotFound, or
+	// ErrChangedConcurrently when the stored claim is no longer at
+	// c.Version.
+	Save(ctx context.Context, c domain.Claim, h HistoryEntry) (domain.Claim, error)
+	// Delete removes c, read at c.Version, while it is still at that
+	// version and pending, and records h; ErrChangedConcurrently otherwise.
+	Delete(ctx context.Context, c domain.Claim, h HistoryEntry) error
+	// History returns a page of a claim's history, oldest first.
+	History(ctx context.Context, memberID, claimID string, limit int, cursor string) (HistoryPage, error)
 }

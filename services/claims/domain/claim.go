@@ -17,18 +17,19 @@ type Status string
 
 // The statuses of a claim.
 const (
-	StatusPending  Status = "pending"
-	StatusApproved Status = "approved"
-	StatusRejected Status = "rejected"
-	StatusPaid     Status = "paid"
+	StatusPending   Status = "pending"
+	StatusApproved  Status = "approved"
+	StatusRejected  Status = "rejected"
+	StatusPaid      Status = "paid"
+	StatusWithdrawn Status = "withdrawn"
 )
 
 // Statuses lists every status, in life-cycle order.
-var Statuses = []Status{StatusPending, StatusApproved, StatusRejected, StatusPaid}
+var Statuses = []Status{StatusPending, StatusApproved, StatusRejected, StatusPaid, StatusWithdrawn}
 
 // transitions lists, for each status, the statuses it may move to.
 var transitions = map[Status][]Status{
-	StatusPending:  {StatusApproved, StatusRejected},
+	StatusPending:  {StatusApproved, StatusRejected, StatusWithdrawn},
 	StatusApproved: {StatusPaid},
 }
 
@@ -69,8 +70,11 @@ const (
 var (
 	// ErrInvalidTransition: the status cannot move as asked.
 	ErrInvalidTransition = errors.New("invalid status transition")
-	// ErrClaimLocked: the claim is decided; only its status may still move.
+	// ErrClaimLocked: the claim is no longer pending; its details are final.
 	ErrClaimLocked = errors.New("claim is no longer editable")
+	// ErrClaimDecided: the claim is no longer pending, so it is kept for
+	// good: it cannot be deleted.
+	ErrClaimDecided = errors.New("claim is decided")
 )
 
 // ValidationError reports one invalid field.
@@ -96,9 +100,13 @@ type Claim struct {
 	Currency    string
 	Description string
 	Status      Status
-	Version     int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Reason says why a claim was rejected or withdrawn.
+	Reason string
+	// PaymentReference identifies the payment of a paid claim.
+	PaymentReference string
+	Version          int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Details are the fields a client sets on a claim.
@@ -159,26 +167,6 @@ func ValidateDescription(v string) error {
 	return validateText("description", v, 0, MaxDescription, true)
 }
 
-// AllowedFrom returns the statuses a claim may be in for a change that
-// moves it to target (nil: no status change) and, when editsDetails,
-// changes its details (only pending claims' details may change).
-func AllowedFrom(target *Status, editsDetails bool) ([]Status, error) {
-	var out []Status
-	for _, s := range Statuses {
-		if target != nil && !s.CanMoveTo(*target) {
-			continue
-		}
-		if editsDetails && s != StatusPending {
-			continue
-		}
-		out = append(out, s)
-	}
-	if target != nil && !target.Valid() {
-		return nil, invalid("status", "must be one of pending, approved, rejected, paid")
-	}
-	return out, nil
-}
-
 // ValidateAmount checks an amount in minor units.
 func ValidateAmount(amount int64) error {
 	if amount <= 0 || amount > MaxAmount {
@@ -229,4 +217,115 @@ func New(id, memberID string, d Details, now time.Time) (Claim, error) {
 		Amount: d.Amount, Currency: d.Currency, Description: d.Description,
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}, nil
+}
+
+// Limits of decision fields.
+const (
+	MaxReason           = 500
+	maxPaymentReference = 64
+)
+
+// Decision moves a claim's status: approve, reject (with a reason), pay
+// (with a payment reference) or withdraw (with an optional reason).
+type Decision struct {
+	To               Status
+	Reason           string
+	PaymentReference string
+}
+
+// Validate checks the decision's own fields.
+func (d Decision) Validate() error {
+	switch d.To {
+	case StatusApproved:
+		return nil
+	case StatusRejected:
+		return validateText("reason", d.Reason, 1, MaxReason, true)
+	case StatusWithdrawn:
+		return validateText("reason", d.Reason, 0, MaxReason, true)
+	case StatusPaid:
+		if d.PaymentReference == "" {
+			return invalid("paymentReference", "is required")
+		}
+		if len(d.PaymentReference) > maxPaymentReference || !identifier.MatchString(d.PaymentReference) {
+			return invalid("paymentReference", "must be 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit", maxPaymentReference)
+		}
+		return nil
+	default:
+		return invalid("status", "a decision approves, rejects, pays or withdraws")
+	}
+}
+
+// Decide returns c moved by d at now, or ErrInvalidTransition when its
+// status cannot move that way.
+func (c Claim) Decide(d Decision, now time.Time) (Claim, error) {
+	if err := d.Validate(); err != nil {
+		return Claim{}, err
+	}
+	if c.Status == d.To || !c.Status.CanMoveTo(d.To) {
+		return Claim{}, fmt.Errorf("%w: %s -> %s", ErrInvalidTransition, c.Status, d.To)
+	}
+	c.Status, c.UpdatedAt = d.To, now
+	switch d.To {
+	case StatusRejected, StatusWithdrawn:
+		c.Reason = d.Reason
+	case StatusPaid:
+		c.PaymentReference = d.PaymentReference
+	}
+	return c, nil
+}
+
+// Edit is a change of details; nil fields stay as they are.
+type Edit struct {
+	MemberName  *string
+	PolicyID    *string
+	PolicyType  *string
+	Amount      *int64
+	Currency    *string
+	Description *string
+}
+
+// Empty reports whether the edit sets no field.
+func (e Edit) Empty() bool { return e == Edit{} }
+
+// Apply returns c with the edit's details at now and the fields that
+// changed, by their API names. Only a pending claim's details may change
+// (ErrClaimLocked otherwise).
+func (c Claim) Apply(e Edit, now time.Time) (Claim, map[string]any, error) {
+	d := Details{
+		MemberName: c.MemberName, PolicyID: c.PolicyID, PolicyType: c.PolicyType,
+		Amount: c.Amount, Currency: c.Currency, Description: c.Description,
+	}
+	changed := map[string]any{}
+	set := func(name string, dst *string, v *string) {
+		if v != nil && *v != *dst {
+			*dst, changed[name] = *v, *v
+		}
+	}
+	set("memberName", &d.MemberName, e.MemberName)
+	set("policyId", &d.PolicyID, e.PolicyID)
+	set("policyType", &d.PolicyType, e.PolicyType)
+	set("currency", &d.Currency, e.Currency)
+	set("description", &d.Description, e.Description)
+	if e.Amount != nil && *e.Amount != d.Amount {
+		d.Amount, changed["amount"] = *e.Amount, *e.Amount
+	}
+	if err := d.Validate(); err != nil {
+		return Claim{}, nil, err
+	}
+	if c.Status != StatusPending {
+		return Claim{}, nil, fmt.Errorf("%w: claim is %s", ErrClaimLocked, c.Status)
+	}
+	c.MemberName, c.PolicyID, c.PolicyType = d.MemberName, d.PolicyID, d.PolicyType
+	c.Amount, c.Currency, c.Description = d.Amount, d.Currency, d.Description
+	c.UpdatedAt = now
+	return c, changed, nil
+}
+
+// CheckDeletable refuses to delete a claim that is no longer pending: a
+// decided or withdrawn claim is kept for good.
+func (c Claim) CheckDeletable() error {
+	if c.Status != StatusPending {
+		return fmt.Errorf("%w: claim is %s", ErrClaimDecided, c.Status)
+	}
+	return nil
 }

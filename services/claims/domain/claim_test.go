@@ -13,9 +13,10 @@ import (
 func TestTransitions(t *testing.T) {
 	t.Parallel()
 	allowed := map[[2]domain.Status]bool{
-		{domain.StatusPending, domain.StatusApproved}: true,
-		{domain.StatusPending, domain.StatusRejected}: true,
-		{domain.StatusApproved, domain.StatusPaid}:    true,
+		{domain.StatusPending, domain.StatusApproved}:  true,
+		{domain.StatusPending, domain.StatusRejected}:  true,
+		{domain.StatusPending, domain.StatusWithdrawn}: true,
+		{domain.StatusApproved, domain.StatusPaid}:     true,
 	}
 	for _, from := range domain.Statuses {
 		for _, to := range domain.Statuses {
@@ -29,30 +30,60 @@ func validDetails() domain.Details {
 	return domain.Details{MemberName: "Ada", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "EUR"}
 }
 
-func TestAllowedFrom(t *testing.T) {
+func TestDecisionsMoveTheStatusOnlyForward(t *testing.T) {
 	t.Parallel()
-	st := func(s domain.Status) *domain.Status { return &s }
-	for _, c := range []struct {
-		target  *domain.Status
-		details bool
-		want    []domain.Status
-	}{
-		{nil, true, []domain.Status{domain.StatusPending}},
-		{nil, false, domain.Statuses},
-		{st(domain.StatusApproved), false, []domain.Status{domain.StatusPending, domain.StatusApproved}},
-		{st(domain.StatusPaid), false, []domain.Status{domain.StatusApproved, domain.StatusPaid}},
-		{st(domain.StatusPending), false, []domain.Status{domain.StatusPending}},
-		{st(domain.StatusRejected), true, []domain.Status{domain.StatusPending}},
-		{st(domain.StatusPaid), true, nil},
-	} {
-		got, err := domain.AllowedFrom(c.target, c.details)
-		require.NoError(t, err)
-		assert.Equal(t, c.want, got, "%v %v", c.target, c.details)
-	}
-	_, err := domain.AllowedFrom(st("closed"), false)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := domain.New("id", "M-1", validDetails(), now)
+	require.NoError(t, err)
+
+	_, err = c.Decide(domain.Decision{To: domain.StatusPaid, PaymentReference: "PAY-1"}, now)
+	require.ErrorIs(t, err, domain.ErrInvalidTransition, "pending cannot be paid")
+	_, err = c.Decide(domain.Decision{To: domain.StatusRejected}, now)
+	var ve *domain.ValidationError
+	require.ErrorAs(t, err, &ve, "a rejection needs a reason")
+	assert.Equal(t, "reason", ve.Field)
+
+	approved, err := c.Decide(domain.Decision{To: domain.StatusApproved}, now.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, domain.StatusApproved, approved.Status)
+	assert.Equal(t, now.Add(time.Hour), approved.UpdatedAt)
+	_, err = approved.Decide(domain.Decision{To: domain.StatusApproved}, now)
+	require.ErrorIs(t, err, domain.ErrInvalidTransition, "deciding twice is not a move")
+	_, err = approved.Decide(domain.Decision{To: domain.StatusWithdrawn}, now)
+	require.ErrorIs(t, err, domain.ErrInvalidTransition, "a decided claim cannot be withdrawn")
+	_, err = approved.Decide(domain.Decision{To: domain.StatusPaid, PaymentReference: "bad ref"}, now)
+	require.ErrorAs(t, err, &ve)
+	paid, err := approved.Decide(domain.Decision{To: domain.StatusPaid, PaymentReference: "PAY-1"}, now)
+	require.NoError(t, err)
+	assert.Equal(t, "PAY-1", paid.PaymentReference)
+	require.ErrorIs(t, paid.CheckDeletable(), domain.ErrClaimDecided)
+
+	rejected, err := c.Decide(domain.Decision{To: domain.StatusRejected, Reason: "not covered"}, now)
+	require.NoError(t, err)
+	assert.Equal(t, "not covered", rejected.Reason)
+	require.NoError(t, c.CheckDeletable())
+}
+
+func TestOnlyPendingClaimsAreEdited(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := domain.New("id", "M-1", validDetails(), now)
+	require.NoError(t, err)
+	amount, same := int64(500), "Ada"
+	edited, changed, err := c.Apply(domain.Edit{Amount: &amount, MemberName: &same}, now.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, int64(500), edited.Amount)
+	assert.Equal(t, map[string]any{"amount": int64(500)}, changed, "only what differs is a change")
+
+	bad := "x\x00"
+	_, _, err = c.Apply(domain.Edit{Description: &bad}, now)
 	var ve *domain.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "status", ve.Field)
+
+	approved, err := c.Decide(domain.Decision{To: domain.StatusApproved}, now)
+	require.NoError(t, err)
+	_, _, err = approved.Apply(domain.Edit{Amount: &amount}, now)
+	require.ErrorIs(t, err, domain.ErrClaimLocked)
 }
 
 func TestNewValidates(t *testing.T) {

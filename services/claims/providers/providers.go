@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/google/wire"
 
+	"github.com/hexlambda/hexlambda/pkg/access"
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
@@ -32,6 +33,10 @@ const (
 	EnvLogLevel        = "LOG_LEVEL"
 	EnvCursorKey       = "CURSOR_SIGNING_KEY"
 	EnvDefaultCurrency = "DEFAULT_CURRENCY"
+	// EnvRoleMap maps callers to roles (see package access), the
+	// functions' own check behind the gateway's; api.DefaultRoleMap when
+	// unset.
+	EnvRoleMap = "ROLE_MAP"
 )
 
 // Config is the functions' configuration.
@@ -43,6 +48,8 @@ type Config struct {
 	CursorKey []byte
 	// FunctionName is the Lambda function's name, for logs.
 	FunctionName string
+	// Roles says which callers hold which role.
+	Roles access.Map
 }
 
 // Getenv reads one environment variable.
@@ -70,6 +77,13 @@ func LoadConfig(getenv Getenv) (Config, error) {
 	}
 	if err := domain.ValidateCurrency(cfg.DefaultCurrency); err != nil {
 		return Config{}, fmt.Errorf("environment variable %s: %w", EnvDefaultCurrency, err)
+	}
+	roles := getenv(EnvRoleMap)
+	if roles == "" {
+		roles = api.DefaultRoleMap
+	}
+	if cfg.Roles, err = access.Parse(roles); err != nil {
+		return Config{}, fmt.Errorf("environment variable %s: %w", EnvRoleMap, err)
 	}
 	return cfg, nil
 }
@@ -128,13 +142,13 @@ func NewIdempotency(table ports.Table, clock ports.Clock, logger *slog.Logger) *
 
 // NewAPI returns the HTTP API of a function that creates nothing.
 func NewAPI(svc *app.Service, cfg Config) *api.API {
-	return api.New(svc, nil, cfg.DefaultCurrency)
+	return api.New(svc, nil, cfg.DefaultCurrency, cfg.Roles)
 }
 
 // NewCreateAPI returns the HTTP API of the function that creates claims:
 // its creates are idempotent.
 func NewCreateAPI(svc *app.Service, idem *idempotency.Middleware, cfg Config) *api.API {
-	return api.New(svc, idem, cfg.DefaultCurrency)
+	return api.New(svc, idem, cfg.DefaultCurrency, cfg.Roles)
 }
 
 // Operation names the one operation a function serves.
@@ -166,10 +180,10 @@ var onTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
 var Create = wire.NewSet(base, NewTable, onTable, NewIdempotency, NewCreateAPI)
 
 // Single builds the functions that act on one claim (getClaim,
-// updateClaim, deleteClaim): the table, never paged.
+// updateClaim, deleteClaim and the decisions): the table, never paged.
 var Single = wire.NewSet(base, NewTable, onTable, NewAPI)
 
-// List builds listClaims: the table with its cursor key.
+// List builds listClaims and claimHistory: the table with its cursor key.
 var List = wire.NewSet(base, PagedTable, onTable, NewAPI)
 
 // Local builds every operation in one API over table, from the same

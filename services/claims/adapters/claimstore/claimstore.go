@@ -1,13 +1,17 @@
-// Package claimstore keeps claims (app.ClaimStore) in a generic table
-// (ports.Table), single-table style: one partition per member
-// (MEMBER#<memberId>), one item per claim (CLAIM#<claimId>). The storage
-// layout and attribute names live here and nowhere else.
+// Package claimstore keeps claims and their history (app.ClaimStore) in a
+// generic table (ports.Table), single-table style: one partition per member
+// (MEMBER#<memberId>), one item per claim (CLAIM#<claimId>) and one per
+// change of it (HISTORY#<claimId>#<version>), each change and its history
+// item written in one transaction. The storage layout and attribute names
+// live here and nowhere else.
 package claimstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
@@ -17,11 +21,19 @@ import (
 
 // The layout in the table.
 const (
-	memberPrefix = "MEMBER#"
-	claimPrefix  = "CLAIM#"
-	entity       = "claim"
-	timeLayout   = time.RFC3339Nano
+	memberPrefix  = "MEMBER#"
+	claimPrefix   = "CLAIM#"
+	historyPrefix = "HISTORY#"
+	entity        = "claim"
+	historyEntity = "claim_history"
+	timeLayout    = time.RFC3339Nano
 )
+
+// historyKey is the key of a claim's history entry: in the member's
+// partition, beside the claims but outside their prefix, one per version.
+func historyKey(memberID, claimID string, version int64) ports.Key {
+	return ports.Key{Partition: memberPrefix + memberID, Sort: fmt.Sprintf("%s%s#%010d", historyPrefix, claimID, version)}
+}
 
 // Store is an app.ClaimStore over a table.
 type Store struct {
@@ -38,16 +50,22 @@ func Key(memberID, claimID string) ports.Key {
 	return ports.Key{Partition: memberPrefix + memberID, Sort: claimPrefix + claimID}
 }
 
-// Create implements app.ClaimStore.
-func (s *Store) Create(ctx context.Context, c domain.Claim) (domain.Claim, error) {
-	it, err := s.table.Create(ctx, toItem(c))
+// Create implements app.ClaimStore: the claim and its first history entry
+// in one transaction.
+func (s *Store) Create(ctx context.Context, c domain.Claim, h app.HistoryEntry) (domain.Claim, error) {
+	c.Version = 1
+	it := toItem(c)
+	hist, err := historyItem(h)
+	if err != nil {
+		return domain.Claim{}, err
+	}
+	err = s.table.Transact(ctx, ports.Write{Create: &it}, ports.Write{Create: &hist})
 	if errors.Is(err, ports.ErrConflict) {
 		return domain.Claim{}, fmt.Errorf("claim %s of %s: %w", c.ID, c.MemberID, app.ErrClaimExists)
 	}
 	if err != nil {
 		return domain.Claim{}, fmt.Errorf("put claim %s of %s: %w", c.ID, c.MemberID, err)
 	}
-	c.Version = it.Version
 	return c, nil
 }
 
@@ -84,62 +102,125 @@ func (s *Store) List(ctx context.Context, memberID string, opts app.ListOptions)
 	return out, nil
 }
 
-// Update implements app.ClaimStore: one conditional patch of the item.
-func (s *Store) Update(ctx context.Context, memberID, claimID string, ch app.Change, expectedVersion int64, from []domain.Status) (domain.Claim, error) {
-	statuses := make([]any, 0, len(from))
-	for _, st := range from {
-		statuses = append(statuses, string(st))
+// Save implements app.ClaimStore: one transaction patches the claim at
+// the version it was read and creates its history entry.
+func (s *Store) Save(ctx context.Context, c domain.Claim, h app.HistoryEntry) (domain.Claim, error) {
+	hist, err := historyItem(h)
+	if err != nil {
+		return domain.Claim{}, err
 	}
-	it, err := s.table.Patch(ctx, Key(memberID, claimID), changeAttributes(ch), expectedVersion,
-		ports.Condition{Attribute: "entity", Equals: entity},
-		ports.Condition{Attribute: "status", OneOf: statuses})
-	var ce *ports.ConditionError
-	switch {
-	case errors.As(err, &ce):
-		cur, cerr := fromItem(ce.Current)
-		if cerr != nil {
-			return domain.Claim{}, cerr
-		}
-		return domain.Claim{}, &app.RefusedError{Current: cur}
-	case errors.Is(err, ports.ErrNotFound):
-		return domain.Claim{}, fmt.Errorf("claim %s of %s: %w", claimID, memberID, app.ErrClaimNotFound)
-	case err != nil:
-		return domain.Claim{}, fmt.Errorf("update claim %s of %s: %w", claimID, memberID, err)
+	attrs := toItem(c).Attributes
+	for _, k := range []string{"entity", "claimId", "memberId", "createdAt"} {
+		delete(attrs, k) // fixed at creation
 	}
-	return fromItem(it)
+	err = s.table.Transact(ctx,
+		ports.Write{Patch: &ports.PatchWrite{
+			Key: Key(c.MemberID, c.ID), Attributes: attrs, ExpectedVersion: c.Version,
+			Conditions: []ports.Condition{{Attribute: "entity", Equals: entity}},
+		}},
+		ports.Write{Create: &hist})
+	if err != nil {
+		return domain.Claim{}, s.refused(ctx, c, "save", err)
+	}
+	c.Version++
+	return c, nil
 }
 
-// Delete implements app.ClaimStore.
-func (s *Store) Delete(ctx context.Context, memberID, claimID string, expectedVersion int64) error {
-	err := s.table.Delete(ctx, Key(memberID, claimID), expectedVersion)
-	switch {
-	case errors.Is(err, ports.ErrNotFound):
-		return fmt.Errorf("claim %s of %s: %w", claimID, memberID, app.ErrClaimNotFound)
-	case errors.Is(err, ports.ErrConflict):
-		return fmt.Errorf("delete claim %s of %s: %w", claimID, memberID, app.ErrVersionMismatch)
-	case err != nil:
-		return fmt.Errorf("delete claim %s of %s: %w", claimID, memberID, err)
+// Delete implements app.ClaimStore: one transaction deletes the claim,
+// still pending at the version it was read, and records the deletion.
+func (s *Store) Delete(ctx context.Context, c domain.Claim, h app.HistoryEntry) error {
+	hist, err := historyItem(h)
+	if err != nil {
+		return err
+	}
+	err = s.table.Transact(ctx,
+		ports.Write{Delete: &ports.DeleteWrite{
+			Key: Key(c.MemberID, c.ID), ExpectedVersion: c.Version,
+			Conditions: []ports.Condition{{Attribute: "entity", Equals: entity}, {Attribute: "status", Equals: string(domain.StatusPending)}},
+		}},
+		ports.Write{Create: &hist})
+	if err != nil {
+		return s.refused(ctx, c, "delete", err)
 	}
 	return nil
 }
 
-func changeAttributes(ch app.Change) ports.Attributes {
-	attrs := ports.Attributes{"updatedAt": ch.UpdatedAt.UTC().Format(timeLayout)}
-	for name, v := range map[string]*string{
-		"memberName": ch.MemberName, "policyId": ch.PolicyID, "policyType": ch.PolicyType,
-		"currency": ch.Currency, "description": ch.Description,
-	} {
-		if v != nil {
-			attrs[name] = *v
+// refused explains a failed transaction: the claim is gone, or it changed
+// since it was read.
+func (s *Store) refused(ctx context.Context, c domain.Claim, op string, err error) error {
+	if !errors.Is(err, ports.ErrConflict) {
+		return fmt.Errorf("%s claim %s of %s: %w", op, c.ID, c.MemberID, err)
+	}
+	if _, gerr := s.table.Get(ctx, Key(c.MemberID, c.ID)); errors.Is(gerr, ports.ErrNotFound) {
+		return fmt.Errorf("%s claim %s of %s: %w", op, c.ID, c.MemberID, app.ErrClaimNotFound)
+	}
+	return fmt.Errorf("%s claim %s of %s at version %d: %w: %w", op, c.ID, c.MemberID, c.Version, app.ErrChangedConcurrently, err)
+}
+
+// History implements app.ClaimStore.
+func (s *Store) History(ctx context.Context, memberID, claimID string, limit int, cursor string) (app.HistoryPage, error) {
+	page, err := s.table.Query(ctx, ports.Query{
+		Partition: memberPrefix + memberID, SortPrefix: historyPrefix + claimID + "#", Limit: limit, Cursor: cursor,
+	})
+	if err != nil {
+		return app.HistoryPage{}, fmt.Errorf("query history of claim %s of %s: %w", claimID, memberID, err)
+	}
+	out := app.HistoryPage{Entries: make([]app.HistoryEntry, 0, len(page.Items)), NextCursor: page.NextCursor}
+	for _, it := range page.Items {
+		h, err := fromHistoryItem(it)
+		if err != nil {
+			return app.HistoryPage{}, err
+		}
+		out.Entries = append(out.Entries, h)
+	}
+	return out, nil
+}
+
+func historyItem(h app.HistoryEntry) (ports.Item, error) {
+	changes, err := json.Marshal(h.Changes)
+	if err != nil {
+		return ports.Item{}, fmt.Errorf("history of claim %s: %w", h.ClaimID, err)
+	}
+	attrs := ports.Attributes{
+		"entity": historyEntity, "claimId": h.ClaimID, "memberId": h.MemberID,
+		"claimVersion": h.Version, "event": string(h.Event), "at": h.At.UTC().Format(timeLayout),
+		"requestId": h.Actor.RequestID, "changes": string(changes),
+	}
+	for k, v := range map[string]string{"principal": h.Actor.Principal, "apiKeyId": h.Actor.APIKeyID, "sourceIp": h.Actor.SourceIP} {
+		if v != "" {
+			attrs[k] = v
 		}
 	}
-	if ch.Amount != nil {
-		attrs["amount"] = *ch.Amount
+	return ports.Item{Key: historyKey(h.MemberID, h.ClaimID, h.Version), Attributes: attrs}, nil
+}
+
+func fromHistoryItem(it ports.Item) (app.HistoryEntry, error) {
+	a := it.Attributes
+	str := func(k string) string { s, _ := a[k].(string); return s }
+	version, _ := a["claimVersion"].(int64)
+	at, err := time.Parse(timeLayout, str("at"))
+	if str("entity") != historyEntity || err != nil {
+		return app.HistoryEntry{}, fmt.Errorf("item %v is not a history entry", it.Key)
 	}
-	if ch.Status != nil {
-		attrs["status"] = string(*ch.Status)
+	h := app.HistoryEntry{
+		ClaimID: str("claimId"), MemberID: str("memberId"), Version: version, Event: app.Event(str("event")), At: at,
+		Actor: app.Actor{Principal: str("principal"), APIKeyID: str("apiKeyId"), SourceIP: str("sourceIp"), RequestID: str("requestId")},
 	}
-	return attrs
+	if c := str("changes"); c != "" && c != "null" {
+		dec := json.NewDecoder(strings.NewReader(c))
+		dec.UseNumber()
+		if err := dec.Decode(&h.Changes); err != nil {
+			return app.HistoryEntry{}, fmt.Errorf("history entry %v changes: %w", it.Key, err)
+		}
+		for k, v := range h.Changes {
+			if n, ok := v.(json.Number); ok {
+				if i, err := n.Int64(); err == nil {
+					h.Changes[k] = i
+				}
+			}
+		}
+	}
+	return h, nil
 }
 
 func toItem(c domain.Claim) ports.Item {
@@ -147,18 +228,20 @@ func toItem(c domain.Claim) ports.Item {
 		Key:     Key(c.MemberID, c.ID),
 		Version: c.Version,
 		Attributes: ports.Attributes{
-			"entity":      entity,
-			"claimId":     c.ID,
-			"memberId":    c.MemberID,
-			"memberName":  c.MemberName,
-			"policyId":    c.PolicyID,
-			"policyType":  c.PolicyType,
-			"amount":      c.Amount,
-			"currency":    c.Currency,
-			"description": c.Description,
-			"status":      string(c.Status),
-			"createdAt":   c.CreatedAt.UTC().Format(timeLayout),
-			"updatedAt":   c.UpdatedAt.UTC().Format(timeLayout),
+			"entity":           entity,
+			"claimId":          c.ID,
+			"memberId":         c.MemberID,
+			"memberName":       c.MemberName,
+			"policyId":         c.PolicyID,
+			"policyType":       c.PolicyType,
+			"amount":           c.Amount,
+			"currency":         c.Currency,
+			"description":      c.Description,
+			"status":           string(c.Status),
+			"reason":           c.Reason,
+			"paymentReference": c.PaymentReference,
+			"createdAt":        c.CreatedAt.UTC().Format(timeLayout),
+			"updatedAt":        c.UpdatedAt.UTC().Format(timeLayout),
 		},
 	}
 }
@@ -182,7 +265,8 @@ func fromItem(it ports.Item) (domain.Claim, error) {
 		ID: str("claimId"), MemberID: str("memberId"),
 		MemberName: str("memberName"), PolicyID: str("policyId"), PolicyType: str("policyType"),
 		Amount: amount, Currency: str("currency"), Description: str("description"),
-		Status: domain.Status(str("status")), Version: it.Version,
+		Status: domain.Status(str("status")), Reason: str("reason"), PaymentReference: str("paymentReference"),
+		Version:   it.Version,
 		CreatedAt: created, UpdatedAt: updated,
 	}, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/claims/adapters/claimstore"
 	"github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/app/claimstest"
@@ -40,7 +41,7 @@ func TestItemsUseTheSingleTableLayout(t *testing.T) {
 		MemberName: "Ada", PolicyID: "P-1", PolicyType: "PPO", Amount: 12550, Currency: "USD",
 	}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	require.NoError(t, err)
-	_, err = claimstore.New(table).Create(t.Context(), c)
+	_, err = claimstore.New(table).Create(t.Context(), c, app.HistoryEntry{ClaimID: c.ID, MemberID: c.MemberID, Version: 1, Event: app.EventCreated, At: c.CreatedAt})
 	require.NoError(t, err)
 
 	it, err := table.Get(t.Context(), claimstore.Key("M-layout", c.ID))
@@ -51,4 +52,10 @@ func TestItemsUseTheSingleTableLayout(t *testing.T) {
 	assert.Equal(t, "USD", it.Attributes["currency"])
 	assert.Equal(t, "pending", it.Attributes["status"])
 	assert.Equal(t, "claim", it.Attributes["entity"])
+
+	page, err := table.Query(t.Context(), ports.Query{Partition: "MEMBER#M-layout", SortPrefix: "HISTORY#", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	assert.Equal(t, "HISTORY#"+c.ID+"#0000000001", page.Items[0].Key.Sort)
+	assert.Equal(t, "created", page.Items[0].Attributes["event"])
 }

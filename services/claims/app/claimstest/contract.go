@@ -31,7 +31,18 @@ func claim(t *testing.T, member string, n int) domain.Claim {
 	return c
 }
 
-func ptr[T any](v T) *T { return &v }
+var actor = app.Actor{Principal: "arn:aws:iam::123456789012:role/intake", APIKeyID: "key-1", SourceIP: "192.0.2.1", RequestID: "req-1"}
+
+func entry(c domain.Claim, version int64, ev app.Event, changes map[string]any) app.HistoryEntry {
+	return app.HistoryEntry{ClaimID: c.ID, MemberID: c.MemberID, Version: version, Event: ev, At: filed.Add(time.Duration(version) * time.Minute), Actor: actor, Changes: changes}
+}
+
+func create(t *testing.T, s app.ClaimStore, c domain.Claim) domain.Claim {
+	t.Helper()
+	created, err := s.Create(t.Context(), c, entry(c, 1, app.EventCreated, map[string]any{"amount": c.Amount}))
+	require.NoError(t, err)
+	return created
+}
 
 // ClaimStoreContract runs the suite against the stores newStore returns.
 func ClaimStoreContract(t *testing.T, newStore NewStore) {
@@ -40,13 +51,12 @@ func ClaimStoreContract(t *testing.T, newStore NewStore) {
 		t.Parallel()
 		s := newStore(t)
 		c := claim(t, "M-1", 1)
-		created, err := s.Create(t.Context(), c)
-		require.NoError(t, err)
+		created := create(t, s, c)
 		assert.Equal(t, int64(1), created.Version)
 		got, err := s.Get(t.Context(), "M-1", c.ID)
 		require.NoError(t, err)
+		c.Version = 1
 		assert.Equal(t, c.ID, got.ID)
-		assert.Equal(t, "M-1", got.MemberID)
 		assert.Equal(t, c.MemberName, got.MemberName)
 		assert.Equal(t, c.PolicyID, got.PolicyID)
 		assert.Equal(t, c.PolicyType, got.PolicyType)
@@ -59,45 +69,54 @@ func ClaimStoreContract(t *testing.T, newStore NewStore) {
 		assert.True(t, c.UpdatedAt.Equal(got.UpdatedAt))
 	})
 
-	t.Run("an id is created once", func(t *testing.T) {
+	t.Run("an id is created once, with one history entry", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
 		c := claim(t, "M-1", 1)
-		_, err := s.Create(t.Context(), c)
-		require.NoError(t, err)
-		c.MemberName = "Someone Else"
-		_, err = s.Create(t.Context(), c)
+		create(t, s, c)
+		other := c
+		other.MemberName = "Someone Else"
+		_, err := s.Create(t.Context(), other, entry(other, 1, app.EventCreated, nil))
 		require.ErrorIs(t, err, app.ErrClaimExists)
 		got, err := s.Get(t.Context(), "M-1", c.ID)
 		require.NoError(t, err)
 		assert.Equal(t, "Ada Lovelace", got.MemberName)
+		h, err := s.History(t.Context(), "M-1", c.ID, 10, "")
+		require.NoError(t, err)
+		require.Len(t, h.Entries, 1)
+		assert.Equal(t, app.EventCreated, h.Entries[0].Event)
+		assert.Equal(t, actor, h.Entries[0].Actor)
+		assert.Equal(t, map[string]any{"amount": c.Amount}, h.Entries[0].Changes)
+		assert.True(t, filed.Add(time.Minute).Equal(h.Entries[0].At))
 	})
 
 	t.Run("claims belong to their member", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		c := claim(t, "M-1", 1)
-		_, err := s.Create(t.Context(), c)
-		require.NoError(t, err)
-		_, err = s.Get(t.Context(), "M-2", c.ID)
+		c := create(t, s, claim(t, "M-1", 1))
+		_, err := s.Get(t.Context(), "M-2", c.ID)
 		require.ErrorIs(t, err, app.ErrClaimNotFound)
 		page, err := s.List(t.Context(), "M-2", app.ListOptions{Limit: 10})
 		require.NoError(t, err)
 		assert.Empty(t, page.Claims)
-		require.ErrorIs(t, s.Delete(t.Context(), "M-2", c.ID, 0), app.ErrClaimNotFound)
+		h, err := s.History(t.Context(), "M-2", c.ID, 10, "")
+		require.NoError(t, err)
+		assert.Empty(t, h.Entries)
 	})
 
-	t.Run("listing pages in id order and filters by status", func(t *testing.T) {
+	t.Run("listing pages in id order, filters by status and skips history", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
+		var want []string
 		for n := range 7 {
-			_, err := s.Create(t.Context(), claim(t, "M-list", n))
-			require.NoError(t, err)
+			c := create(t, s, claim(t, "M-list", n))
+			want = append(want, c.ID)
 		}
-		approved := claim(t, "M-list", 3).ID
-		_, err := s.Update(t.Context(), "M-list", approved,
-			app.Change{Patch: app.Patch{Status: ptr(domain.StatusApproved)}, UpdatedAt: filed.Add(time.Hour)}, 1,
-			[]domain.Status{domain.StatusPending})
+		third, err := s.Get(t.Context(), "M-list", want[3])
+		require.NoError(t, err)
+		approved, err := third.Decide(domain.Decision{To: domain.StatusApproved}, filed.Add(time.Hour))
+		require.NoError(t, err)
+		_, err = s.Save(t.Context(), approved, entry(third, 2, app.EventApproved, nil))
 		require.NoError(t, err)
 
 		var ids []string
@@ -113,83 +132,64 @@ func ClaimStoreContract(t *testing.T, newStore NewStore) {
 				break
 			}
 		}
-		want := make([]string, 0, 7)
-		for n := range 7 {
-			want = append(want, claim(t, "M-list", n).ID)
-		}
 		assert.Equal(t, want, ids)
 
 		page, err := s.List(t.Context(), "M-list", app.ListOptions{Limit: 10, Status: domain.StatusApproved})
 		require.NoError(t, err)
 		require.Len(t, page.Claims, 1)
-		assert.Equal(t, approved, page.Claims[0].ID)
-		assert.Equal(t, domain.StatusApproved, page.Claims[0].Status)
+		assert.Equal(t, want[3], page.Claims[0].ID)
 	})
 
-	t.Run("an update writes only what it sets, once per version", func(t *testing.T) {
+	t.Run("a save writes the claim and its history entry once per version", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		c := claim(t, "M-1", 1)
-		_, err := s.Create(t.Context(), c)
+		c := create(t, s, claim(t, "M-1", 1))
+		rejected, err := c.Decide(domain.Decision{To: domain.StatusRejected, Reason: "not covered"}, filed.Add(time.Hour))
 		require.NoError(t, err)
-		later := filed.Add(time.Hour)
-		got, err := s.Update(t.Context(), "M-1", c.ID,
-			app.Change{Patch: app.Patch{Amount: ptr(int64(777)), Description: ptr("changed")}, UpdatedAt: later}, 1,
-			[]domain.Status{domain.StatusPending})
+		saved, err := s.Save(t.Context(), rejected, entry(c, 2, app.EventRejected, map[string]any{"status": "rejected", "reason": "not covered"}))
 		require.NoError(t, err)
-		assert.Equal(t, int64(2), got.Version)
-		assert.Equal(t, int64(777), got.Amount)
-		assert.Equal(t, "changed", got.Description)
-		assert.Equal(t, c.MemberName, got.MemberName, "fields not set stay")
-		assert.Equal(t, domain.StatusPending, got.Status)
-		assert.True(t, later.Equal(got.UpdatedAt))
-		assert.True(t, c.CreatedAt.Equal(got.CreatedAt))
-
-		_, err = s.Update(t.Context(), "M-1", c.ID, app.Change{Patch: app.Patch{Amount: ptr(int64(1))}, UpdatedAt: later}, 1,
-			[]domain.Status{domain.StatusPending})
-		var refused *app.RefusedError
-		require.ErrorAs(t, err, &refused, "a stale version is refused")
-		assert.Equal(t, int64(2), refused.Current.Version)
-		assert.Equal(t, int64(777), refused.Current.Amount, "and the claim is reported as it is")
-	})
-
-	t.Run("an update holds only from the allowed statuses", func(t *testing.T) {
-		t.Parallel()
-		s := newStore(t)
-		c := claim(t, "M-1", 1)
-		_, err := s.Create(t.Context(), c)
-		require.NoError(t, err)
-		_, err = s.Update(t.Context(), "M-1", c.ID, app.Change{Patch: app.Patch{Status: ptr(domain.StatusPaid)}, UpdatedAt: filed}, 0,
-			[]domain.Status{domain.StatusApproved})
-		var refused *app.RefusedError
-		require.ErrorAs(t, err, &refused)
-		assert.Equal(t, domain.StatusPending, refused.Current.Status)
+		assert.Equal(t, int64(2), saved.Version)
 		got, err := s.Get(t.Context(), "M-1", c.ID)
 		require.NoError(t, err)
-		assert.Equal(t, int64(1), got.Version, "nothing was written")
+		assert.Equal(t, domain.StatusRejected, got.Status)
+		assert.Equal(t, "not covered", got.Reason)
+		assert.Equal(t, int64(2), got.Version)
+		assert.True(t, filed.Add(time.Hour).Equal(got.UpdatedAt))
+		assert.True(t, c.CreatedAt.Equal(got.CreatedAt))
+
+		_, err = s.Save(t.Context(), rejected, entry(c, 2, app.EventRejected, nil))
+		require.ErrorIs(t, err, app.ErrChangedConcurrently, "a save from a stale read is refused")
+
+		h, err := s.History(t.Context(), "M-1", c.ID, 10, "")
+		require.NoError(t, err)
+		require.Len(t, h.Entries, 2)
+		assert.Equal(t, []app.Event{app.EventCreated, app.EventRejected}, []app.Event{h.Entries[0].Event, h.Entries[1].Event})
+		assert.Equal(t, int64(2), h.Entries[1].Version)
+		assert.Equal(t, map[string]any{"status": "rejected", "reason": "not covered"}, h.Entries[1].Changes)
 	})
 
-	t.Run("updating a missing claim is not found", func(t *testing.T) {
+	t.Run("saving a missing claim is not found", func(t *testing.T) {
 		t.Parallel()
-		_, err := newStore(t).Update(t.Context(), "M-1", claim(t, "M-1", 9).ID,
-			app.Change{Patch: app.Patch{Amount: ptr(int64(5))}, UpdatedAt: filed}, 0, []domain.Status{domain.StatusPending})
+		c := claim(t, "M-1", 9)
+		c.Version = 1
+		_, err := newStore(t).Save(t.Context(), c, entry(c, 2, app.EventDetailsChanged, nil))
 		require.ErrorIs(t, err, app.ErrClaimNotFound)
 	})
 
-	t.Run("concurrent updates of one version: exactly one wins", func(t *testing.T) {
+	t.Run("concurrent saves of one version: exactly one wins, one entry", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		c := claim(t, "M-race", 1)
-		_, err := s.Create(t.Context(), c)
-		require.NoError(t, err)
+		c := create(t, s, claim(t, "M-race", 1))
 		var wins atomic.Int32
 		var wg sync.WaitGroup
 		for n := range 10 {
 			wg.Go(func() {
-				_, err := s.Update(t.Context(), "M-race", c.ID,
-					app.Change{Patch: app.Patch{Description: ptr(fmt.Sprintf("writer %d", n))}, UpdatedAt: filed}, 1,
-					[]domain.Status{domain.StatusPending})
-				if err == nil {
+				d := fmt.Sprintf("writer %d", n)
+				next, _, err := c.Apply(domain.Edit{Description: &d}, filed)
+				if err != nil {
+					return
+				}
+				if _, err := s.Save(t.Context(), next, entry(c, 2, app.EventDetailsChanged, map[string]any{"description": d})); err == nil {
 					wins.Add(1)
 				}
 			})
@@ -199,18 +199,61 @@ func ClaimStoreContract(t *testing.T, newStore NewStore) {
 		got, err := s.Get(t.Context(), "M-race", c.ID)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), got.Version)
+		h, err := s.History(t.Context(), "M-race", c.ID, 20, "")
+		require.NoError(t, err)
+		require.Len(t, h.Entries, 2)
+		assert.Equal(t, got.Description, h.Entries[1].Changes["description"], "the entry is the winner's")
 	})
 
-	t.Run("delete honours the version", func(t *testing.T) {
+	t.Run("delete removes a pending claim at its version and keeps its history", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		c := claim(t, "M-1", 1)
-		_, err := s.Create(t.Context(), c)
+		c := create(t, s, claim(t, "M-1", 1))
+		stale := c
+		stale.Version = 5
+		require.ErrorIs(t, s.Delete(t.Context(), stale, entry(c, 6, app.EventDeleted, nil)), app.ErrChangedConcurrently)
+
+		other := create(t, s, claim(t, "M-1", 2))
+		approved, err := other.Decide(domain.Decision{To: domain.StatusApproved}, filed)
 		require.NoError(t, err)
-		require.ErrorIs(t, s.Delete(t.Context(), "M-1", c.ID, 5), app.ErrVersionMismatch)
-		require.NoError(t, s.Delete(t.Context(), "M-1", c.ID, 1))
+		saved, err := s.Save(t.Context(), approved, entry(other, 2, app.EventApproved, nil))
+		require.NoError(t, err)
+		require.ErrorIs(t, s.Delete(t.Context(), saved, entry(other, 3, app.EventDeleted, nil)), app.ErrChangedConcurrently,
+			"a claim that is no longer pending is never deleted")
+
+		require.NoError(t, s.Delete(t.Context(), c, entry(c, 2, app.EventDeleted, nil)))
 		_, err = s.Get(t.Context(), "M-1", c.ID)
 		require.ErrorIs(t, err, app.ErrClaimNotFound)
-		require.ErrorIs(t, s.Delete(t.Context(), "M-1", c.ID, 0), app.ErrClaimNotFound)
+		require.ErrorIs(t, s.Delete(t.Context(), c, entry(c, 2, app.EventDeleted, nil)), app.ErrClaimNotFound)
+		h, err := s.History(t.Context(), "M-1", c.ID, 10, "")
+		require.NoError(t, err)
+		require.Len(t, h.Entries, 2, "the history outlives the claim")
+		assert.Equal(t, app.EventDeleted, h.Entries[1].Event)
+	})
+
+	t.Run("history pages oldest first", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		c := create(t, s, claim(t, "M-h", 1))
+		for v := int64(1); v < 6; v++ {
+			d := fmt.Sprintf("edit %d", v)
+			next, _, err := c.Apply(domain.Edit{Description: &d}, filed)
+			require.NoError(t, err)
+			c, err = s.Save(t.Context(), next, entry(c, v+1, app.EventDetailsChanged, map[string]any{"description": d}))
+			require.NoError(t, err)
+		}
+		var versions []int64
+		cursor := ""
+		for range 10 {
+			page, err := s.History(t.Context(), "M-h", c.ID, 4, cursor)
+			require.NoError(t, err)
+			for _, e := range page.Entries {
+				versions = append(versions, e.Version)
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6}, versions)
 	})
 }

@@ -1,0 +1,6 @@
+// Command approveclaim is the approveClaim Lambda function of the claims service.
+package main
+
+import "github.com/hexlambda/hexlambda/services/claims/providers"
+
+func main() { providers.Start(initialize) }

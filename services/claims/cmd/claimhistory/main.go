@@ -1,0 +1,6 @@
+// Command claimhistory is the claimHistory Lambda function of the claims service.
+package main
+
+import "github.com/hexlambda/hexlambda/services/claims/providers"
+
+func main() { providers.Start(initialize) }

@@ -1,0 +1,18 @@
+//go:build wireinject
+
+package main
+
+import (
+	"context"
+
+	"github.com/google/wire"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
+	"github.com/hexlambda/hexlambda/services/claims/api"
+	"github.com/hexlambda/hexlambda/services/claims/providers"
+)
+
+func initialize(ctx context.Context) (*apigw.Adapter, error) {
+	wire.Build(providers.List, wire.Value(providers.Operation(api.OpClaimHistory)))
+	return nil, nil
+}
