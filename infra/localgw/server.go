@@ -174,7 +174,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("listen for %s: %w", api.Name, err)
 		}
-		srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+		// A request is read within 30 s and answered within API Gateway's
+		// 29 s integration limit plus a margin; idle connections close.
+		srv := &http.Server{
+			Handler: g, ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 40 * time.Second, IdleTimeout: 2 * time.Minute,
+		}
 		go func() { _ = srv.Serve(ln) }()
 		s.servers = append(s.servers, srv)
 		s.Gateways[t.APIID] = g

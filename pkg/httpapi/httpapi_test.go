@@ -148,6 +148,9 @@ func TestDecodeJSON(t *testing.T) {
 		{`{"Secret":1}`, "", 400, "read_only_field"},
 		{`{"secret":1}`, "", 400, "read_only_field"},
 		{`{"name":"a"}`, "text/plain", 415, "unsupported_media_type"},
+		{`{"name":"a","count":1,"name":"b"}`, "", 400, "duplicate_field"},
+		{`{"name":"a","Tags":["x","x"],"count":1,"count":2}`, "", 400, "duplicate_field"},
+		{`{"name":"a","Tags":[],"count":1}`, "", 0, ""},
 		{`{"name":"` + string(bytes.Repeat([]byte("x"), httpapi.MaxBodyBytes)) + `"}`, "", 413, "body_too_large"},
 	}
 	for _, c := range cases {
@@ -195,4 +198,28 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("decode error is not a 4xx API error: %v", err)
 		}
 	})
+}
+
+func TestDuplicateKeysAreFoundAtAnyDepth(t *testing.T) {
+	t.Parallel()
+	type inner struct {
+		A map[string]any `json:"a"`
+		B []any          `json:"b"`
+	}
+	for body, dup := range map[string]bool{
+		`{"a":{"x":1,"y":{"x":2}},"b":[{"x":1},{"x":1}]}`: false,
+		`{"a":{"x":1,"x":2}}`:                             true,
+		`{"b":[{"x":1,"x":1}]}`:                           true,
+		`{"a":{"x":[1,{"k":1}],"k":2},"b":[]}`:            false,
+	} {
+		var v inner
+		err := httpapi.DecodeJSON(ports.Request{Body: []byte(body), Header: http.Header{}}, &v)
+		if dup {
+			var apiErr *httpapi.Error
+			require.ErrorAs(t, err, &apiErr, body)
+			assert.Equal(t, "duplicate_field", apiErr.Code, body)
+		} else {
+			require.NoError(t, err, body)
+		}
+	}
 }

@@ -25,6 +25,7 @@ const (
 	CodeInvalidType      = "invalid_type"
 	CodeUnknownField     = "unknown_field"
 	CodeReadOnlyField    = "read_only_field"
+	CodeDuplicateField   = "duplicate_field"
 )
 
 // JSON returns a response with v encoded as JSON. A value that cannot be
@@ -71,6 +72,11 @@ func DecodeJSON(req ports.Request, dst any, readOnly ...string) error {
 	if fields == nil {
 		return NewError(http.StatusBadRequest, CodeInvalidJSON, "the request body must be a JSON object")
 	}
+	if name, dup := duplicateKey(req.Body); dup {
+		// Parsers disagree on which of two equal keys wins; refuse rather
+		// than pick one that a proxy or a validator did not see.
+		return Errorf(http.StatusBadRequest, CodeDuplicateField, "field %q appears more than once", name).WithDetail("field", name)
+	}
 	for name := range fields {
 		for _, ro := range readOnly {
 			if strings.EqualFold(name, ro) {
@@ -88,6 +94,53 @@ func DecodeJSON(req ports.Request, dst any, readOnly ...string) error {
 		return NewError(http.StatusBadRequest, CodeInvalidJSON, "the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// duplicateKey reports the first key that appears twice in one object of
+// body, at any depth. body is known to be valid JSON.
+func duplicateKey(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next token of an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top != nil && top.object {
+					top.key = true // the object or array was a value
+				}
+				stack = append(stack, &frame{object: d == '{', keys: map[string]bool{}, key: true})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if top == nil || !top.object {
+			continue
+		}
+		if top.key {
+			name, _ := tok.(string)
+			if top.keys[name] {
+				return name, true
+			}
+			top.keys[name] = true
+			top.key = false
+			continue
+		}
+		top.key = true
+	}
 }
 
 func jsonError(err error) error {

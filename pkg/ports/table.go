@@ -80,6 +80,12 @@ type Query struct {
 	Where []Condition
 	// Limit is the page size (1..1000).
 	Limit int
+	// ScanLimit bounds the items one query reads from the partition,
+	// filtered out or not (0: DefaultScanLimit). When it stops before the
+	// page is full, the page holds what matched so far (maybe nothing) and
+	// NextCursor continues after the last item read: one partition full of
+	// non-matching items cannot make one request read it all.
+	ScanLimit int
 	// Cursor continues a previous query; it must come from a Page of the
 	// same query (same partition, prefix and filters).
 	Cursor string
@@ -123,3 +129,16 @@ type Table interface {
 
 // MaxQueryLimit is the largest page size a Query may ask for.
 const MaxQueryLimit = 1000
+
+// DefaultScanLimit is the ScanLimit of a query that sets none.
+const DefaultScanLimit = 1000
+
+// ScanBudget returns the query's scan limit: ScanLimit, DefaultScanLimit
+// when unset, and never less than one page (Limit + 1 items).
+func (q Query) ScanBudget() int {
+	n := q.ScanLimit
+	if n <= 0 {
+		n = DefaultScanLimit
+	}
+	return max(n, q.Limit+1)
+}

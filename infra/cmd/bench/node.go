@@ -30,7 +30,7 @@ func nodeReference(ctx context.Context, root, work string, env []string, n int) 
 	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // build directory
 		return nil, "", fmt.Errorf("node reference: %w", err)
 	}
-	for _, f := range []string{"package.json", "index.mjs"} {
+	for _, f := range []string{"package.json", "package-lock.json", "index.mjs"} {
 		b, err := os.ReadFile(filepath.Join(root, "infra", "bench", "nodefn", f)) //nolint:gosec // the repository's own file
 		if err != nil {
 			return nil, "", fmt.Errorf("node reference: %w", err)
@@ -43,7 +43,9 @@ func nodeReference(ctx context.Context, root, work string, env []string, n int) 
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(bootstrap), 0o755); err != nil { //nolint:gosec // an executable by design
 		return nil, "", fmt.Errorf("node reference: %w", err)
 	}
-	install := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--no-package-lock") //nolint:gosec // npm from the PATH
+	// npm ci installs exactly the committed lockfile (versions and
+	// integrity hashes), and fails rather than resolve anything anew.
+	install := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--omit=dev") //nolint:gosec // npm from the PATH
 	install.Dir = dir
 	if out, err := install.CombinedOutput(); err != nil {
 		return nil, fmt.Sprintf("npm install failed: %v: %s", err, out), nil

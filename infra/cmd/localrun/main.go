@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	powerCfg, err := powerproviders.LoadConfig(withDefaults(getenv, map[string]string{
 		powerproviders.EnvAuditTable:    orDefault(getenv("EC2POWER_AUDIT_TABLE"), "ec2power-audit-local"),
 		powerproviders.EnvDefaultTarget: "group:ci",
+		// As deployed: a wait ends within 25 s and clients poll on.
+		powerproviders.EnvWaitLimit: "25s",
 		powerproviders.EnvPollInterval:  min(2*time.Second, *transition/4+time.Millisecond).String(),
 	}))
 	if err != nil {
@@ -129,7 +131,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: nethttp.Handler(router, logger), ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts as a gateway's: a slow or idle client cannot hold the
+	// server, and no request outlives WAIT_LIMIT by much.
+	srv := &http.Server{
+		Handler: nethttp.Handler(router, logger), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: powerCfg.App.WaitLimit + 30*time.Second, IdleTimeout: 2 * time.Minute,
+	}
 	logger.Info("serving", slog.String("url", url), slog.String("claimsStore", backend), slog.String("fleet", fleetName))
 	if ready != nil {
 		ready(url)

@@ -445,15 +445,20 @@ func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 		in.ExclusiveStartKey = keyAV(after)
 	}
 	var items []ports.Item
+	scanned, budget := 0, q.ScanBudget()
 	for len(items) <= q.Limit {
+		// DynamoDB's Limit counts the items it reads, matching or not.
+		read := budget - scanned
 		if len(q.Where) == 0 {
 			// Without filters (expired items aside) each read item counts.
-			in.Limit = aws.Int32(int32(q.Limit + 1 - len(items))) //nolint:gosec // bounded by MaxQueryLimit
+			read = min(read, q.Limit+1-len(items))
 		}
+		in.Limit = aws.Int32(int32(read)) //nolint:gosec // bounded by the scan budget
 		out, err := t.api.Query(ctx, in)
 		if err != nil {
 			return ports.Page{}, mapErr("query", err)
 		}
+		scanned += int(out.ScannedCount)
 		for _, av := range out.Items {
 			it, err := unmarshal(av)
 			if err != nil {
@@ -465,6 +470,15 @@ func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
+		if scanned >= budget && len(items) <= q.Limit {
+			// The budget is spent before the page is full: continue after
+			// the last item read.
+			last, err := unmarshal(out.LastEvaluatedKey)
+			if err != nil {
+				return ports.Page{}, fmt.Errorf("query %s: %w", q.Partition, err)
+			}
+			return ports.Page{Items: items, NextCursor: t.cursors.Encode(q, last.Key)}, nil
+		}
 	}
 	page := ports.Page{Items: items}
 	if len(items) > q.Limit {

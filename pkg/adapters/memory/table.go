@@ -185,19 +185,38 @@ func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 		after = k.Sort
 	}
 	t.mu.Lock()
-	var matches []ports.Item
+	defer t.mu.Unlock()
+	var keys []ports.Key
 	for k := range t.items {
-		if k.Partition != q.Partition || !strings.HasPrefix(k.Sort, q.SortPrefix) || !beyond(k.Sort, after, q) {
-			continue
+		if k.Partition == q.Partition && strings.HasPrefix(k.Sort, q.SortPrefix) && beyond(k.Sort, after, q) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return (keys[i].Sort < keys[j].Sort) != q.Reverse })
+	// Read in key order as DynamoDB does: live items count against the
+	// scan budget whether they match or not.
+	var matches []ports.Item
+	scanned, budget := 0, q.ScanBudget()
+	for _, k := range keys {
+		if len(matches) > q.Limit {
+			break
 		}
 		it, ok := t.live(k)
-		if !ok || !matchesAll(it, q.Where) {
+		if !ok {
 			continue
 		}
-		matches = append(matches, clone(it))
+		if scanned == budget {
+			page := ports.Page{Items: matches}
+			if len(matches) > 0 || scanned > 0 {
+				page.NextCursor = t.cursors.Encode(q, lastRead(keys, k))
+			}
+			return page, nil
+		}
+		scanned++
+		if matchesAll(it, q.Where) {
+			matches = append(matches, clone(it))
+		}
 	}
-	t.mu.Unlock()
-	sort.Slice(matches, func(i, j int) bool { return (matches[i].Key.Sort < matches[j].Key.Sort) != q.Reverse })
 	page := ports.Page{Items: matches}
 	if len(matches) > q.Limit {
 		page.Items = matches[:q.Limit]
@@ -277,4 +296,14 @@ func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
 		}
 	}
 	return nil
+}
+
+// lastRead returns the key read just before next in keys.
+func lastRead(keys []ports.Key, next ports.Key) ports.Key {
+	for i, k := range keys {
+		if k == next && i > 0 {
+			return keys[i-1]
+		}
+	}
+	return next
 }

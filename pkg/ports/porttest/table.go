@@ -454,6 +454,42 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		assert.Equal(t, int64(2), got.Version)
 	})
 
+	t.Run("a filtered query reads a bounded number of items per page", func(t *testing.T) {
+		t.Parallel()
+		tbl, _, ctx := setup(t)
+		for i := range 40 {
+			kind := "miss"
+			if i == 5 || i == 37 {
+				kind = "hit"
+			}
+			_, err := tbl.Create(ctx, ports.Item{Key: key("P#scan", fmt.Sprintf("ITEM#%02d", i)), Attributes: ports.Attributes{"kind": kind}})
+			require.NoError(t, err)
+		}
+		q := ports.Query{Partition: "P#scan", SortPrefix: "ITEM#", Where: []ports.Condition{{Attribute: "kind", Equals: "hit"}}, Limit: 5, ScanLimit: 10}
+		var hits []string
+		pages, empty := 0, 0
+		for {
+			page, err := tbl.Query(ctx, q)
+			require.NoError(t, err)
+			pages++
+			assert.LessOrEqual(t, len(page.Items), 5)
+			if len(page.Items) == 0 {
+				empty++
+			}
+			for _, it := range page.Items {
+				hits = append(hits, it.Key.Sort)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			require.Less(t, pages, 10, "the cursor moves on")
+			q.Cursor = page.NextCursor
+		}
+		assert.Equal(t, []string{"ITEM#05", "ITEM#37"}, hits, "every match once, in order")
+		assert.GreaterOrEqual(t, pages, 4, "40 items at 10 a page take at least 4 pages")
+		assert.Positive(t, empty, "a page that read only misses is empty but goes on")
+	})
+
 	t.Run("a transaction writes all or nothing", func(t *testing.T) {
 		t.Parallel()
 		tbl, _, ctx := setup(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hexlambda/hexlambda/services/claims/adapters/claimstore"
 	"github.com/hexlambda/hexlambda/services/claims/api"
 )
 
@@ -274,6 +275,26 @@ func TestListPagesAndFilters(t *testing.T) {
 		r = h.do(http.MethodGet, "/members/M-list/claims?status=approved&cursor="+first, "")
 		assert.Equal(t, http.StatusBadRequest, r.Status, "a cursor is bound to its filter")
 	})
+}
+
+func TestAFilteredListReadsABoundedNumberOfClaims(t *testing.T) {
+	t.Parallel()
+	h := newMemoryHarness(t)
+	var last string
+	for range claimstore.ListScanLimit + 50 {
+		last = h.create("M-many")["claimId"].(string)
+	}
+	require.Equal(t, http.StatusOK, h.decide("M-many", last, "approve", 1, "").Status)
+	r := h.do(http.MethodGet, "/members/M-many/claims?status=approved&limit=10", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Empty(t, r.json()["items"], "the first page read its share and found nothing")
+	next, _ := r.json()["nextCursor"].(string)
+	require.NotEmpty(t, next, "and says where to go on")
+	r = h.do(http.MethodGet, "/members/M-many/claims?status=approved&limit=10&cursor="+next, "")
+	require.Equal(t, http.StatusOK, r.Status)
+	items := r.json()["items"].([]any)
+	require.Len(t, items, 1)
+	assert.Equal(t, last, items[0].(map[string]any)["claimId"])
 }
 
 func TestLegacyRoutes(t *testing.T) {

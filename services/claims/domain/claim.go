@@ -148,6 +148,11 @@ func validateText(field, v string, minLen, maxLen int, multiline bool) error {
 		if unicode.IsControl(r) && (!multiline || (r != '\n' && r != '\t' && r != '\r')) {
 			return invalid(field, "must not contain control characters")
 		}
+		if unicode.Is(unicode.Cf, r) {
+			// Bidirectional overrides and invisible characters make a
+			// name read differently from what it is.
+			return invalid(field, "must not contain invisible or bidirectional formatting characters (U+%04X)", r)
+		}
 	}
 	return nil
 }

@@ -146,3 +146,19 @@ func TestMajorUnits(t *testing.T) {
 	assert.Equal(t, "1500", domain.FormatMajor(1500, "JPY"))
 	assert.Equal(t, "1.234", domain.FormatMajor(1234, "KWD"))
 }
+
+func TestNamesRefuseInvisibleAndBidiCharacters(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"Ada\u202eecalovoL", "Ada\u200bLovelace", "\u2066Ada\u2069", "Ada\ufeff"} {
+		d := validDetails()
+		d.MemberName = name
+		_, err := domain.New("id", "M-1", d, time.Now())
+		var ve *domain.ValidationError
+		require.ErrorAs(t, err, &ve, "%q", name)
+		assert.Equal(t, "memberName", ve.Field)
+	}
+	d := validDetails()
+	d.MemberName = "Zoë Ångström-Łukasiewicz 李"
+	_, err := domain.New("id", "M-1", d, time.Now())
+	require.NoError(t, err, "letters of every script are fine")
+}

@@ -35,6 +35,11 @@ func historyKey(memberID, claimID string, version int64) ports.Key {
 	return ports.Key{Partition: memberPrefix + memberID, Sort: fmt.Sprintf("%s%s#%010d", historyPrefix, claimID, version)}
 }
 
+// ListScanLimit bounds the claims one list request reads: a filtered list
+// of a member with many claims answers a short page (maybe an empty one)
+// with a cursor rather than read the whole partition.
+const ListScanLimit = 200
+
 // Store is an app.ClaimStore over a table.
 type Store struct {
 	table ports.Table
@@ -83,7 +88,7 @@ func (s *Store) Get(ctx context.Context, memberID, claimID string) (domain.Claim
 
 // List implements app.ClaimStore.
 func (s *Store) List(ctx context.Context, memberID string, opts app.ListOptions) (app.Page, error) {
-	q := ports.Query{Partition: memberPrefix + memberID, SortPrefix: claimPrefix, Limit: opts.Limit, Cursor: opts.Cursor}
+	q := ports.Query{Partition: memberPrefix + memberID, SortPrefix: claimPrefix, Limit: opts.Limit, Cursor: opts.Cursor, ScanLimit: ListScanLimit}
 	if opts.Status != "" {
 		q.Where = []ports.Condition{{Attribute: "status", Equals: string(opts.Status)}}
 	}

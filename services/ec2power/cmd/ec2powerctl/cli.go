@@ -9,12 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -84,6 +86,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 5 * time.Minute}
 	}
+	// The API key or signature goes to the API's host only: a redirect
+	// elsewhere (another host, or down to http) is refused, not followed.
+	hc := *c.http
+	hc.CheckRedirect = sameOrigin
+	c.http = &hc
 	fs := flag.NewFlagSet("ec2powerctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -135,6 +142,9 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	u, err := url.Parse(c.opts.baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fail(exitUsage, "the base URL %q is not an http(s) URL", c.opts.baseURL)
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return fail(exitUsage, "the base URL %q is plain http: credentials would cross the network unencrypted; use https (http is for loopback only)", c.opts.baseURL)
 	}
 	c.opts.baseURL = strings.TrimRight(c.opts.baseURL, "/")
 	if c.opts.timeout <= 0 {
@@ -286,11 +296,48 @@ func (c *cli) do(ctx context.Context, method, path string) (response, error) {
 	return r, nil
 }
 
+// sameOrigin refuses a redirect that changes the scheme or the host.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("too many redirects")
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("refused a redirect from %s://%s to %s://%s: credentials are sent to the API's host only",
+			first.Scheme, first.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// printable escapes control and formatting characters in text the server
+// sent, so an answer cannot move the cursor, recolour or rewrite the
+// terminal of whoever reads the output.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			b.WriteString(strconv.QuoteRuneToASCII(r)[1 : len(strconv.QuoteRuneToASCII(r))-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // classify turns an error answer into an exit error.
 func classify(r response) error {
-	msg := fmt.Sprintf("%d %s", r.status, r.errorMessage())
+	msg := fmt.Sprintf("%d %s", r.status, printable(r.errorMessage()))
 	if code := r.errorCode(); code != "" {
-		msg = fmt.Sprintf("%d %s: %s", r.status, code, r.errorMessage())
+		msg = fmt.Sprintf("%d %s: %s", r.status, printable(code), printable(r.errorMessage()))
 	}
 	switch r.status {
 	case http.StatusUnauthorized, http.StatusForbidden:
@@ -304,14 +351,20 @@ func classify(r response) error {
 
 func (c *cli) print(r response, human func(io.Writer)) {
 	if c.opts.asJSON {
-		_, _ = c.stdout.Write(append(r.raw, '\n'))
+		// Re-encoded, so whatever the server sent, stdout gets JSON with
+		// its control characters escaped.
+		out, err := json.Marshal(r.body)
+		if err != nil || r.body == nil {
+			out = []byte(strconv.Quote(string(r.raw)))
+		}
+		_, _ = c.stdout.Write(append(out, '\n'))
 		return
 	}
 	human(c.stdout)
 }
 
 func (c *cli) progress(format string, args ...any) {
-	_, _ = fmt.Fprintf(c.stderr, format+"\n", args...)
+	_, _ = fmt.Fprintln(c.stderr, printable(fmt.Sprintf(format, args...)))
 }
 
 func (c *cli) show(ctx context.Context, path string) error {
@@ -468,7 +521,7 @@ func printBody(w io.Writer, body map[string]any) {
 		var parts []string
 		for _, k := range keys {
 			if v, ok := m[k]; ok && v != "" && v != nil {
-				parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+				parts = append(parts, fmt.Sprintf("%s=%s", k, printable(fmt.Sprint(v))))
 			}
 		}
 		_, _ = fmt.Fprintln(w, strings.Join(parts, " "))

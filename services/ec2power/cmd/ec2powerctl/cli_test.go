@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,4 +219,67 @@ func TestSigV4(t *testing.T) {
 	code, _, _ = ctl(t, map[string]string{"EC2POWER_URL": s.url}, "--sigv4", "--region", "us-west-2", "list")
 	require.Equal(t, exitOK, code)
 	assert.Contains(t, auth, "/us-west-2/execute-api/aws4_request")
+}
+
+func TestTheAPIKeyNeverLeavesTheAPIsHost(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "" {
+			leaked.Add(1)
+		}
+		_, _ = io.WriteString(w, `{"items":[]}`)
+	}))
+	t.Cleanup(elsewhere.Close)
+	// localhost is this machine too, but another host as far as URLs go.
+	other := strings.Replace(elsewhere.URL, "127.0.0.1", "localhost", 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+	code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": api.URL, "EC2POWER_API_KEY": "s3cret"}, "list")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, stderr, "refused a redirect")
+	assert.Zero(t, leaked.Load(), "the key was not sent to the other host")
+}
+
+func TestPlainHTTPIsForLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": "http://ec2power.example.com", "EC2POWER_API_KEY": "k"}, "list")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "use https")
+	for _, u := range []string{"http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1"} {
+		code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": u}, "list")
+		assert.Equal(t, exitFailed, code, "%s is allowed (and unreachable): %s", u, stderr)
+	}
+}
+
+func TestTextFromTheServerIsPrintedHarmlessly(t *testing.T) {
+	t.Parallel()
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/start") {
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, `{"error":{"code":"incorrect_state","message":"boom\u001b[2J\u001b]0;pwned\u0007\u202e"}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"items":[{"instanceId":"i-0123456789abcdef0","name":"web\u001b[31m\r\nFAKE LINE","state":"running"}]}`)
+	}))
+	t.Cleanup(evil.Close)
+	code, stdout, _ := ctl(t, map[string]string{"EC2POWER_URL": evil.URL}, "list")
+	require.Equal(t, exitOK, code)
+	assert.NotContains(t, stdout, "\x1b")
+	assert.NotContains(t, stdout, "\r")
+	assert.Equal(t, 1, strings.Count(stdout, "\n"), "one line per instance, whatever the name holds: %q", stdout)
+	assert.Contains(t, stdout, `web\x1b[31m\r\nFAKE LINE`)
+
+	code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": evil.URL}, "start", "i-0123456789abcdef0")
+	assert.Equal(t, exitFailed, code)
+	assert.NotContains(t, stderr, "\x1b")
+	assert.NotContains(t, stderr, "\u202e")
+	assert.Contains(t, stderr, `boom\x1b[2J`)
+
+	code, stdout, _ = ctl(t, map[string]string{"EC2POWER_URL": evil.URL}, "--json", "list")
+	require.Equal(t, exitOK, code)
+	assert.NotContains(t, stdout, "\x1b", "--json output is JSON with escapes")
 }
