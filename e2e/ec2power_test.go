@@ -35,13 +35,39 @@ func TestEC2PowerNeedsAValidAPIKey(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, r.status, "key %q", key)
 		assert.Equal(t, "Forbidden", r.body["message"])
 	}
-	_, value, err := e.issueKey("e2e-revoked")
+	_, value, err := e.issueKey("e2e-revoked", Group, false)
 	require.NoError(t, err)
 	c := caller{e: e, base: e.powerURL, apiKey: value}
 	require.Equal(t, http.StatusOK, c.do(t, http.MethodGet, "/instances", "").status, "a freshly issued key works")
 	require.NoError(t, e.revokeKey("e2e-revoked"))
 	assert.Eventually(t, func() bool { return c.do(t, http.MethodGet, "/instances", "").status == http.StatusForbidden },
 		defaultWait, pollEvery, "a revoked key is refused")
+}
+
+// A key issued for some groups acts on those only, and does not see who
+// asked in the history.
+func TestEC2PowerKeysActWithinTheirGrant(t *testing.T) {
+	e := suite(t)
+	e.needInstances(t)
+	_, value, err := e.issueKey("e2e-team-a", "some-other-group", false)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.revokeKey("e2e-team-a") })
+	c := caller{e: e, base: e.powerURL, apiKey: value}
+	for _, path := range []string{"/groups/" + Group + "/start?dryRun=true", "/instances/" + e.instances["a"] + "/start?dryRun=true", "/instances/" + e.instances["solo"] + "/stop?dryRun=true"} {
+		r := c.do(t, http.MethodPost, path, "")
+		assert.Equal(t, http.StatusForbidden, r.status, "%s: %s", path, r.raw)
+		assert.Equal(t, "not_permitted", r.errorCode(), path)
+	}
+	r := c.do(t, http.MethodGet, "/instances", "")
+	assert.Equal(t, http.StatusOK, r.status, "reading is not acting")
+
+	r = e.powerClient().do(t, http.MethodPost, "/instances/"+e.instances["a"]+"/start?dryRun=true", "")
+	require.Less(t, r.status, 300, "%s", r.raw)
+	r = c.do(t, http.MethodGet, "/instances/"+e.instances["a"]+"/history", "")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	for _, it := range r.body["items"].([]any) {
+		assert.NotContains(t, it.(map[string]any), "apiKeyId", "who asked is shown to auditors only")
+	}
 }
 
 func TestEC2PowerSeesOnlyManagedInstances(t *testing.T) {

@@ -213,8 +213,13 @@ func (e *env) deployBoth() error {
 // issueKey issues the suite's API key with the deploy tool. When the
 // emulator's CloudFormation left the usage plan out (moto does), the suite
 // creates the plan for the stage itself and names it.
-func (e *env) issueKey(consumer string) (id, value string, err error) {
-	args := []string{"keys", "issue", "--service", "ec2power", "--stage", Stage, "--consumer", consumer, "--json"}
+// The key may act on groups (comma-separated, * for all); audit lets it see
+// who asked.
+func (e *env) issueKey(consumer, groups string, audit bool) (id, value string, err error) {
+	args := []string{"keys", "issue", "--service", "ec2power", "--stage", Stage, "--consumer", consumer, "--groups", groups, "--json"}
+	if audit {
+		args = append(args, "--audit")
+	}
 	if e.power["UsagePlanId"] == "" {
 		gw := apigateway.NewFromConfig(e.cfg)
 		plan, err := gw.CreateUsagePlan(context.Background(), &apigateway.CreateUsagePlanInput{
@@ -267,7 +272,7 @@ func (e *env) deployAndSeed() error {
 		return err
 	}
 	var err error
-	e.apiKeyID, e.apiKey, err = e.issueKey("e2e")
+	e.apiKeyID, e.apiKey, err = e.issueKey("e2e", "*", true)
 	return err
 }
 
@@ -373,7 +378,7 @@ func setupAWS() (*env, string, error) {
 	if e.power, err = e.outputs("ec2power"); err != nil {
 		return e, "", err
 	}
-	if e.apiKeyID, e.apiKey, err = e.issueKey("e2e"); err != nil {
+	if e.apiKeyID, e.apiKey, err = e.issueKey("e2e", "*", true); err != nil {
 		return e, "", err
 	}
 	e.claimsURL, e.powerURL = e.claims["ApiUrl"], e.power["ApiUrl"]

@@ -53,6 +53,9 @@ func TestStageChecks(t *testing.T) {
 	require.ErrorContains(t, deploy.CheckStage("prod", deploy.Params{"Auth": "NONE", "AllowAnonymous": "true"}), "not allowed")
 	require.ErrorContains(t, deploy.CheckStage("production", deploy.Params{"Auth": "NONE"}), "not allowed")
 	require.ErrorContains(t, deploy.CheckStage("dev", deploy.Params{"EndpointType": "PRIVATE"}), "VpcEndpointIds")
+	require.ErrorContains(t, deploy.CheckStage("dev", deploy.Params{"KeyThrottleRateLimit": "60"}), "above ThrottleRateLimit 50")
+	require.ErrorContains(t, deploy.CheckStage("dev", deploy.Params{"ThrottleBurstLimit": "10"}), "KeyThrottleBurstLimit 20 is above")
+	require.NoError(t, deploy.CheckStage("dev", deploy.Params{"ThrottleRateLimit": "500", "KeyThrottleRateLimit": "100"}))
 	for _, bad := range []string{"", "Dev", "1dev", "dev_1", "a-very-long-stage-name-indeed"} {
 		require.Error(t, deploy.CheckStage(bad, nil), bad)
 	}

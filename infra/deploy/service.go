@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/pkg/cfn"
@@ -32,10 +33,28 @@ func CheckStage(stage string, params Params) error {
 	if params["Auth"] == cfn.AuthNone && params[cfn.AllowAnonymous] != "true" {
 		return fmt.Errorf("Auth NONE serves anyone who can reach the API: allow it explicitly with --allow-anonymous (stage %s)", stage) //nolint:staticcheck // Auth is the parameter's name
 	}
+	for _, pair := range [][2]string{{"KeyThrottleRateLimit", "ThrottleRateLimit"}, {"KeyThrottleBurstLimit", "ThrottleBurstLimit"}} {
+		key, stageLimit := number(params, pair[0], stackDefaults[pair[0]]), number(params, pair[1], stackDefaults[pair[1]])
+		if key > stageLimit {
+			return fmt.Errorf("%s %d is above %s %d: one API key could take the whole stage", pair[0], key, pair[1], stageLimit)
+		}
+	}
 	if params["EndpointType"] == "PRIVATE" && params["VpcEndpointIds"] == "" {
 		return errors.New("EndpointType PRIVATE needs VpcEndpointIds (the VPC endpoints allowed to call the API)")
 	}
 	return nil
+}
+
+// stackDefaults are the throttling parameters' template defaults.
+var stackDefaults = map[string]int{"ThrottleRateLimit": 50, "ThrottleBurstLimit": 100, "KeyThrottleRateLimit": 10, "KeyThrottleBurstLimit": 20}
+
+// number reads an integer parameter, or def when absent or not a number
+// (CloudFormation refuses those itself).
+func number(params Params, name string, def int) int {
+	if n, err := strconv.Atoi(params[name]); err == nil {
+		return n
+	}
+	return def
 }
 
 // EnsureBootstrap deploys the bootstrap stack when it is missing and

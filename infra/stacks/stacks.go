@@ -5,11 +5,14 @@
 package stacks
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/hexlambda/hexlambda/pkg/cfn"
 	claimsstack "github.com/hexlambda/hexlambda/services/claims/stack"
+	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
 	powerstack "github.com/hexlambda/hexlambda/services/ec2power/stack"
 )
 
@@ -49,4 +52,32 @@ func Lookup(name string) (cfn.Service, error) {
 		return cfn.Service{}, fmt.Errorf("unknown service %q (known: %v)", name, Names())
 	}
 	return s, nil
+}
+
+// KeyGrants records what a service's API keys may do, for the deploy
+// tool's keys commands.
+type KeyGrants interface {
+	// Grant records the groups (comma-separated, * for all) a key may act
+	// on and whether it may audit.
+	Grant(ctx context.Context, keyID, consumer, groups string, audit bool) error
+	Revoke(ctx context.Context, keyID string) error
+	Show(ctx context.Context, keyID string) (string, error)
+}
+
+// keyGrants are the services whose API keys carry a grant: one line per
+// such service.
+var keyGrants = map[string]func(cfg aws.Config, outputs map[string]string) (KeyGrants, error){
+	powerproviders.Service: func(cfg aws.Config, out map[string]string) (KeyGrants, error) {
+		return powerproviders.NewKeyGrants(cfg, out["AuditTableName"])
+	},
+}
+
+// KeyGrantsOf returns the key grants of a service's stage, or nil when its
+// keys carry none.
+func KeyGrantsOf(service string, cfg aws.Config, outputs map[string]string) (KeyGrants, error) {
+	f, ok := keyGrants[service]
+	if !ok {
+		return nil, nil
+	}
+	return f(cfg, outputs)
 }

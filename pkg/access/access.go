@@ -23,19 +23,56 @@ import (
 
 // Map gives callers roles.
 type Map struct {
-	roles map[string][]matcher
+	roles map[string][]Pattern
 }
 
-type matcher struct {
+// Pattern matches callers (see the package comment).
+type Pattern struct {
 	pattern string
 	re      *regexp.Regexp // principal patterns only
+}
+
+// ParsePattern reads one pattern.
+func ParsePattern(p string) (Pattern, error) {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return Pattern{}, fmt.Errorf("empty caller pattern")
+	}
+	mt := Pattern{pattern: p}
+	if p != "*" && p != "anonymous" && !strings.HasPrefix(p, "apikey:") {
+		mt.re = regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$")
+	}
+	return mt, nil
+}
+
+// ParsePatterns reads comma-separated patterns.
+func ParsePatterns(list string) ([]Pattern, error) {
+	var out []Pattern
+	for _, p := range strings.Split(list, ",") {
+		mt, err := ParsePattern(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, mt)
+	}
+	return out, nil
+}
+
+// AnyMatches reports whether one of patterns matches the caller.
+func AnyMatches(patterns []Pattern, c ports.Caller) bool {
+	for _, p := range patterns {
+		if p.Matches(c) {
+			return true
+		}
+	}
+	return false
 }
 
 var roleName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 
 // Parse reads a mapping. An empty spec is an empty mapping.
 func Parse(spec string) (Map, error) {
-	m := Map{roles: map[string][]matcher{}}
+	m := Map{roles: map[string][]Pattern{}}
 	for _, part := range strings.Split(spec, ";") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -46,17 +83,11 @@ func Parse(spec string) (Map, error) {
 		if !ok || !roleName.MatchString(role) {
 			return Map{}, fmt.Errorf("role mapping %q: want role=pattern,pattern with a lower-case role name", part)
 		}
-		for _, p := range strings.Split(patterns, ",") {
-			p = strings.TrimSpace(p)
-			if p == "" {
-				return Map{}, fmt.Errorf("role mapping %q: empty pattern", part)
-			}
-			mt := matcher{pattern: p}
-			if p != "*" && p != "anonymous" && !strings.HasPrefix(p, "apikey:") {
-				mt.re = regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(p), `\*`, ".*") + "$")
-			}
-			m.roles[role] = append(m.roles[role], mt)
+		ps, err := ParsePatterns(patterns)
+		if err != nil {
+			return Map{}, fmt.Errorf("role mapping %q: %w", part, err)
 		}
+		m.roles[role] = append(m.roles[role], ps...)
 	}
 	return m, nil
 }
@@ -70,7 +101,8 @@ func MustParse(spec string) Map {
 	return m
 }
 
-func (mt matcher) matches(c ports.Caller) bool {
+// Matches reports whether the pattern matches the caller.
+func (mt Pattern) Matches(c ports.Caller) bool {
 	verified := c.Principal != "" || c.APIKeyID != ""
 	switch {
 	case mt.pattern == "*":
@@ -87,7 +119,7 @@ func (mt matcher) matches(c ports.Caller) bool {
 // Has reports whether the caller holds role.
 func (m Map) Has(c ports.Caller, role string) bool {
 	for _, mt := range m.roles[role] {
-		if mt.matches(c) {
+		if mt.Matches(c) {
 			return true
 		}
 	}

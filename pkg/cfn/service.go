@@ -43,6 +43,11 @@ type Function struct {
 	// Statements are the function's permissions beyond its own logs and
 	// X-Ray traces.
 	Statements []Statement
+	// Waits marks a function that may hold a request for long (polling
+	// until instances settle): it runs with the stage's reserved
+	// concurrency (WaitingConcurrency), so a burst of waits can neither take
+	// the account's Lambda concurrency nor grow without bound.
+	Waits bool
 }
 
 // Route is one method of the REST API.
@@ -166,10 +171,11 @@ func pathName(pattern string) string {
 func resourceLogicalID(path string) string { return "Resource" + pathName(path) }
 
 const (
-	prodCondition    = "IsProduction"
-	apiKeyCondition  = "UseApiKey"
-	iamCondition     = "UseIam"
-	privateCondition = "IsPrivate"
+	prodCondition     = "IsProduction"
+	apiKeyCondition   = "UseApiKey"
+	iamCondition      = "UseIam"
+	privateCondition  = "IsPrivate"
+	reservedCondition = "ReservesConcurrency"
 )
 
 // ServiceTemplate builds the service's stack template.
@@ -182,10 +188,11 @@ func ServiceTemplate(s Service) (Template, error) {
 		Description:              s.Description,
 		Parameters:               commonParameters(s),
 		Conditions: map[string]any{
-			prodCondition:    Or(Equals(Ref("Stage"), "prod"), Equals(Ref("Stage"), "production")),
-			apiKeyCondition:  Equals(Ref("Auth"), AuthAPIKey),
-			iamCondition:     Equals(Ref("Auth"), AuthIAM),
-			privateCondition: Equals(Ref("EndpointType"), "PRIVATE"),
+			prodCondition:     Or(Equals(Ref("Stage"), "prod"), Equals(Ref("Stage"), "production")),
+			apiKeyCondition:   Equals(Ref("Auth"), AuthAPIKey),
+			iamCondition:      Equals(Ref("Auth"), AuthIAM),
+			privateCondition:  Equals(Ref("EndpointType"), "PRIVATE"),
+			reservedCondition: Not(Equals(Ref("WaitingConcurrency"), "0")),
 		},
 		Rules: map[string]any{
 			"AnonymousOnlyWhenAllowed": map[string]any{
@@ -212,8 +219,14 @@ func ServiceTemplate(s Service) (Template, error) {
 	for _, tb := range s.Tables {
 		addTable(&t, tb)
 	}
+	waits := false
 	for _, f := range s.Functions {
 		addFunction(&t, s, f)
+		waits = waits || f.Waits
+	}
+	if !waits {
+		delete(t.Conditions, reservedCondition)
+		delete(t.Parameters, "WaitingConcurrency")
 	}
 	addAPI(&t, s)
 	for _, p := range s.AccessPolicies {
@@ -303,10 +316,19 @@ func commonParameters(s Service) map[string]Parameter {
 		"EndpointType":       {Type: "String", Default: "REGIONAL", AllowedValues: []string{"REGIONAL", "PRIVATE"}},
 		"VpcEndpointIds":     {Type: "CommaDelimitedList", Default: "", Description: "With PRIVATE: the VPC endpoints allowed to invoke the API; every other source is denied"},
 		"Auth":               {Type: "String", Default: s.DefaultAuth, AllowedValues: []string{AuthAPIKey, AuthIAM, AuthNone}, Description: "API_KEY (usage plan), AWS_IAM (SigV4) or NONE (non-production stages only)"},
-		"ThrottleRateLimit":  {Type: "Number", Default: 50, MinValue: intp(1), Description: "Steady requests per second of the stage (and of each API key)"},
-		"ThrottleBurstLimit": {Type: "Number", Default: 100, MinValue: intp(1), Description: "Burst of the stage (and of each API key)"},
-		"QuotaPerDay":        {Type: "Number", Default: 10000, MinValue: intp(1), Description: "Requests per day per API key"},
-		AllowAnonymous:       {Type: "String", Default: "false", AllowedValues: []string{"false", "true"}, Description: "Must be true for Auth NONE"},
+		"ThrottleRateLimit":  {Type: "Number", Default: 50, MinValue: intp(1), Description: "Steady requests per second of the stage"},
+		"ThrottleBurstLimit": {Type: "Number", Default: 100, MinValue: intp(1), Description: "Burst of the stage"},
+		"KeyThrottleRateLimit": {
+			Type: "Number", Default: 10, MinValue: intp(1),
+			Description: "Steady requests per second of each API key: below the stage's, so no one consumer can take the stage (the deploy tool checks)",
+		},
+		"KeyThrottleBurstLimit": {Type: "Number", Default: 20, MinValue: intp(1), Description: "Burst of each API key, below the stage's"},
+		"QuotaPerDay":           {Type: "Number", Default: 10000, MinValue: intp(1), Description: "Requests per day per API key"},
+		AllowAnonymous:          {Type: "String", Default: "false", AllowedValues: []string{"false", "true"}, Description: "Must be true for Auth NONE"},
+		"WaitingConcurrency": {
+			Type: "Number", Default: 5, MinValue: intp(0), MaxValue: intp(1000),
+			Description: "Reserved concurrency of each function that may wait (0: none reserved; new accounts may need 0, as reservations must leave 100 unreserved)",
+		},
 	}
 	for _, f := range s.Functions {
 		p[CodeKeyParameter(f.Operation)] = Parameter{Type: "String", Description: "S3 key of the " + f.Operation + " code zip", MinLength: intp(1)}
@@ -392,23 +414,24 @@ func addFunction(t *Template, s Service, f Function) {
 	for k, v := range f.Env {
 		env[k] = v
 	}
-	t.Add(FunctionLogicalID(f.Operation), Resource{
-		Type: "AWS::Lambda::Function",
-		Properties: map[string]any{
-			"FunctionName":  functionName(f.Operation),
-			"Description":   fmt.Sprintf("%s: %s", s.Name, f.Operation),
-			"Runtime":       "provided.al2023",
-			"Handler":       "bootstrap",
-			"Architectures": []any{Ref("Architecture")},
-			"MemorySize":    Ref("MemorySize"),
-			"Timeout":       f.Timeout,
-			"Role":          GetAtt(RoleLogicalID(f.Operation), "Arn"),
-			"Code":          map[string]any{"S3Bucket": Ref("ArtifactBucket"), "S3Key": Ref(CodeKeyParameter(f.Operation))},
-			"Environment":   map[string]any{"Variables": env},
-			"TracingConfig": map[string]any{"Mode": "Active"},
-			"LoggingConfig": map[string]any{"LogGroup": Ref(logGroup), "LogFormat": "Text"},
-		},
-	})
+	props := map[string]any{
+		"FunctionName":  functionName(f.Operation),
+		"Description":   fmt.Sprintf("%s: %s", s.Name, f.Operation),
+		"Runtime":       "provided.al2023",
+		"Handler":       "bootstrap",
+		"Architectures": []any{Ref("Architecture")},
+		"MemorySize":    Ref("MemorySize"),
+		"Timeout":       f.Timeout,
+		"Role":          GetAtt(RoleLogicalID(f.Operation), "Arn"),
+		"Code":          map[string]any{"S3Bucket": Ref("ArtifactBucket"), "S3Key": Ref(CodeKeyParameter(f.Operation))},
+		"Environment":   map[string]any{"Variables": env},
+		"TracingConfig": map[string]any{"Mode": "Active"},
+		"LoggingConfig": map[string]any{"LogGroup": Ref(logGroup), "LogFormat": "Text"},
+	}
+	if f.Waits {
+		props["ReservedConcurrentExecutions"] = If(reservedCondition, Ref("WaitingConcurrency"), NoValue)
+	}
+	t.Add(FunctionLogicalID(f.Operation), Resource{Type: "AWS::Lambda::Function", Properties: props})
 	t.Add(id+"Permission", Resource{
 		Type: "AWS::Lambda::Permission",
 		Properties: map[string]any{
@@ -537,7 +560,7 @@ func addAPI(t *Template, s Service) {
 			"UsagePlanName": Sub("${AWS::StackName}"),
 			"Description":   "Keys of the consumers of " + s.Name,
 			"ApiStages":     []any{map[string]any{"ApiId": Ref("Api"), "Stage": Ref("Stage")}},
-			"Throttle":      map[string]any{"RateLimit": Ref("ThrottleRateLimit"), "BurstLimit": Ref("ThrottleBurstLimit")},
+			"Throttle":      map[string]any{"RateLimit": Ref("KeyThrottleRateLimit"), "BurstLimit": Ref("KeyThrottleBurstLimit")},
 			"Quota":         map[string]any{"Limit": Ref("QuotaPerDay"), "Period": "DAY"},
 		},
 	})

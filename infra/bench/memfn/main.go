@@ -77,7 +77,11 @@ func build(service, op string, logger *slog.Logger) (*httpapi.Router, error) {
 		sel := cfg.App.Selector
 		fleet := memfleet.NewFleet(memfleet.WithTransitionDelays(0, 0))
 		fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{sel.ManagedKey: sel.ManagedValue, sel.GroupKey: "bench"}})
-		return powerproviders.Local(cfg, fleet, memory.NewTable(), clock, logger).Router(op), nil
+		a, err := powerproviders.Local(cfg, fleet, memory.NewTable(), clock, logger)
+		if err != nil {
+			return nil, err
+		}
+		return a.Router(op), nil
 	default:
 		return nil, fmt.Errorf("BENCH_SERVICE must be %s or %s", claimsproviders.Service, powerproviders.Service)
 	}

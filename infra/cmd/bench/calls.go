@@ -93,7 +93,11 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	power := powerproviders.Local(powerCfg, ec2.NewFleet(awsec2.NewFromConfig(cfg)), dynamodb.NewTable(ddb, "bench-audit", dynamodb.WithCursors(codec)), clk, logger).Router()
+	powerAPI, err := powerproviders.Local(powerCfg, ec2.NewFleet(awsec2.NewFromConfig(cfg)), dynamodb.NewTable(ddb, "bench-audit", dynamodb.WithCursors(codec)), clk, logger)
+	if err != nil {
+		return nil, err
+	}
+	power := powerAPI.Router()
 
 	type step struct {
 		label, method, target, body string

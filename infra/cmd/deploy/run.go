@@ -46,7 +46,8 @@ type command struct {
 	force, asJSON, check                                       bool
 	poll                                                       time.Duration
 	params                                                     paramFlags
-	allowAnonymous                                             bool
+	allowAnonymous, audit                                      bool
+	groups                                                     string
 	stdout, stderr                                             io.Writer
 	loadConfig                                                 func(context.Context) (aws.Config, error)
 }
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfi
 	fs.StringVar(&c.arch, "arch", "arm64", "function architecture: arm64, amd64 or host")
 	fs.StringVar(&c.consumer, "consumer", "", "API key consumer (keys issue|revoke), e.g. jenkins")
 	fs.StringVar(&c.usagePlan, "usage-plan", "", "keys: the usage plan id, when the stack does not report one")
+	fs.StringVar(&c.groups, "groups", "", "keys issue: what the key may act on, for services whose keys carry a grant (ec2power: ci,integration or *)")
+	fs.BoolVar(&c.audit, "audit", false, "keys issue: the key may also see who asked, in histories")
 	fs.StringVar(&c.root, "root", "", "repository root (default: the directory holding go.work)")
 	fs.StringVar(&c.dist, "dist", "", "build output directory (default ROOT/dist)")
 	fs.StringVar(&c.out, "out", "", "templates: output directory (default ROOT/infra/cloudformation)")
@@ -298,6 +301,16 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 		return fmt.Errorf("AWS configuration: %w", err)
 	}
 	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
+	grants, err := stacks.KeyGrantsOf(c.service, cfg, st.Outputs)
+	if err != nil {
+		return err
+	}
+	switch {
+	case action == "issue" && grants != nil && c.groups == "":
+		return usagef("keys issue --service %s needs --groups: what the key may act on (ci,integration, or * for everything)", c.service)
+	case (c.groups != "" || c.audit) && grants == nil:
+		return usagef("the keys of %s carry no grant: --groups and --audit do not apply", c.service)
+	}
 	plan := st.Outputs["UsagePlanId"]
 	if c.usagePlan != "" {
 		plan = c.usagePlan
@@ -310,13 +323,26 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 		var key deploy.Key
 		if action == "issue" {
 			key, err = k.Issue(ctx, stack, plan, c.consumer)
+			if err == nil && grants != nil {
+				if gerr := grants.Grant(ctx, key.ID, c.consumer, c.groups, c.audit); gerr != nil {
+					// A key without its grant would control nothing; take it back.
+					_, _ = k.Revoke(ctx, stack, plan, c.consumer)
+					return gerr
+				}
+			}
 		} else {
 			key, err = k.Revoke(ctx, stack, plan, c.consumer)
+			if err == nil && grants != nil {
+				err = grants.Revoke(ctx, key.ID)
+			}
 		}
 		if err != nil {
 			return err
 		}
 		out := map[string]string{"id": key.ID, "name": key.Name, "consumer": c.consumer}
+		if grants != nil && action == "issue" {
+			out["grant"], _ = grants.Show(ctx, key.ID)
+		}
 		if key.Value != "" {
 			out["value"] = key.Value
 		} else {
@@ -332,7 +358,15 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 			return c.printJSON(keys)
 		}
 		for _, key := range keys {
-			_, _ = fmt.Fprintf(c.stdout, "%s  %s  consumer=%s enabled=%t\n", key.ID, key.Name, key.Consumer, key.Enabled)
+			grant := ""
+			if grants != nil {
+				g, err := grants.Show(ctx, key.ID)
+				if err != nil {
+					return err
+				}
+				grant = "  " + g
+			}
+			_, _ = fmt.Fprintf(c.stdout, "%s  %s  consumer=%s enabled=%t%s\n", key.ID, key.Name, key.Consumer, key.Enabled, grant)
 		}
 		return nil
 	default:

@@ -96,7 +96,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		powerproviders.EnvDefaultTarget: "group:ci",
 		// As deployed: a wait ends within 25 s and clients poll on.
 		powerproviders.EnvWaitLimit: "25s",
-		powerproviders.EnvPollInterval:  min(2*time.Second, *transition/4+time.Millisecond).String(),
+		// The developer's own server: every caller acts on every group
+		// and audits, unless GRANTS or AUDITORS say otherwise.
+		powerproviders.EnvGrants: "*=*", powerproviders.EnvAuditors: "*",
+		powerproviders.EnvPollInterval: min(2*time.Second, *transition/4+time.Millisecond).String(),
 	}))
 	if err != nil {
 		return fmt.Errorf("ec2power: %w", err)
@@ -123,7 +126,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	clock := lambdafn.SystemClock{}
 	claims := claimsproviders.Local(claimsCfg, claimsTable, clock, claimsproviders.UUIDv7{}, logger)
-	power := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger)
+	power, err := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger)
+	if err != nil {
+		return fmt.Errorf("ec2power: %w", err)
+	}
 	router := httpapi.NewRouter(append(claims.Routes(), power.Routes()...)...)
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)

@@ -21,6 +21,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "claims", cfg.TableName)
 	assert.Equal(t, slog.LevelDebug, cfg.LogLevel)
 	assert.Equal(t, "USD", cfg.DefaultCurrency)
+	assert.Equal(t, "adjuster=arn:*;auditor=arn:*;intake=*,anonymous;payments=arn:*", cfg.Roles.String(), "the default role map")
 
 	for name, c := range map[string]struct {
 		env  map[string]string
@@ -29,6 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		"missing table": {map[string]string{}, "TABLE_NAME is required"},
 		"bad log level": {map[string]string{"TABLE_NAME": "t", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		"bad currency":  {map[string]string{"TABLE_NAME": "t", "DEFAULT_CURRENCY": "ABC"}, "DEFAULT_CURRENCY"},
+		"bad role map":  {map[string]string{"TABLE_NAME": "t", "ROLE_MAP": "Adjuster=*"}, "ROLE_MAP"},
 	} {
 		_, err := providers.LoadConfig(env(c.env))
 		require.Error(t, err, name)

@@ -411,7 +411,7 @@ func (a *API) history(ctx context.Context, req ports.Request) (ports.Response, e
 		}
 		limit = n
 	}
-	page, err := a.deps.History.History(ctx, id, limit, req.Query.Get("cursor"))
+	page, err := a.deps.History.History(ctx, id, limit, req.Query.Get("cursor"), who(req))
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}

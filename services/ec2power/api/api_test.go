@@ -430,3 +430,27 @@ func TestBadParameters(t *testing.T) {
 	}
 	assert.Empty(t, h.fleet.Calls())
 }
+
+func TestActionsOutsideTheCallersGrantAreRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, setup{grants: "ci=apikey:key-ci", auditors: "apikey:key-auditor"})
+	ci := h.launch(domain.StateStopped, managed("ec2power:group", "ci"))
+	db := h.launch(domain.StateStopped, managed("ec2power:group", "databases"))
+
+	r := h.do(http.MethodPost, "/instances/"+db+"/start")
+	assert.Equal(t, http.StatusForbidden, r.Status)
+	assert.Equal(t, api.CodeNotPermitted, r.code())
+	r = h.do(http.MethodPost, "/groups/databases/stop")
+	assert.Equal(t, http.StatusForbidden, r.Status)
+	assert.Equal(t, api.CodeNotPermitted, r.code())
+	assert.Empty(t, h.fleet.Calls(), "nothing was done")
+
+	r = h.do(http.MethodPost, "/instances/"+ci+"/start")
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	r = h.do(http.MethodGet, "/instances/"+ci+"/history")
+	require.Equal(t, http.StatusOK, r.Status)
+	entry := r.json()["items"].([]any)[0].(map[string]any)
+	assert.NotContains(t, entry, "apiKeyId", "who asked is for auditors")
+	assert.NotContains(t, entry, "sourceIp")
+	assert.Equal(t, "start", entry["action"])
+}

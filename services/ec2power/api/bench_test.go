@@ -12,7 +12,9 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
@@ -28,13 +30,19 @@ func BenchmarkRoutes(b *testing.B) {
 		fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{"ec2power:managed": "true", "ec2power:group": "g"}})
 	}
 	audit := audittable.New(memory.NewTable(), 0)
-	svc := app.NewPower(app.NewInventory(fleet, app.DefaultConfig()), audit, systemClock{}, app.DefaultConfig(), logger)
-	adapter := apigw.New(api.New(api.Deps{Power: svc, History: app.NewHistory(audit)}).Router(), logger)
-	ctx := context.Background()
-	if _, err := svc.ActOnInstance(ctx, "stop", running, app.ActOptions{}, app.Who{RequestID: "setup"}); err != nil {
+	g, err := grants.Parse(nil, "*=*", "*")
+	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := svc.ActOnInstance(ctx, "start", running, app.ActOptions{}, app.Who{RequestID: "setup2"}); err != nil {
+	svc := app.NewPower(app.NewInventory(fleet, app.DefaultConfig()), audit, g, systemClock{}, app.DefaultConfig(), logger)
+	adapter := apigw.New(api.New(api.Deps{Power: svc, History: app.NewHistory(audit, g)}).Router(), logger)
+	ctx := context.Background()
+	setup := app.Who{Caller: ports.Caller{APIKeyID: "bench"}, RequestID: "setup"}
+	if _, err := svc.ActOnInstance(ctx, "stop", running, app.ActOptions{}, setup); err != nil {
+		b.Fatal(err)
+	}
+	setup.RequestID = "setup2"
+	if _, err := svc.ActOnInstance(ctx, "start", running, app.ActOptions{}, setup); err != nil {
 		b.Fatal(err)
 	}
 	for _, c := range []struct{ name, method, path string }{
@@ -47,7 +55,7 @@ func BenchmarkRoutes(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			u, _ := url.Parse(c.path)
 			ev := events.APIGatewayProxyRequest{HTTPMethod: c.method, Path: u.Path, MultiValueQueryStringParameters: u.Query(),
-				RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench"}}
+				RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench", Identity: events.APIGatewayRequestIdentity{APIKeyID: "bench"}}}
 			b.ReportAllocs()
 			for b.Loop() {
 				r, err := adapter.Handle(ctx, ev)

@@ -13,13 +13,15 @@ import (
 // Codes specific to ec2power's HTTP API; the failure codes of an action on
 // one instance are the domain's (domain.CodeIncorrectState, ...).
 const (
-	CodeInvalidParameter = "invalid_parameter"
-	CodeNotManaged       = "not_managed"
-	CodeInstanceNotFound = "instance_not_found"
-	CodeGroupNotFound    = "group_not_found"
-	CodeAuditUnavailable = "audit_unavailable"
-	CodeNoDefaultTarget  = "no_default_target"
-	CodeHistoryNotFound  = "history_not_found"
+	CodeInvalidParameter  = "invalid_parameter"
+	CodeNotManaged        = "not_managed"
+	CodeInstanceNotFound  = "instance_not_found"
+	CodeGroupNotFound     = "group_not_found"
+	CodeAuditUnavailable  = "audit_unavailable"
+	CodeNoDefaultTarget   = "no_default_target"
+	CodeHistoryNotFound   = "history_not_found"
+	CodeNotPermitted      = "not_permitted"
+	CodeGrantsUnavailable = "grants_unavailable"
 )
 
 // problem is how one error code is answered.
@@ -35,13 +37,15 @@ type problem struct {
 // same code always gets the same status and Retry-After, whether it ends a
 // request or fails one instance of a single-instance action.
 var problems = map[string]problem{
-	CodeInvalidParameter: {http.StatusBadRequest, 0, "a parameter is invalid"},
-	CodeNotManaged:       {http.StatusForbidden, 0, "this instance is not managed by ec2power"},
-	CodeInstanceNotFound: {http.StatusNotFound, 0, "no such managed instance"},
-	CodeGroupNotFound:    {http.StatusNotFound, 0, "no managed instance belongs to this group"},
-	CodeAuditUnavailable: {http.StatusServiceUnavailable, 5, "the request could not be recorded, so nothing was done; retry"},
-	CodeNoDefaultTarget:  {http.StatusNotFound, 0, "no default target is configured for this route"},
-	CodeHistoryNotFound:  {http.StatusNotFound, 0, "nothing was ever recorded for this instance"},
+	CodeInvalidParameter:  {http.StatusBadRequest, 0, "a parameter is invalid"},
+	CodeNotManaged:        {http.StatusForbidden, 0, "this instance is not managed by ec2power"},
+	CodeInstanceNotFound:  {http.StatusNotFound, 0, "no such managed instance"},
+	CodeGroupNotFound:     {http.StatusNotFound, 0, "no managed instance belongs to this group"},
+	CodeAuditUnavailable:  {http.StatusServiceUnavailable, 5, "the request could not be recorded, so nothing was done; retry"},
+	CodeNoDefaultTarget:   {http.StatusNotFound, 0, "no default target is configured for this route"},
+	CodeHistoryNotFound:   {http.StatusNotFound, 0, "nothing was ever recorded for this instance"},
+	CodeNotPermitted:      {http.StatusForbidden, 0, "this instance or group is outside the caller's grant; nothing was done"},
+	CodeGrantsUnavailable: {http.StatusServiceUnavailable, 5, "the caller's grant could not be read, so nothing was done; retry"},
 
 	domain.CodeIncorrectState:       {http.StatusConflict, 5, domain.Message(domain.CodeIncorrectState)},
 	domain.CodeInsufficientCapacity: {http.StatusServiceUnavailable, 60, domain.Message(domain.CodeInsufficientCapacity)},
@@ -86,6 +90,8 @@ var errorCodes = []struct {
 	{app.ErrAuditUnavailable, CodeAuditUnavailable},
 	{app.ErrNoDefaultTarget, CodeNoDefaultTarget},
 	{app.ErrHistoryNotFound, CodeHistoryNotFound},
+	{app.ErrNotPermitted, CodeNotPermitted},
+	{app.ErrGrantsUnavailable, CodeGrantsUnavailable},
 	{fleet.ErrNotFound, CodeInstanceNotFound},
 	{fleet.ErrThrottled, domain.CodeThrottled},
 	{fleet.ErrDenied, domain.CodeUpstreamDenied},

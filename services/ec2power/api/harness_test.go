@@ -19,6 +19,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/openapitest"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
@@ -46,6 +47,9 @@ type setup struct {
 	audit   ports.Table
 	limit   time.Duration
 	wrapped func(fleet.Fleet) fleet.Fleet
+	// grants and auditors are the GRANTS and AUDITORS mappings (default:
+	// every caller controls every group and audits).
+	grants, auditors string
 }
 
 func newHarness(t *testing.T, s setup) *harness {
@@ -73,8 +77,16 @@ func newHarness(t *testing.T, s setup) *harness {
 	require.NoError(t, err)
 	cfg.DefaultTarget = target
 	audit := audittable.New(h.audit, 0)
-	power := app.NewPower(app.NewInventory(fleet, cfg), audit, systemClock{}, cfg, logging.New(io.Discard, 0))
-	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit)}).Router()
+	if s.grants == "" {
+		s.grants = "*=*"
+	}
+	if s.auditors == "" {
+		s.auditors = "*"
+	}
+	g, err := grants.Parse(h.audit, s.grants, s.auditors)
+	require.NoError(t, err)
+	power := app.NewPower(app.NewInventory(fleet, cfg), audit, g, systemClock{}, cfg, logging.New(io.Discard, 0))
+	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit, g)}).Router()
 	return h
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
@@ -41,9 +42,11 @@ func newWorld(t *testing.T, audit app.AuditLog) world {
 	cfg := app.DefaultConfig()
 	cfg.PollInterval = 2 * time.Millisecond
 	inv := app.NewInventory(f, cfg)
+	g, err := grants.Parse(nil, "ci web=apikey:key-1;*=apikey:key-ops", "apikey:key-ops")
+	require.NoError(t, err)
 	return world{
-		fleet: f, inv: inv, history: app.NewHistory(audit),
-		power: app.NewPower(inv, audit, wallClock{}, cfg, logging.New(io.Discard, 0)),
+		fleet: f, inv: inv, history: app.NewHistory(audit, g),
+		power: app.NewPower(inv, audit, g, wallClock{}, cfg, logging.New(io.Discard, 0)),
 	}
 }
 
@@ -51,7 +54,10 @@ func managed(group string) map[string]string {
 	return map[string]string{"ec2power:managed": "true", "ec2power:group": group}
 }
 
-var who = app.Who{Caller: ports.Caller{APIKeyID: "key-1", SourceIP: "192.0.2.9"}, RequestID: "req-1"}
+var (
+	who = app.Who{Caller: ports.Caller{APIKeyID: "key-1", SourceIP: "192.0.2.9"}, RequestID: "req-1"}
+	ops = app.Who{Caller: ports.Caller{APIKeyID: "key-ops"}, RequestID: "req-ops"}
+)
 
 func TestTheInventorySeesOnlyManagedInstances(t *testing.T) {
 	t.Parallel()
@@ -77,7 +83,7 @@ func TestAnUnmanagedInstanceIsNeverActedOn(t *testing.T) {
 	_, err := w.power.ActOnInstance(t.Context(), domain.Start, other, app.ActOptions{}, who)
 	require.ErrorIs(t, err, app.ErrNotManaged)
 	assert.Empty(t, w.fleet.Calls())
-	_, err = w.history.History(t.Context(), other, 10, "")
+	_, err = w.history.History(t.Context(), other, 10, "", who)
 	require.ErrorIs(t, err, app.ErrHistoryNotFound, "a refused request acted on nothing and recorded nothing")
 }
 
@@ -91,7 +97,7 @@ func TestAnActionIsAuditedFromRequestToResult(t *testing.T) {
 	assert.Equal(t, domain.StateRunning, r.State)
 	assert.Equal(t, []string{"start [" + id + "]"}, w.fleet.Calls())
 
-	page, err := w.history.History(t.Context(), id, 10, "")
+	page, err := w.history.History(t.Context(), id, 10, "", ops)
 	require.NoError(t, err)
 	require.Len(t, page.Entries, 1)
 	e := page.Entries[0]
@@ -145,4 +151,46 @@ func TestTheLegacyRoutesNeedADefaultTarget(t *testing.T) {
 	t.Parallel()
 	_, err := newWorld(t, nil).power.DefaultTarget()
 	require.ErrorIs(t, err, app.ErrNoDefaultTarget)
+}
+
+func TestCallersActOnlyWithinTheirGrant(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	ci := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	db := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("databases")})
+	loose := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: map[string]string{"ec2power:managed": "true"}})
+
+	_, err := w.power.ActOnInstance(t.Context(), domain.Start, db, app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrNotPermitted)
+	_, err = w.power.ActOnGroup(t.Context(), domain.Start, "databases", app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrNotPermitted)
+	_, err = w.power.ActOnInstance(t.Context(), domain.Start, loose, app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrNotPermitted, "an instance in no group needs a grant of every group")
+	_, err = w.power.ActOnInstances(t.Context(), domain.Start, []string{ci, db}, app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrNotPermitted, "one instance outside the grant refuses the whole request")
+	assert.Empty(t, w.fleet.Calls(), "nothing was done")
+	_, err = w.history.History(t.Context(), db, 10, "", ops)
+	require.ErrorIs(t, err, app.ErrHistoryNotFound, "nor recorded")
+
+	_, err = w.power.ActOnInstance(t.Context(), domain.Start, ci, app.ActOptions{}, who)
+	require.NoError(t, err)
+	_, err = w.power.ActOnInstance(t.Context(), domain.Start, loose, app.ActOptions{}, ops)
+	require.NoError(t, err, "a grant of every group covers it")
+}
+
+func TestOnlyAuditorsSeeWhoAsked(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	id := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	_, err := w.power.ActOnInstance(t.Context(), domain.Start, id, app.ActOptions{}, who)
+	require.NoError(t, err)
+	seen, err := w.history.History(t.Context(), id, 10, "", who)
+	require.NoError(t, err)
+	require.Len(t, seen.Entries, 1)
+	assert.Empty(t, seen.Entries[0].APIKeyID+seen.Entries[0].Principal+seen.Entries[0].SourceIP)
+	assert.Equal(t, "req-1", seen.Entries[0].RequestID, "the rest of the entry is shown")
+	audited, err := w.history.History(t.Context(), id, 10, "", ops)
+	require.NoError(t, err)
+	assert.Equal(t, "key-1", audited.Entries[0].APIKeyID)
+	assert.Equal(t, "192.0.2.9", audited.Entries[0].SourceIP)
 }

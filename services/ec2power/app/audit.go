@@ -68,21 +68,35 @@ type AuditLog interface {
 
 // History reads the audit trail: the use case of instanceHistory.
 type History struct {
-	audit AuditLog
+	audit  AuditLog
+	grants Grants
 }
 
 // NewHistory returns the history use case over the audit log.
-func NewHistory(audit AuditLog) *History { return &History{audit: audit} }
+func NewHistory(audit AuditLog, grants Grants) *History {
+	return &History{audit: audit, grants: grants}
+}
 
 // History returns a page of an instance's audit entries, newest first;
-// ErrHistoryNotFound when nothing was ever recorded for it.
-func (h *History) History(ctx context.Context, id string, limit int, cursor string) (HistoryPage, error) {
+// ErrHistoryNotFound when nothing was ever recorded for it. Who asked (API
+// key, principal, source address) is shown only to callers whose grant
+// allows auditing.
+func (h *History) History(ctx context.Context, id string, limit int, cursor string, who Who) (HistoryPage, error) {
+	g, err := h.grants.Of(ctx, who.Caller)
+	if err != nil {
+		return HistoryPage{}, fmt.Errorf("%w: %w", ErrGrantsUnavailable, err)
+	}
 	page, err := h.audit.History(ctx, id, limit, cursor)
 	if err != nil {
 		return HistoryPage{}, fmt.Errorf("read audit history of %s: %w", id, err)
 	}
 	if cursor == "" && len(page.Entries) == 0 {
 		return HistoryPage{}, fmt.Errorf("instance %s: %w", id, ErrHistoryNotFound)
+	}
+	if !g.Audit {
+		for i := range page.Entries {
+			page.Entries[i].APIKeyID, page.Entries[i].Principal, page.Entries[i].SourceIP = "", "", ""
+		}
 	}
 	return page, nil
 }

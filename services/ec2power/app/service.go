@@ -30,6 +30,12 @@ var (
 	ErrNoDefaultTarget = errors.New("no default target configured")
 	// ErrHistoryNotFound: nothing was ever recorded for the instance.
 	ErrHistoryNotFound = errors.New("no history for this instance")
+	// ErrNotPermitted: the instance or group is outside the caller's
+	// grant; nothing was done.
+	ErrNotPermitted = errors.New("outside the caller's grant")
+	// ErrGrantsUnavailable: the caller's grant could not be read, so
+	// nothing was done.
+	ErrGrantsUnavailable = errors.New("grants unavailable")
 )
 
 // Target is what the legacy routes act on: instance ids or a group.
@@ -148,20 +154,48 @@ func (s *Inventory) Group(ctx context.Context, name string) ([]domain.Instance, 
 	return out, nil
 }
 
+// Grants says what each caller may do. Its contract is tested with its
+// adapter (package grants).
+type Grants interface {
+	// Of returns the caller's grant; a caller nothing grants anything to
+	// gets the zero Grant.
+	Of(ctx context.Context, caller ports.Caller) (domain.Grant, error)
+}
+
 // Power starts and stops managed instances: the use cases of startInstance
-// and stopInstance. Every request is recorded in the audit log before
-// anything is done, and completed with its result.
+// and stopInstance. A caller acts only on the groups its grant covers;
+// every request is recorded in the audit log before anything is done, and
+// completed with its result.
 type Power struct {
 	*Inventory
 	audit  AuditLog
+	grants Grants
 	clock  ports.Clock
 	cfg    Config
 	logger *slog.Logger
 }
 
 // NewPower returns the power use cases over the inventory's fleet.
-func NewPower(inv *Inventory, audit AuditLog, clock ports.Clock, cfg Config, logger *slog.Logger) *Power {
-	return &Power{Inventory: inv, audit: audit, clock: clock, cfg: cfg, logger: logger}
+func NewPower(inv *Inventory, audit AuditLog, grants Grants, clock ports.Clock, cfg Config, logger *slog.Logger) *Power {
+	return &Power{Inventory: inv, audit: audit, grants: grants, clock: clock, cfg: cfg, logger: logger}
+}
+
+// permit refuses, before anything is done or recorded, an action on an
+// instance or group outside the caller's grant.
+func (s *Power) permit(ctx context.Context, who Who, group string, instances []domain.Instance) error {
+	g, err := s.grants.Of(ctx, who.Caller)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrGrantsUnavailable, err)
+	}
+	if group != "" && !g.Controls(group) {
+		return fmt.Errorf("group %s: %w", group, ErrNotPermitted)
+	}
+	for _, in := range instances {
+		if ig := s.selector.Group(in); !g.Controls(ig) {
+			return fmt.Errorf("instance %s (group %q): %w", in.ID, ig, ErrNotPermitted)
+		}
+	}
+	return nil
 }
 
 // ActOptions modify an action.
@@ -224,6 +258,9 @@ func (s *Power) ActOnInstances(ctx context.Context, action domain.Action, ids []
 // refuses those in the wrong state, calls the provider in one batch for the
 // rest (splitting the batch to isolate failures), and waits when asked.
 func (s *Power) act(ctx context.Context, action domain.Action, instances []domain.Instance, group string, opts ActOptions, who Who) ([]domain.Result, error) {
+	if err := s.permit(ctx, who, group, instances); err != nil {
+		return nil, err
+	}
 	entries := make([]AuditEntry, len(instances))
 	now := s.clock.Now().UTC()
 	for i, in := range instances {

@@ -170,3 +170,26 @@ func (s Selector) Managed(in Instance) bool {
 
 // Group returns in's group name ("" when none).
 func (s Selector) Group(in Instance) string { return in.Tags[s.GroupKey] }
+
+// Grant is what a caller may do: control the instances of some groups (or
+// of every group, and those in none) and, when Audit is set, see who asked
+// for what in the history.
+type Grant struct {
+	AllGroups bool
+	Groups    []string
+	Audit     bool
+}
+
+// Controls reports whether the grant covers an instance of group ("" for
+// an instance in no group: only a grant of every group covers it).
+func (g Grant) Controls(group string) bool {
+	if g.AllGroups {
+		return true
+	}
+	for _, allowed := range g.Groups {
+		if group != "" && allowed == group {
+			return true
+		}
+	}
+	return false
+}

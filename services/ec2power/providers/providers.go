@@ -5,9 +5,11 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +24,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
@@ -38,6 +41,12 @@ const (
 	EnvPollInterval  = "POLL_INTERVAL"
 	EnvLogLevel      = "LOG_LEVEL"
 	EnvCursorKey     = "CURSOR_SIGNING_KEY"
+	// EnvGrants says which callers may act on which groups (package
+	// grants); grants.DefaultGrants when unset.
+	EnvGrants = "GRANTS"
+	// EnvAuditors lists the callers who see who asked in the history;
+	// grants.DefaultAuditors when unset.
+	EnvAuditors = "AUDITORS"
 )
 
 // Config is the functions' configuration.
@@ -47,6 +56,8 @@ type Config struct {
 	LogLevel     slog.Level
 	CursorKey    []byte
 	FunctionName string
+	// Grants and Auditors are the GRANTS and AUDITORS mappings.
+	Grants, Auditors string
 }
 
 // Getenv reads one environment variable.
@@ -58,6 +69,16 @@ func LoadConfig(getenv Getenv) (Config, error) {
 	cfg := Config{
 		App: app.DefaultConfig(), AuditTable: getenv(EnvAuditTable),
 		CursorKey: []byte(getenv(EnvCursorKey)), FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Grants: getenv(EnvGrants), Auditors: getenv(EnvAuditors),
+	}
+	if cfg.Grants == "" {
+		cfg.Grants = grants.DefaultGrants
+	}
+	if cfg.Auditors == "" {
+		cfg.Auditors = grants.DefaultAuditors
+	}
+	if _, err := grants.Parse(nil, cfg.Grants, cfg.Auditors); err != nil {
+		return Config{}, fmt.Errorf("environment variable %s or %s: %w", EnvGrants, EnvAuditors, err)
 	}
 	var err error
 	if cfg.LogLevel, err = logging.ParseLevel(getenv(EnvLogLevel)); err != nil {
@@ -132,16 +153,22 @@ func PagedAuditTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, e
 // NewAuditLog returns the audit log kept in table.
 func NewAuditLog(table ports.Table) *audittable.Log { return audittable.New(table, 0) }
 
+// NewGrants returns what callers may do: the stage's mapping, and the
+// grants of API keys kept in table.
+func NewGrants(table ports.Table, cfg Config) (*grants.Store, error) {
+	return grants.Parse(table, cfg.Grants, cfg.Auditors)
+}
+
 // NewInventory returns the read use cases.
 func NewInventory(f fleet.Fleet, cfg Config) *app.Inventory { return app.NewInventory(f, cfg.App) }
 
 // NewPower returns the start and stop use cases.
-func NewPower(inv *app.Inventory, audit app.AuditLog, clock ports.Clock, cfg Config, logger *slog.Logger) *app.Power {
-	return app.NewPower(inv, audit, clock, cfg.App, logger)
+func NewPower(inv *app.Inventory, audit app.AuditLog, g app.Grants, clock ports.Clock, cfg Config, logger *slog.Logger) *app.Power {
+	return app.NewPower(inv, audit, g, clock, cfg.App, logger)
 }
 
 // NewHistory returns the history use case.
-func NewHistory(audit app.AuditLog) *app.History { return app.NewHistory(audit) }
+func NewHistory(audit app.AuditLog, g app.Grants) *app.History { return app.NewHistory(audit, g) }
 
 // NewAPI returns the HTTP API over the use cases a function has.
 func NewAPI(deps api.Deps) *api.API { return api.New(deps) }
@@ -165,8 +192,9 @@ var Base = wire.NewSet(ConfigFromEnv, NewLogger, NewAWSConfig, NewAPI, NewLambda
 var (
 	clock    = wire.NewSet(wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)))
 	ec2Fleet = wire.NewSet(NewFleet, wire.Bind(new(fleet.Fleet), new(*ec2.Fleet)), NewInventory)
-	auditLog = wire.NewSet(NewDynamoClient, NewAuditLog, wire.Bind(new(app.AuditLog), new(*audittable.Log)))
-	onTable  = wire.Bind(new(ports.Table), new(*dynamodb.Table))
+	auditLog = wire.NewSet(NewDynamoClient, NewAuditLog, wire.Bind(new(app.AuditLog), new(*audittable.Log)),
+		NewGrants, wire.Bind(new(app.Grants), new(*grants.Store)))
+	onTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
 )
 
 // Describe builds describeInstances: the fleet, nothing else.
@@ -186,8 +214,60 @@ func Start(initialize func(context.Context) (*apigw.Adapter, error)) { lambdafn.
 // Local builds every operation in one API over the given adapters, from the
 // same providers as the functions: the local run and the bench use it with
 // the configuration LoadConfig reads.
-func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger) *api.API {
+func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger) (*api.API, error) {
 	audit := NewAuditLog(auditTable)
+	g, err := NewGrants(auditTable, cfg)
+	if err != nil {
+		return nil, err
+	}
 	inv := NewInventory(f, cfg)
-	return NewAPI(api.Deps{Inventory: inv, Power: NewPower(inv, audit, clock, cfg, logger), History: NewHistory(audit)})
+	return NewAPI(api.Deps{Inventory: inv, Power: NewPower(inv, audit, g, clock, cfg, logger), History: NewHistory(audit, g)}), nil
+}
+
+// KeyGrants keeps the grants of a stage's API keys in its audit table: the
+// deploy tool records one when it issues a key (--groups) and forgets it
+// when it revokes the key.
+type KeyGrants struct {
+	store *grants.Store
+}
+
+// NewKeyGrants returns the grants of the stage whose audit table is table.
+func NewKeyGrants(cfg aws.Config, table string) (*KeyGrants, error) {
+	if table == "" {
+		return nil, errors.New("the stack has no AuditTableName output")
+	}
+	store, err := grants.Parse(dynamodb.NewTable(awsdynamodb.NewFromConfig(cfg), table), "", "")
+	if err != nil {
+		return nil, err
+	}
+	return &KeyGrants{store: store}, nil
+}
+
+// Grant records that keyID may start and stop the instances of groups
+// (comma-separated, "*" for all) and, with audit, see who asked.
+func (k *KeyGrants) Grant(ctx context.Context, keyID, consumer, groups string, audit bool) error {
+	g, err := grants.ParseGroups(groups)
+	if err != nil {
+		return fmt.Errorf("--groups: %w", err)
+	}
+	g.Audit = audit
+	return k.store.Record(ctx, keyID, consumer, g)
+}
+
+// Revoke forgets the grant of keyID.
+func (k *KeyGrants) Revoke(ctx context.Context, keyID string) error {
+	return k.store.Revoke(ctx, keyID)
+}
+
+// Show describes the grant of keyID.
+func (k *KeyGrants) Show(ctx context.Context, keyID string) (string, error) {
+	g, found, err := k.store.Lookup(ctx, keyID)
+	if err != nil || !found {
+		return "groups=none", err
+	}
+	groups := strings.Join(g.Groups, ",")
+	if g.AllGroups {
+		groups = "*"
+	}
+	return fmt.Sprintf("groups=%s audit=%t", groups, g.Audit), nil
 }

@@ -43,6 +43,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 	t.Parallel()
 	for name, value := range map[string]string{
 		"MANAGED_TAG": "=x", "DEFAULT_TARGET": "i-bad,xyz", "WAIT_LIMIT": "soon", "POLL_INTERVAL": "-1s", "LOG_LEVEL": "chatty",
+		"GRANTS": "ci", "AUDITORS": "a,,b",
 	} {
 		_, err := providers.LoadConfig(env(map[string]string{name: value}))
 		require.ErrorContains(t, err, name)

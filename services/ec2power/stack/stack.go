@@ -33,20 +33,25 @@ func Service() cfn.Service {
 		}
 		return m
 	}
+	grants := map[string]any{providers.EnvGrants: cfn.Ref("Grants"), providers.EnvAuditors: cfn.Ref("Auditors")}
+	// The grants of API keys are items of the audit table.
+	readGrants := cfn.Statement{Sid: "ReadKeyGrants", Actions: []string{"dynamodb:GetItem"}, Resources: audit}
 	actEnv := base(map[string]any{
+		providers.EnvGrants: grants[providers.EnvGrants], providers.EnvAuditors: grants[providers.EnvAuditors],
 		providers.EnvAuditTable: cfn.Ref("AuditTable"), providers.EnvDefaultTarget: cfn.Ref("DefaultTarget"),
 		// API Gateway ends integrations at 29 s; a longer wait is the client's.
 		providers.EnvWaitLimit: "25s",
 	})
 	action := func(op, pkg, ec2Action string) cfn.Function {
 		return cfn.Function{
-			Operation: op, Package: pkg, Timeout: 30, Env: actEnv,
+			Operation: op, Package: pkg, Timeout: 30, Env: actEnv, Waits: true,
 			Statements: []cfn.Statement{
 				{Sid: "ActOnManagedInstancesOnly", Actions: []string{ec2Action}, Resources: instances, Condition: onlyManaged},
 				describe,
 				// An entry is created before acting (PutItem) and completed
 				// once from its open state (UpdateItem), both conditional.
 				{Sid: "RecordAudit", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit},
+				readGrants,
 			},
 		}
 	}
@@ -59,6 +64,14 @@ func Service() cfn.Service {
 		ExtraParameters: map[string]cfn.Parameter{
 			"DefaultTarget":      {Type: "String", Default: "", AllowedPattern: "^(|group:[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}|i-[0-9a-f]{8,17}(,i-[0-9a-f]{8,17})*)$", Description: "What GET /start and GET /stop act on: i-... ids or group:NAME"},
 			cfn.CursorSigningKey: cfn.CursorKeyParameter("history"),
+			"Grants": {
+				Type: "String", Default: "", MaxLength: intp(4096),
+				Description: "Which callers may start and stop which groups: group group=pattern,...;*=pattern (empty: IAM principals every group; API keys only what they were issued with, keys issue --groups)",
+			},
+			"Auditors": {
+				Type: "String", Default: "", MaxLength: intp(4096),
+				Description: "Callers who see who asked in histories: pattern,... (empty: IAM principals; API keys issued with --audit)",
+			},
 		},
 		Functions: []cfn.Function{
 			{Operation: api.OpDescribeInstances, Package: "./services/ec2power/cmd/describeinstances", Timeout: 10, Env: base(nil), Statements: []cfn.Statement{describe}},
@@ -66,9 +79,14 @@ func Service() cfn.Service {
 			action(api.OpStopInstance, "./services/ec2power/cmd/stopinstance", "ec2:StopInstances"),
 			{
 				Operation: api.OpInstanceHistory, Package: "./services/ec2power/cmd/instancehistory", Timeout: 10,
-				Env:        base(map[string]any{providers.EnvAuditTable: cfn.Ref("AuditTable"), providers.EnvCursorKey: cfn.Ref(cfn.CursorSigningKey)}),
-				Statements: []cfn.Statement{{Sid: "ReadAudit", Actions: []string{"dynamodb:Query"}, Resources: audit}},
+				Env: base(map[string]any{
+					providers.EnvAuditTable: cfn.Ref("AuditTable"), providers.EnvCursorKey: cfn.Ref(cfn.CursorSigningKey),
+					providers.EnvGrants: grants[providers.EnvGrants], providers.EnvAuditors: grants[providers.EnvAuditors],
+				}),
+				Statements: []cfn.Statement{{Sid: "ReadAudit", Actions: []string{"dynamodb:Query"}, Resources: audit}, readGrants},
 			},
 		},
 	}
 }
+
+func intp(n int) *int { return &n }

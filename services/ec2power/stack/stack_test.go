@@ -21,9 +21,9 @@ func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
 		"StopInstance":      {"ec2:DescribeInstances", "ec2:StopInstances"},
 	}, tp.ActionsOn(t, "ec2:"))
 	assert.Equal(t, map[string][]string{
-		"StartInstance":   {"dynamodb:PutItem", "dynamodb:UpdateItem"},
-		"StopInstance":    {"dynamodb:PutItem", "dynamodb:UpdateItem"},
-		"InstanceHistory": {"dynamodb:Query"},
+		"StartInstance":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, // key grants; audit entries
+		"StopInstance":    {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"InstanceHistory": {"dynamodb:GetItem", "dynamodb:Query"},
 	}, tp.ActionsOn(t, "dynamodb:"))
 	for rid, role := range tp.OfType("AWS::IAM::Role") {
 		for _, st := range cfntest.Statements(t, role) {
@@ -44,9 +44,9 @@ func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, map[string][]string{
 		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
-		"StartInstanceFunction":     {"AUDIT_TABLE", "DEFAULT_TARGET", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"StopInstanceFunction":      {"AUDIT_TABLE", "DEFAULT_TARGET", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"InstanceHistoryFunction":   {"AUDIT_TABLE", "CURSOR_SIGNING_KEY", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
+		"StartInstanceFunction":     {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
+		"StopInstanceFunction":      {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
+		"InstanceHistoryFunction":   {"AUDITORS", "AUDIT_TABLE", "CURSOR_SIGNING_KEY", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
 
@@ -60,4 +60,20 @@ func TestEveryOperationHasOneFunctionAndEveryRouteIsDeployed(t *testing.T) {
 	}
 	assert.ElementsMatch(t, api.Operations, ops)
 	assert.ElementsMatch(t, cfn.RoutesOf(api.RouteTable()), svc.Routes)
+}
+
+func TestFunctionsThatWaitHaveReservedConcurrency(t *testing.T) {
+	t.Parallel()
+	tp := cfntest.Render(t, stack.Service())
+	for id, fn := range tp.OfType("AWS::Lambda::Function") {
+		got, reserved := fn["ReservedConcurrentExecutions"]
+		waits := id == "StartInstanceFunction" || id == "StopInstanceFunction"
+		assert.Equal(t, waits, reserved, id)
+		if waits {
+			assert.JSONEq(t, cfntest.JS(cfn.If("ReservesConcurrency", cfn.Ref("WaitingConcurrency"), cfn.NoValue)), cfntest.JS(got), id)
+		}
+	}
+	plan := tp.Resources["UsagePlan"].Properties["Throttle"]
+	assert.JSONEq(t, `{"RateLimit":{"Ref":"KeyThrottleRateLimit"},"BurstLimit":{"Ref":"KeyThrottleBurstLimit"}}`, cfntest.JS(plan),
+		"each key has its own throttle, below the stage's")
 }

@@ -38,7 +38,9 @@ func newServer(t *testing.T, delay time.Duration, wrap func(http.Handler) http.H
 	cfg := app.DefaultConfig()
 	cfg.PollInterval, cfg.WaitLimit = 5*time.Millisecond, 30*time.Millisecond
 	logger := logging.New(io.Discard, 0)
-	h := nethttp.Handler(providers.Local(providers.Config{App: cfg}, fleet, memory.NewTable(), clock{}, logger).Router(), logger)
+	a, err := providers.Local(providers.Config{App: cfg, Grants: "*=*", Auditors: "*"}, fleet, memory.NewTable(), clock{}, logger)
+	require.NoError(t, err)
+	h := nethttp.Handler(a.Router(), logger)
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -30,7 +30,11 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 		return nil, err
 	}
 	log := providers.NewAuditLog(table)
-	history := providers.NewHistory(log)
+	store, err := providers.NewGrants(table, providersConfig)
+	if err != nil {
+		return nil, err
+	}
+	history := providers.NewHistory(log, store)
 	deps := api.Deps{
 		History: history,
 	}

@@ -33,9 +33,13 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 		return nil, err
 	}
 	log := providers.NewAuditLog(table)
+	store, err := providers.NewGrants(table, providersConfig)
+	if err != nil {
+		return nil, err
+	}
 	systemClock := _wireSystemClockValue
 	logger := providers.NewLogger(providersConfig)
-	power := providers.NewPower(inventory, log, systemClock, providersConfig, logger)
+	power := providers.NewPower(inventory, log, store, systemClock, providersConfig, logger)
 	deps := api.Deps{
 		Power: power,
 	}
