@@ -4,13 +4,16 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -76,38 +79,62 @@ func TestParseArch(t *testing.T) {
 	require.Error(t, err)
 }
 
-// failingCFN replays a create that fails on one resource.
+// failingCFN replays a create that fails on one resource: its events come
+// in pages of two, newest first, the last one from an earlier operation;
+// its clock is an hour off the tool's, and it throttles some reads.
 type failingCFN struct {
 	deploy.CloudFormation
-	status string
+	status   string
+	executed bool
+	token    string
+	reads    int
 }
 
 func (f *failingCFN) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	f.reads++
+	if f.reads%2 == 1 {
+		return nil, &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}
+	}
 	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{
 		StackName: aws.String("claims-dev"), StackStatus: cfntypes.StackStatus(f.status),
 		StackId: aws.String("arn:aws:cloudformation:eu-west-1:123456789012:stack/claims-dev/1"),
 	}}}, nil
 }
 
-func (f *failingCFN) DescribeStackEvents(context.Context, *cloudformation.DescribeStackEventsInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error) {
-	now := time.Now()
-	ev := func(id, logical, typ, status, reason string, ago time.Duration) cfntypes.StackEvent {
+func (f *failingCFN) DescribeStackEvents(_ context.Context, in *cloudformation.DescribeStackEventsInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error) {
+	skewed := time.Now().Add(-time.Hour) // the service's clock is behind the tool's
+	ev := func(id, logical, typ, status, reason, token string) cfntypes.StackEvent {
 		return cfntypes.StackEvent{
 			EventId: aws.String(id), LogicalResourceId: aws.String(logical), ResourceType: aws.String(typ),
-			ResourceStatus: cfntypes.ResourceStatus(status), ResourceStatusReason: aws.String(reason), Timestamp: aws.Time(now.Add(-ago)),
+			ResourceStatus: cfntypes.ResourceStatus(status), ResourceStatusReason: aws.String(reason), Timestamp: aws.Time(skewed),
+			ClientRequestToken: aws.String(token),
 		}
 	}
-	// Newest first, as CloudFormation lists them.
-	return &cloudformation.DescribeStackEventsOutput{StackEvents: []cfntypes.StackEvent{
-		ev("5", "claims-dev", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", "", 0),
-		ev("4", "GetClaimFunction", "AWS::Lambda::Function", "CREATE_FAILED", "Resource creation cancelled", time.Millisecond),
-		ev("3", "CreateClaimFunction", "AWS::Lambda::Function", "CREATE_FAILED", "Error occurred while GetObject. S3 Error Code: NoSuchKey", 2*time.Millisecond),
-		ev("2", "ClaimsTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE", "", 3*time.Millisecond),
-		ev("1", "old", "AWS::DynamoDB::Table", "CREATE_FAILED", "from an earlier deploy", time.Hour),
-	}}, nil
+	old := ev("1", "old", "AWS::DynamoDB::Table", "CREATE_FAILED", "from an earlier deploy", "earlier")
+	all := []cfntypes.StackEvent{old}
+	if f.executed {
+		all = append([]cfntypes.StackEvent{
+			ev("6", "claims-dev", "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", "", f.token),
+			ev("5", "GetClaimFunction", "AWS::Lambda::Function", "CREATE_FAILED", "Resource creation cancelled", f.token),
+			ev("4", "CreateClaimFunction", "AWS::Lambda::Function", "CREATE_FAILED", "Error occurred while GetObject. S3 Error Code: NoSuchKey", f.token),
+			ev("3", "ClaimsTable", "AWS::DynamoDB::Table", "CREATE_COMPLETE", "", f.token),
+			ev("2", "stray", "AWS::DynamoDB::Table", "CREATE_FAILED", "another operation's", "someone-else"),
+		}, all...)
+	}
+	start := 0
+	if in.NextToken != nil {
+		_, _ = fmt.Sscan(*in.NextToken, &start)
+	}
+	end := min(start+2, len(all))
+	out := &cloudformation.DescribeStackEventsOutput{StackEvents: all[start:end]}
+	if end < len(all) {
+		out.NextToken = aws.String(fmt.Sprint(end))
+	}
+	return out, nil
 }
 
-func (f *failingCFN) ExecuteChangeSet(context.Context, *cloudformation.ExecuteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
+func (f *failingCFN) ExecuteChangeSet(_ context.Context, in *cloudformation.ExecuteChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
+	f.executed, f.token = true, aws.ToString(in.ClientRequestToken)
 	return &cloudformation.ExecuteChangeSetOutput{}, nil
 }
 
@@ -117,7 +144,111 @@ func TestAFailedDeployNamesTheFailingResource(t *testing.T) {
 	tool := &deploy.Tool{CFN: &failingCFN{status: "ROLLBACK_COMPLETE"}, Log: &log, Poll: time.Millisecond}
 	_, err := tool.Execute(context.Background(), deploy.Plan{Stack: "claims-dev", ChangeSet: "cs"})
 	require.Error(t, err)
-	assert.Equal(t, "stack claims-dev ended ROLLBACK_COMPLETE: CreateClaimFunction (AWS::Lambda::Function): Error occurred while GetObject. S3 Error Code: NoSuchKey", err.Error())
-	assert.Contains(t, log.String(), "CREATE_COMPLETE", "progress lists the events")
-	assert.NotContains(t, log.String(), "from an earlier deploy", "older events are not this deploy's")
+	assert.Equal(t, "stack claims-dev ended ROLLBACK_COMPLETE: CreateClaimFunction (AWS::Lambda::Function): Error occurred while GetObject. S3 Error Code: NoSuchKey\n"+
+		"next: the stack was never created; destroy it (deploy destroy) and deploy again", err.Error())
+	assert.Contains(t, log.String(), "CREATE_COMPLETE", "progress lists the events, across pages")
+	assert.NotContains(t, log.String(), "from an earlier deploy", "older events are not this deploy's, whatever the clocks say")
+	assert.NotContains(t, log.String(), "another operation's", "nor are events of another request")
+	assert.Contains(t, log.String(), "throttling", "a throttled read is read again")
+}
+
+func TestEveryFailedStateSaysWhatToDoNext(t *testing.T) {
+	t.Parallel()
+	for _, status := range []string{"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED", "DELETE_FAILED", "CREATE_FAILED"} {
+		tool := &deploy.Tool{CFN: &failingCFN{status: status}, Log: io.Discard, Poll: time.Millisecond}
+		_, err := tool.Execute(context.Background(), deploy.Plan{Stack: "claims-dev", ChangeSet: "cs"})
+		require.Error(t, err, status)
+		assert.Contains(t, err.Error(), "\nnext: ", status)
+		assert.NotContains(t, err.Error(), "STACK", "the stack is named: %s", status)
+	}
+}
+
+// apiGateway records the deployments the tool makes.
+type apiGateway struct {
+	deployments []string
+}
+
+func (a *apiGateway) CreateDeployment(_ context.Context, in *apigateway.CreateDeploymentInput, _ ...func(*apigateway.Options)) (*apigateway.CreateDeploymentOutput, error) {
+	a.deployments = append(a.deployments, aws.ToString(in.RestApiId)+"/"+aws.ToString(in.StageName))
+	return &apigateway.CreateDeploymentOutput{}, nil
+}
+
+// CloudFormation creates a stage's new deployment before it deletes the
+// removed methods, so the snapshot keeps them: the tool deploys anew.
+func TestRemovedRoutesLeaveTheStage(t *testing.T) {
+	t.Parallel()
+	gw := &apiGateway{}
+	tool := &deploy.Tool{APIGW: gw, Log: io.Discard}
+	st := deploy.Stack{Name: "claims-dev", Outputs: map[string]string{"ApiId": "abc123"}, Parameters: map[string]string{"Stage": "dev"}}
+	kept := deploy.Plan{Changes: []deploy.Change{{Action: "Add", Type: "AWS::ApiGateway::Method"}, {Action: "Remove", Type: "AWS::Lambda::Function"}}}
+	require.NoError(t, tool.RefreshStage(context.Background(), kept, st))
+	assert.Empty(t, gw.deployments, "no route removed, no extra deployment")
+	removed := deploy.Plan{Changes: []deploy.Change{{Action: "Remove", Type: "AWS::ApiGateway::Method"}}}
+	require.NoError(t, tool.RefreshStage(context.Background(), removed, st))
+	assert.Equal(t, []string{"abc123/dev"}, gw.deployments)
+}
+
+// reviewCFN holds a stack that a plan left in REVIEW_IN_PROGRESS.
+type reviewCFN struct {
+	deploy.CloudFormation
+	created, deleted bool
+	csType           cfntypes.ChangeSetType
+	status           string
+}
+
+func (r *reviewCFN) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	if r.status == "" {
+		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: "Stack with id claims-qa does not exist"}
+	}
+	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{StackName: aws.String("claims-qa"), StackStatus: cfntypes.StackStatus(r.status)}}}, nil
+}
+
+func (r *reviewCFN) CreateChangeSet(_ context.Context, in *cloudformation.CreateChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error) {
+	r.created, r.csType = true, in.ChangeSetType
+	return &cloudformation.CreateChangeSetOutput{Id: aws.String("cs-1")}, nil
+}
+
+func (r *reviewCFN) DescribeChangeSet(context.Context, *cloudformation.DescribeChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error) {
+	return &cloudformation.DescribeChangeSetOutput{Status: cfntypes.ChangeSetStatusCreateComplete, Changes: []cfntypes.Change{
+		{ResourceChange: &cfntypes.ResourceChange{Action: cfntypes.ChangeActionAdd, LogicalResourceId: aws.String("Api"), ResourceType: aws.String("AWS::ApiGateway::RestApi")}},
+	}}, nil
+}
+
+func (r *reviewCFN) DeleteChangeSet(context.Context, *cloudformation.DeleteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error) {
+	return &cloudformation.DeleteChangeSetOutput{}, nil
+}
+
+func (r *reviewCFN) DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
+	r.deleted = true
+	return &cloudformation.DeleteStackOutput{}, nil
+}
+
+func TestAPlanChangesNothingAndAStackLeftInReviewIsCreated(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"Parameters":{},"Resources":{}}`)
+	fresh := &reviewCFN{}
+	tool := &deploy.Tool{CFN: fresh, Log: io.Discard, Poll: time.Millisecond}
+	plan, err := tool.PlanChanges(context.Background(), "claims-qa", body, nil)
+	require.NoError(t, err)
+	assert.True(t, plan.Create && plan.NewStack)
+	tool.Abandon(context.Background(), plan)
+	assert.True(t, fresh.deleted, "a diff deletes the REVIEW_IN_PROGRESS stack its plan made")
+
+	left := &reviewCFN{status: "REVIEW_IN_PROGRESS"}
+	tool = &deploy.Tool{CFN: left, Log: io.Discard, Poll: time.Millisecond}
+	plan, err = tool.PlanChanges(context.Background(), "claims-qa", body, nil)
+	require.NoError(t, err, "a stack in review is not busy")
+	assert.Equal(t, cfntypes.ChangeSetTypeCreate, left.csType, "it is created")
+	assert.False(t, plan.NewStack)
+
+	for status, want := range map[string]string{
+		"ROLLBACK_COMPLETE":      "destroy it",
+		"UPDATE_ROLLBACK_FAILED": "continue-update-rollback --stack-name claims-qa",
+		"DELETE_FAILED":          "--retain-resources",
+		"UPDATE_IN_PROGRESS":     "busy",
+	} {
+		tool = &deploy.Tool{CFN: &reviewCFN{status: status}, Log: io.Discard, Poll: time.Millisecond}
+		_, err = tool.PlanChanges(context.Background(), "claims-qa", body, nil)
+		require.ErrorContains(t, err, want, status)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -107,4 +108,40 @@ func (k Keys) Revoke(ctx context.Context, stack, usagePlanID, consumer string) (
 		return Key{}, fmt.Errorf("delete key: %w", err)
 	}
 	return key, nil
+}
+
+// OfStack returns the keys the tool issued for stack (by their tag, or
+// their name where the service keeps no tags), in any usage plan or none.
+func (k Keys) OfStack(ctx context.Context, stack string) ([]Key, error) {
+	var out []Key
+	p := apigateway.NewGetApiKeysPaginator(k.API, &apigateway.GetApiKeysInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list API keys: %w", err)
+		}
+		for _, it := range page.Items {
+			name := aws.ToString(it.Name)
+			consumer, named := strings.CutPrefix(name, stack+"-")
+			if tagged := it.Tags["hexlambda:stack"]; tagged != "" {
+				if tagged != stack {
+					continue
+				}
+				consumer = it.Tags["hexlambda:consumer"]
+			} else if !named {
+				continue
+			}
+			out = append(out, Key{ID: aws.ToString(it.Id), Name: name, Consumer: consumer, Enabled: it.Enabled})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Delete deletes a key (which leaves every usage plan with it).
+func (k Keys) Delete(ctx context.Context, id string) error {
+	if _, err := k.API.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(id)}); err != nil {
+		return fmt.Errorf("delete API key %s: %w", id, err)
+	}
+	return nil
 }

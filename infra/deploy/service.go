@@ -76,10 +76,47 @@ func (t *Tool) EnsureBootstrap(ctx context.Context) (string, error) {
 	return bucket, nil
 }
 
+// Body renders the named template for a stage: with the values its stack
+// will have of the parameters API Gateway snapshots (given now, else kept
+// from the stack, else the template's defaults), so that changing one of
+// them deploys the API anew.
+func (t *Tool) Body(ctx context.Context, stack, template string, params Params) ([]byte, error) {
+	values := map[string]string{}
+	existing, err := t.Describe(ctx, stack)
+	if err != nil && !errors.Is(err, ErrNoStack) {
+		return nil, err
+	}
+	for _, name := range cfn.SnapshotParameters {
+		if v, ok := params[name]; ok {
+			values[name] = v
+		} else if v, ok := existing.Parameters[name]; ok {
+			values[name] = v
+		}
+	}
+	body, err := stacks.TemplateFor(template, values)
+	if err != nil {
+		return nil, fmt.Errorf("template of %s: %w", stack, err)
+	}
+	return body, nil
+}
+
+// BootstrapBucket returns the artifact bucket of the bootstrap stack, or a
+// placeholder when there is none yet, for plans that deploy nothing.
+func (t *Tool) BootstrapBucket(ctx context.Context) (string, error) {
+	st, err := t.Outputs(ctx, stacks.BootstrapStackName, "bootstrap")
+	if errors.Is(err, ErrNoStack) {
+		return "bootstrap-not-deployed-yet", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return st.Outputs["ArtifactBucketName"], nil
+}
+
 // DeployTemplate plans, shows and executes the named template's change
 // set. It reports changed=false (and does nothing) when nothing would change.
 func (t *Tool) DeployTemplate(ctx context.Context, stack, template string, params Params) (Stack, bool, error) {
-	body, err := stacks.Template(template)
+	body, err := t.Body(ctx, stack, template, params)
 	if err != nil {
 		return Stack{}, false, err
 	}
@@ -109,8 +146,10 @@ func (t *Tool) DeployTemplate(ctx context.Context, stack, template string, param
 		return st, true, err
 	}
 	t.logf("%s: %s", stack, st.Status)
-	st, err = t.ResolveOutputs(ctx, st, body)
-	return st, true, err
+	if st, err = t.ResolveOutputs(ctx, st, body); err != nil {
+		return st, true, err
+	}
+	return st, true, t.RefreshStage(ctx, plan, st)
 }
 
 // ServiceParams returns the parameters of a service stage deployment:

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -33,10 +34,16 @@ type CloudFormation interface {
 	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, opts ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 }
 
-// Tool talks to CloudFormation and S3.
+// APIGateway is the part of the API Gateway client the tool uses.
+type APIGateway interface {
+	CreateDeployment(ctx context.Context, in *apigateway.CreateDeploymentInput, opts ...func(*apigateway.Options)) (*apigateway.CreateDeploymentOutput, error)
+}
+
+// Tool talks to CloudFormation, S3 and API Gateway.
 type Tool struct {
 	CFN    CloudFormation
 	S3     *s3.Client
+	APIGW  APIGateway
 	Region string
 	// Log receives progress; Poll is the time between two status reads.
 	Log  io.Writer
@@ -52,6 +59,7 @@ func NewTool(cfg aws.Config, log io.Writer) *Tool {
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = o.BaseEndpoint != nil
 		}),
+		APIGW:  apigateway.NewFromConfig(cfg),
 		Region: cfg.Region,
 		Log:    log,
 		Poll:   2 * time.Second,
@@ -147,7 +155,11 @@ type Plan struct {
 	Stack     string
 	ChangeSet string
 	Create    bool
-	Changes   []Change
+	// NewStack says planning made the stack: CloudFormation creates a
+	// stack in REVIEW_IN_PROGRESS for a create change set, which Abandon
+	// deletes again.
+	NewStack bool
+	Changes  []Change
 }
 
 // Empty reports whether the plan changes nothing.
@@ -183,14 +195,21 @@ func templateParameters(body []byte) ([]string, error) {
 // PlanChanges creates a change set for stack and reads what it would
 // change. An empty plan has already been discarded.
 func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, params Params) (Plan, error) {
-	existing, err := t.Describe(ctx, stack)
+	existing, err := t.describeRetrying(ctx, stack)
 	create := errors.Is(err, ErrNoStack)
+	// A stack in REVIEW_IN_PROGRESS was only ever planned (a change set
+	// created and never executed): it has no resources, and is created.
+	review := err == nil && existing.Status == string(cfntypes.StackStatusReviewInProgress)
 	switch {
-	case create:
+	case create, review:
+		create = true
 	case err != nil:
 		return Plan{}, err
 	case existing.Status == string(cfntypes.StackStatusRollbackComplete):
-		return Plan{}, fmt.Errorf("stack %s is %s after a failed create; destroy it, then deploy again", stack, existing.Status)
+		return Plan{}, fmt.Errorf("stack %s is %s after a failed create; %s", stack, existing.Status, NextStep[existing.Status])
+	case existing.Status == string(cfntypes.StackStatusUpdateRollbackFailed), existing.Status == string(cfntypes.StackStatusDeleteFailed),
+		existing.Status == string(cfntypes.StackStatusRollbackFailed):
+		return Plan{}, fmt.Errorf("stack %s is %s; %s", stack, existing.Status, strings.ReplaceAll(NextStep[existing.Status], "STACK", stack))
 	case strings.HasSuffix(existing.Status, "_IN_PROGRESS"):
 		return Plan{}, fmt.Errorf("stack %s is busy (%s); wait for it to finish", stack, existing.Status)
 	}
@@ -233,20 +252,37 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 		}
 		return Plan{}, fmt.Errorf("create change set for %s: %w", stack, err)
 	}
-	plan := Plan{Stack: stack, ChangeSet: aws.ToString(out.Id), Create: create}
+	plan := Plan{Stack: stack, ChangeSet: aws.ToString(out.Id), Create: create, NewStack: create && !review}
 	for {
 		cs, err := t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id, StackName: aws.String(stack)})
 		if err != nil {
+			if throttled(err) {
+				if err := sleep(ctx, t.Poll); err != nil {
+					return Plan{}, err
+				}
+				continue
+			}
 			return Plan{}, fmt.Errorf("describe change set: %w", err)
 		}
 		switch cs.Status {
 		case cfntypes.ChangeSetStatusCreateComplete:
-			for _, c := range cs.Changes {
-				if rc := c.ResourceChange; rc != nil {
-					plan.Changes = append(plan.Changes, Change{
-						Action: string(rc.Action), LogicalID: aws.ToString(rc.LogicalResourceId),
-						Type: aws.ToString(rc.ResourceType), Replacement: string(rc.Replacement),
-					})
+			// Large change sets come in pages.
+			for page := cs; ; {
+				for _, c := range page.Changes {
+					if rc := c.ResourceChange; rc != nil {
+						plan.Changes = append(plan.Changes, Change{
+							Action: string(rc.Action), LogicalID: aws.ToString(rc.LogicalResourceId),
+							Type: aws.ToString(rc.ResourceType), Replacement: string(rc.Replacement),
+						})
+					}
+				}
+				if page.NextToken == nil {
+					break
+				}
+				if page, err = t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{
+					ChangeSetName: out.Id, StackName: aws.String(stack), NextToken: page.NextToken,
+				}); err != nil {
+					return Plan{}, fmt.Errorf("describe change set: %w", err)
 				}
 			}
 			sort.Slice(plan.Changes, func(i, j int) bool { return plan.Changes[i].LogicalID < plan.Changes[j].LogicalID })
@@ -269,6 +305,19 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 	}
 }
 
+// Abandon discards a plan that will not be executed and, when planning
+// made its stack, deletes that empty REVIEW_IN_PROGRESS stack too, so a
+// plan alone changes nothing.
+func (t *Tool) Abandon(ctx context.Context, p Plan) {
+	t.Discard(ctx, p)
+	if !p.NewStack {
+		return
+	}
+	if _, err := t.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(p.Stack)}); err != nil {
+		t.logf("could not delete the stack %s the plan made: %v", p.Stack, err)
+	}
+}
+
 // Discard deletes a plan's change set.
 func (t *Tool) Discard(ctx context.Context, p Plan) {
 	_, err := t.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(p.ChangeSet), StackName: aws.String(p.Stack)})
@@ -278,13 +327,17 @@ func (t *Tool) Discard(ctx context.Context, p Plan) {
 }
 
 // Execute runs a plan and waits for the stack to settle, reporting events
-// as they come. A failure names the first failing resource and its reason.
+// as they come. A failure names the first failing resource and its reason,
+// and what to do next.
 func (t *Tool) Execute(ctx context.Context, p Plan) (Stack, error) {
-	since := time.Now().Add(-time.Second)
-	if _, err := t.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: aws.String(p.ChangeSet), StackName: aws.String(p.Stack)}); err != nil {
+	marker := t.newestEvent(ctx, p.Stack)
+	token := "hexlambda-" + NewSecret()[:20]
+	if _, err := t.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{
+		ChangeSetName: aws.String(p.ChangeSet), StackName: aws.String(p.Stack), ClientRequestToken: aws.String(token),
+	}); err != nil {
 		return Stack{}, fmt.Errorf("execute change set: %w", err)
 	}
-	return t.wait(ctx, p.Stack, since)
+	return t.wait(ctx, p.Stack, marker, token)
 }
 
 var terminal = map[string]bool{
@@ -293,18 +346,59 @@ var terminal = map[string]bool{
 	"UPDATE_ROLLBACK_COMPLETE": true, "UPDATE_ROLLBACK_FAILED": true, "UPDATE_FAILED": true, "IMPORT_COMPLETE": true,
 }
 
-func (t *Tool) wait(ctx context.Context, stack string, since time.Time) (Stack, error) {
+// NextStep says what to do about a stack in a failed state.
+var NextStep = map[string]string{
+	"ROLLBACK_COMPLETE":        "the stack was never created; destroy it (deploy destroy) and deploy again",
+	"ROLLBACK_FAILED":          "the failed create could not be undone; delete the resources named above by hand, then destroy the stack and deploy again",
+	"CREATE_FAILED":            "destroy the stack (deploy destroy) and deploy again",
+	"UPDATE_ROLLBACK_COMPLETE": "the update was undone and the stack is as before; fix the cause above and deploy again",
+	"UPDATE_ROLLBACK_FAILED": "the stack cannot roll back; fix the resources named above, then run " +
+		"aws cloudformation continue-update-rollback --stack-name STACK (with --resources-to-skip for those that cannot be fixed), and deploy again",
+	"UPDATE_FAILED": "deploy again once the cause above is fixed",
+	"DELETE_FAILED": "delete the resources named above by hand (a non-empty bucket, say), or run aws cloudformation delete-stack " +
+		"--stack-name STACK --retain-resources ..., then destroy again",
+}
+
+// throttled reports whether err is AWS refusing a request for its rate.
+func throttled(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException":
+			return true
+		}
+	}
+	return false
+}
+
+// describeRetrying is Describe that rides out throttling with backoff.
+func (t *Tool) describeRetrying(ctx context.Context, stack string) (Stack, error) {
+	delay := t.Poll
+	for attempt := 0; ; attempt++ {
+		st, err := t.Describe(ctx, stack)
+		if err == nil || !throttled(err) || attempt == 8 {
+			return st, err
+		}
+		t.logf("  (CloudFormation is throttling; reading %s again in %s)", stack, delay)
+		if err := sleep(ctx, delay); err != nil {
+			return Stack{}, err
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
+}
+
+func (t *Tool) wait(ctx context.Context, stack, marker, token string) (Stack, error) {
 	seen := map[string]bool{}
 	var firstFailure string
 	for {
-		st, err := t.Describe(ctx, stack)
+		st, err := t.describeRetrying(ctx, stack)
 		if errors.Is(err, ErrNoStack) {
 			return Stack{Name: stack, Status: "DELETE_COMPLETE"}, nil
 		}
 		if err != nil {
 			return Stack{}, err
 		}
-		if f := t.reportEvents(ctx, stack, since, seen); firstFailure == "" {
+		if f := t.reportEvents(ctx, stack, marker, token, seen); firstFailure == "" {
 			firstFailure = f
 		}
 		if terminal[st.Status] {
@@ -314,7 +408,11 @@ func (t *Tool) wait(ctx context.Context, stack string, since time.Time) (Stack, 
 			if firstFailure == "" {
 				firstFailure = "no failure reason reported"
 			}
-			return st, fmt.Errorf("stack %s ended %s: %s", stack, st.Status, firstFailure)
+			msg := fmt.Sprintf("stack %s ended %s: %s", stack, st.Status, firstFailure)
+			if next := NextStep[st.Status]; next != "" {
+				msg += "\nnext: " + strings.ReplaceAll(next, "STACK", stack)
+			}
+			return st, errors.New(msg)
 		}
 		if err := sleep(ctx, t.Poll); err != nil {
 			return Stack{}, err
@@ -322,21 +420,48 @@ func (t *Tool) wait(ctx context.Context, stack string, since time.Time) (Stack, 
 	}
 }
 
-// reportEvents prints the stack's new events, oldest first, and returns the
-// first failure among them.
-func (t *Tool) reportEvents(ctx context.Context, stack string, since time.Time, seen map[string]bool) string {
+// newestEvent returns the id of the stack's newest event, "" when it has
+// none (or does not exist): the events after it are the next operation's.
+func (t *Tool) newestEvent(ctx context.Context, stack string) string {
 	out, err := t.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
-	if err != nil {
+	if err != nil || len(out.StackEvents) == 0 {
 		return ""
 	}
-	failure := ""
-	for i := len(out.StackEvents) - 1; i >= 0; i-- {
-		e := out.StackEvents[i]
-		id := aws.ToString(e.EventId)
-		if seen[id] || aws.ToTime(e.Timestamp).Before(since) {
-			continue
+	return aws.ToString(out.StackEvents[0].EventId)
+}
+
+// reportEvents prints the stack's new events, oldest first, and returns the
+// first failure among them. This operation's events are those carrying its
+// token or, where the service sets none, those newer than marker: found by
+// paging back from the newest, never by comparing clocks.
+func (t *Tool) reportEvents(ctx context.Context, stack, marker, token string, seen map[string]bool) string {
+	var fresh []cfntypes.StackEvent
+	in := &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)}
+pages:
+	for {
+		out, err := t.CFN.DescribeStackEvents(ctx, in)
+		if err != nil {
+			break
 		}
-		seen[id] = true
+		for _, e := range out.StackEvents {
+			id := aws.ToString(e.EventId)
+			if id == marker || seen[id] {
+				break pages
+			}
+			if tok := aws.ToString(e.ClientRequestToken); tok != "" && token != "" && tok != token {
+				continue
+			}
+			fresh = append(fresh, e)
+		}
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	failure := ""
+	for i := len(fresh) - 1; i >= 0; i-- {
+		e := fresh[i]
+		seen[aws.ToString(e.EventId)] = true
 		reason := aws.ToString(e.ResourceStatusReason)
 		t.logf("  %-28s %-40s %-32s %s", e.ResourceStatus, aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), reason)
 		if failure == "" && strings.HasSuffix(string(e.ResourceStatus), "_FAILED") && reason != "" && !strings.Contains(reason, "Resource creation cancelled") {
@@ -351,11 +476,12 @@ func (t *Tool) Destroy(ctx context.Context, stack string) error {
 	if _, err := t.Describe(ctx, stack); err != nil {
 		return err
 	}
-	since := time.Now().Add(-time.Second)
-	if _, err := t.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)}); err != nil {
+	marker := t.newestEvent(ctx, stack)
+	token := "hexlambda-" + NewSecret()[:20]
+	if _, err := t.CFN.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack), ClientRequestToken: aws.String(token)}); err != nil {
 		return fmt.Errorf("delete stack %s: %w", stack, err)
 	}
-	st, err := t.wait(ctx, stack, since)
+	st, err := t.wait(ctx, stack, marker, token)
 	if err != nil {
 		return err
 	}
@@ -378,4 +504,33 @@ func sleep(ctx context.Context, d time.Duration) error {
 // update) would change nothing.
 func noChanges(msg string) bool {
 	return strings.Contains(msg, "didn't contain changes") || strings.Contains(msg, "No updates are to be performed")
+}
+
+// RefreshStage deploys a stage's API anew when plan removed methods:
+// CloudFormation creates the new deployment before it deletes the old
+// methods, so that deployment's snapshot still holds them, answering 500
+// with their functions gone. A deployment made after the update holds only
+// what is left.
+func (t *Tool) RefreshStage(ctx context.Context, plan Plan, st Stack) error {
+	removed := 0
+	for _, c := range plan.Changes {
+		if c.Action == "Remove" && c.Type == "AWS::ApiGateway::Method" {
+			removed++
+		}
+	}
+	if removed == 0 {
+		return nil
+	}
+	apiID, stage := st.Outputs["ApiId"], st.Parameters["Stage"]
+	if apiID == "" || stage == "" {
+		return fmt.Errorf("%s removed %d route(s) but reports no ApiId or Stage to deploy anew", st.Name, removed)
+	}
+	t.logf("%s: %d route(s) removed; deploying stage %s of API %s anew so they are gone from it", st.Name, removed, stage, apiID)
+	if _, err := t.APIGW.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{
+		RestApiId: aws.String(apiID), StageName: aws.String(stage),
+		Description: aws.String("after removing routes (hexlambda deploy)"),
+	}); err != nil {
+		return fmt.Errorf("deploy stage %s of %s anew after removing routes: %w", stage, apiID, err)
+	}
+	return nil
 }

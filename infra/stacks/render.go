@@ -8,8 +8,14 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
-// Template returns the JSON template of "bootstrap" or a service.
-func Template(name string) ([]byte, error) {
+// Template returns the JSON template of "bootstrap" or a service, for the
+// default parameter values: the templates committed for review.
+func Template(name string) ([]byte, error) { return TemplateFor(name, nil) }
+
+// TemplateFor returns the JSON template of "bootstrap" or a service for the
+// values a stage will have of cfn.SnapshotParameters: its API deployment
+// changes with them.
+func TemplateFor(name string, values map[string]string) ([]byte, error) {
 	if name == "bootstrap" {
 		return Bootstrap().JSON()
 	}
@@ -17,7 +23,7 @@ func Template(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := cfn.ServiceTemplate(s)
+	t, err := cfn.ServiceTemplateFor(s, values)
 	if err != nil {
 		return nil, fmt.Errorf("template of %s: %w", name, err)
 	}

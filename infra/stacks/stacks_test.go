@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,4 +256,45 @@ func TestBootstrapBucketIsPrivateVersionedAndEncrypted(t *testing.T) {
 	assert.Equal(t, map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}, b["PublicAccessBlockConfiguration"])
 	assert.Contains(t, cfntest.JS(tp.Resources["ArtifactBucketPolicy"].Properties), `"aws:SecureTransport":"false"`)
 	assert.Contains(t, tp.Outputs, "ArtifactBucketName")
+}
+
+func deploymentID(t *testing.T, name string, values map[string]string) string {
+	t.Helper()
+	b, err := stacks.TemplateFor(name, values)
+	require.NoError(t, err)
+	var ids []string
+	for id, r := range cfntest.Parse(t, b).Resources {
+		if r.Type == "AWS::ApiGateway::Deployment" {
+			ids = append(ids, id)
+		}
+	}
+	require.Len(t, ids, 1)
+	return ids[0]
+}
+
+// API Gateway serves a stage's deployment snapshot: a change of auth,
+// endpoint or policy that made no new deployment would never go live.
+func TestEveryChangeTheStageSnapshotsMakesANewDeployment(t *testing.T) {
+	t.Parallel()
+	for _, name := range stacks.Names() {
+		base := deploymentID(t, name, nil)
+		assert.Equal(t, base, deploymentID(t, name, nil), "the same stage, the same deployment")
+		tp := load(t, name)
+		assert.Equal(t, base, deploymentID(t, name, map[string]string{"Auth": tp.Parameters["Auth"]["Default"].(string)}),
+			"the default given explicitly is the default")
+		seen := map[string]string{base: "defaults"}
+		for _, v := range []map[string]string{
+			{"Auth": "API_KEY"}, {"Auth": "AWS_IAM"}, {"Auth": "NONE"},
+			{"EndpointType": "PRIVATE", "VpcEndpointIds": "vpce-1"},
+			{"EndpointType": "PRIVATE", "VpcEndpointIds": "vpce-2"},
+		} {
+			id := deploymentID(t, name, v)
+			if v["Auth"] == tp.Parameters["Auth"]["Default"] {
+				continue
+			}
+			prev, dup := seen[id]
+			assert.False(t, dup, "%s: %v has the deployment of %s", name, v, prev)
+			seen[id] = fmt.Sprint(v)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package cfn
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -170,6 +171,18 @@ func pathName(pattern string) string {
 
 func resourceLogicalID(path string) string { return "Resource" + pathName(path) }
 
+// resourceIDs returns the logical ids of the API's path resources, sorted.
+func resourceIDs(t *Template) []string {
+	var out []string
+	for id, r := range t.Resources {
+		if r.Type == "AWS::ApiGateway::Resource" {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 const (
 	prodCondition     = "IsProduction"
 	apiKeyCondition   = "UseApiKey"
@@ -178,8 +191,23 @@ const (
 	reservedCondition = "ReservesConcurrency"
 )
 
-// ServiceTemplate builds the service's stack template.
-func ServiceTemplate(s Service) (Template, error) {
+// SnapshotParameters are the parameters whose values API Gateway's stage
+// deployment captures (through the methods' authorization and API key
+// requirement, and the API's endpoint and resource policy): a change of any
+// of them needs a new deployment to go live.
+var SnapshotParameters = []string{"Auth", "EndpointType", "VpcEndpointIds"}
+
+// ServiceTemplate builds the service's stack template for its default
+// parameter values (the template committed for review).
+func ServiceTemplate(s Service) (Template, error) { return ServiceTemplateFor(s, nil) }
+
+// ServiceTemplateFor builds the service's stack template for the values the
+// stage will have of SnapshotParameters (defaults for the missing ones).
+// The API deployment's logical id covers everything a stage snapshot holds
+// (methods, their authorization, API key requirement and integration, the
+// API's endpoint and policy) and those values, so a change to any of them
+// creates a new deployment instead of leaving the stage on the old one.
+func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 	if err := s.check(); err != nil {
 		return Template{}, err
 	}
@@ -228,7 +256,7 @@ func ServiceTemplate(s Service) (Template, error) {
 		delete(t.Conditions, reservedCondition)
 		delete(t.Parameters, "WaitingConcurrency")
 	}
-	addAPI(&t, s)
+	addAPI(&t, s, values)
 	for _, p := range s.AccessPolicies {
 		addAccessPolicy(&t, s, p)
 	}
@@ -443,7 +471,7 @@ func addFunction(t *Template, s Service, f Function) {
 	})
 }
 
-func addAPI(t *Template, s Service) {
+func addAPI(t *Template, s Service, values map[string]string) {
 	t.Add("Api", Resource{
 		Type: "AWS::ApiGateway::RestApi",
 		Properties: map[string]any{
@@ -518,12 +546,24 @@ func addAPI(t *Template, s Service) {
 		})
 	}
 	sort.Strings(methods)
-	// A new deployment whenever the routes change.
+	// A new deployment whenever what the stage snapshots changes: the
+	// methods and the API as declared, and the parameter values they take.
+	for _, id := range append(append([]string{"Api"}, methods...), resourceIDs(t)...) {
+		b, _ := json.Marshal(t.Resources[id]) // plain values always marshal
+		_, _ = fmt.Fprintf(hash, "%s %s\n", id, b)
+	}
+	for _, name := range SnapshotParameters {
+		v, ok := values[name]
+		if !ok {
+			v = fmt.Sprint(t.Parameters[name].Default)
+		}
+		_, _ = fmt.Fprintf(hash, "%s=%s\n", name, v)
+	}
 	deployment := "Deployment" + hex.EncodeToString(hash.Sum(nil))[:10]
 	t.Add(deployment, Resource{
 		Type:       "AWS::ApiGateway::Deployment",
 		DependsOn:  methods,
-		Properties: map[string]any{"RestApiId": Ref("Api"), "Description": "routes " + hex.EncodeToString(hash.Sum(nil))[:10]},
+		Properties: map[string]any{"RestApiId": Ref("Api"), "Description": "snapshot " + hex.EncodeToString(hash.Sum(nil))[:10]},
 	})
 	t.Add("AccessLogGroup", Resource{
 		Type: "AWS::Logs::LogGroup",

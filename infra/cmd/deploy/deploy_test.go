@@ -141,6 +141,26 @@ func TestDeployToMoto(t *testing.T) {
 	require.Equal(t, 0, diff.code, diff.stderr)
 	assert.Contains(t, diff.stdout, "no changes")
 
+	// Switching auth must reach the stage: a new deployment is planned.
+	authDiff := deployCmd(t, cfg, append([]string{"diff", "--service", "claims", "--param", "Auth=API_KEY"}, base...)...)
+	require.Equal(t, 0, authDiff.code, authDiff.stderr)
+	assert.Regexp(t, `Add\s+Deployment[0-9a-f]+\s+AWS::ApiGateway::Deployment`, authDiff.stdout, "a new deployment carries the new auth")
+
+	// A diff of a stage that does not exist changes nothing.
+	qa := deployCmd(t, cfg, "diff", "--service", "claims", "--stage", "qa", "--arch", "host", "--poll", "100ms", "--dist", dist)
+	require.Equal(t, 0, qa.code, qa.stderr)
+	_, err = cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String("claims-qa")})
+	require.Error(t, err, "the diff left no claims-qa stack behind (not even in REVIEW_IN_PROGRESS)")
+
+	// Keys issued for a stage go with it.
+	plan, err := gw.CreateUsagePlan(t.Context(), &apigateway.CreateUsagePlanInput{Name: aws.String("ec2power-dev-test")})
+	require.NoError(t, err)
+	issued := deployCmd(t, cfg, "keys", "issue", "--service", "ec2power", "--stage", "dev", "--consumer", "ops", "--groups", "*", "--usage-plan", aws.ToString(plan.Id), "--json")
+	require.Equal(t, 0, issued.code, issued.stderr)
+	assert.Contains(t, issued.stdout, `"grant": "groups=* audit=false"`)
+	noGroups := deployCmd(t, cfg, "keys", "issue", "--service", "ec2power", "--stage", "dev", "--consumer", "x", "--usage-plan", aws.ToString(plan.Id))
+	assert.Equal(t, 2, noGroups.code, "an ec2power key needs --groups")
+
 	outs := deployCmd(t, cfg, "outputs", "--service", "ec2power", "--stage", "dev", "--json")
 	require.Equal(t, 0, outs.code, outs.stderr)
 	assert.Contains(t, outs.stdout, `"AuditTableName"`)
@@ -148,6 +168,14 @@ func TestDeployToMoto(t *testing.T) {
 	for _, service := range stacks.Names() {
 		r := deployCmd(t, cfg, "destroy", "--service", service, "--stage", "dev", "--poll", "100ms")
 		require.Equal(t, 0, r.code, r.stderr)
+		if service == "ec2power" {
+			assert.Contains(t, r.stderr, "deleting API key", "destroy says which keys it deletes")
+			keys, err := gw.GetApiKeys(t.Context(), &apigateway.GetApiKeysInput{})
+			require.NoError(t, err)
+			for _, k := range keys.Items {
+				assert.NotEqual(t, "ec2power-dev-ops", aws.ToString(k.Name), "the stage's key is gone")
+			}
+		}
 		_, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(service + "-dev")})
 		require.Error(t, err, "%s-dev is gone", service)
 	}

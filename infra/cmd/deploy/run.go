@@ -173,6 +173,9 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 		if err != nil {
 			return err
 		}
+		if err := c.revokeStageKeys(ctx, stack); err != nil {
+			return err
+		}
 		if err := tool.Destroy(ctx, stack); err != nil {
 			return err
 		}
@@ -236,17 +239,18 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 	if err != nil {
 		return err
 	}
-	bucket, err := tool.EnsureBootstrap(ctx)
-	if err != nil {
-		return err
-	}
 	stack := deploy.StackName(svc.Name, c.stage)
 	if dryRun {
+		// A diff changes nothing: not even the bootstrap stack.
+		bucket, err := tool.BootstrapBucket(ctx)
+		if err != nil {
+			return err
+		}
 		params, err := tool.ServiceParams(ctx, svc, c.stage, bucket, arch, arts, deploy.Params(c.params))
 		if err != nil {
 			return err
 		}
-		body, err := stacks.Template(svc.Name)
+		body, err := tool.Body(ctx, stack, svc.Name, params)
 		if err != nil {
 			return err
 		}
@@ -261,8 +265,12 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 		for _, ch := range plan.Changes {
 			_, _ = fmt.Fprintln(c.stdout, ch)
 		}
-		tool.Discard(ctx, plan)
+		tool.Abandon(ctx, plan)
 		return nil
+	}
+	bucket, err := tool.EnsureBootstrap(ctx)
+	if err != nil {
+		return err
 	}
 	if _, err := tool.Upload(ctx, bucket, arts); err != nil {
 		return err
@@ -372,6 +380,27 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 	default:
 		return usagef("keys needs issue, list or revoke, not %q", action)
 	}
+}
+
+// revokeStageKeys deletes, saying which, the API keys the tool issued for
+// a stage about to be destroyed: they would outlive it, still valid.
+func (c *command) revokeStageKeys(ctx context.Context, stack string) error {
+	cfg, err := c.loadConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("AWS configuration: %w", err)
+	}
+	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
+	keys, err := k.OfStack(ctx, stack)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		_, _ = fmt.Fprintf(c.stderr, "%s: deleting API key %s (%s, consumer %s)\n", stack, key.ID, key.Name, key.Consumer)
+		if err := k.Delete(ctx, key.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *command) templates() error {
