@@ -163,9 +163,15 @@ func TestEveryFailedStateSaysWhatToDoNext(t *testing.T) {
 	}
 }
 
-// apiGateway records the deployments the tool makes.
+// apiGateway records the deployments the tool makes and holds the
+// account's logging role.
 type apiGateway struct {
 	deployments []string
+	role        string
+}
+
+func (a *apiGateway) GetAccount(context.Context, *apigateway.GetAccountInput, ...func(*apigateway.Options)) (*apigateway.GetAccountOutput, error) {
+	return &apigateway.GetAccountOutput{CloudwatchRoleArn: aws.String(a.role)}, nil
 }
 
 func (a *apiGateway) CreateDeployment(_ context.Context, in *apigateway.CreateDeploymentInput, _ ...func(*apigateway.Options)) (*apigateway.CreateDeploymentOutput, error) {
@@ -251,4 +257,27 @@ func TestAPlanChangesNothingAndAStackLeftInReviewIsCreated(t *testing.T) {
 		_, err = tool.PlanChanges(context.Background(), "claims-qa", body, nil)
 		require.ErrorContains(t, err, want, status)
 	}
+}
+
+// API Gateway's logging role is one per region, used by every API there:
+// the bootstrap sets it only where none is, and keeps the one it set.
+func TestTheRegionsLoggingRoleIsSetOnlyWhereNoneIs(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	ours := deploy.Stack{Outputs: map[string]string{"LoggingRoleArn": "arn:aws:iam::1:role/ours"}, Parameters: map[string]string{"SetApiGatewayLoggingRole": "true"}}
+	for _, c := range []struct {
+		role      string
+		bootstrap deploy.Stack
+		want      string
+	}{
+		{"", deploy.Stack{}, "true"},
+		{"arn:aws:iam::1:role/someone-elses", deploy.Stack{}, "false"},
+		{"arn:aws:iam::1:role/ours", ours, "true"},
+		{"arn:aws:iam::1:role/someone-elses", ours, "false"},
+	} {
+		tool := &deploy.Tool{APIGW: &apiGateway{role: c.role}, Log: &log, Region: "eu-west-1"}
+		assert.Equal(t, c.want, tool.LoggingRole(context.Background(), c.bootstrap), "role %q", c.role)
+	}
+	assert.Contains(t, log.String(), "already logs with arn:aws:iam::1:role/someone-elses; leaving it")
+	assert.Contains(t, log.String(), "has no CloudWatch logging role")
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
@@ -57,23 +59,69 @@ func number(params Params, name string, def int) int {
 	return def
 }
 
-// EnsureBootstrap deploys the bootstrap stack when it is missing and
-// returns the artifact bucket.
+// EnsureBootstrap deploys the bootstrap stack like any stack, planned and
+// updated when its template changed, a failed first create removed and
+// made again, and returns the artifact bucket. It sets the region's API
+// Gateway logging role only where none is set (or this stack set it), and
+// says which.
 func (t *Tool) EnsureBootstrap(ctx context.Context) (string, error) {
-	st, err := t.Outputs(ctx, stacks.BootstrapStackName, "bootstrap")
-	if errors.Is(err, ErrNoStack) {
-		t.logf("deploying the bootstrap stack %s", stacks.BootstrapStackName)
-		if st, _, err = t.DeployTemplate(ctx, stacks.BootstrapStackName, "bootstrap", nil); err != nil {
+	name := stacks.BootstrapStackName
+	existing, err := t.Describe(ctx, name)
+	switch {
+	case err == nil && existing.Status == "ROLLBACK_COMPLETE":
+		t.logf("%s: its first create failed and left it %s; deleting it to create it again", name, existing.Status)
+		if err := t.Destroy(ctx, name); err != nil {
 			return "", err
 		}
-	} else if err != nil {
+		existing = Stack{}
+	case errors.Is(err, ErrNoStack):
+		t.logf("%s: creating the bootstrap stack (artifact bucket) in %s", name, t.Region)
+	case err != nil:
+		return "", err
+	}
+	st, _, err := t.DeployTemplate(ctx, name, "bootstrap", Params{stacks.SetLoggingRole: t.LoggingRole(ctx, existing)})
+	if err != nil {
 		return "", err
 	}
 	bucket := st.Outputs["ArtifactBucketName"]
 	if bucket == "" {
-		return "", fmt.Errorf("stack %s has no ArtifactBucketName output", stacks.BootstrapStackName)
+		return "", fmt.Errorf("stack %s has no ArtifactBucketName output", name)
 	}
 	return bucket, nil
+}
+
+// LoggingRole decides the bootstrap's SetApiGatewayLoggingRole: API
+// Gateway's CloudWatch role is one per account and region, and every API
+// there logs with it, so the stack sets it only where none is set, keeps it
+// where it set it, and otherwise leaves it alone.
+func (t *Tool) LoggingRole(ctx context.Context, bootstrap Stack) string {
+	previous := bootstrap.Parameters[stacks.SetLoggingRole]
+	if t.APIGW == nil {
+		return orFalse(previous)
+	}
+	acct, err := t.APIGW.GetAccount(ctx, &apigateway.GetAccountInput{})
+	if err != nil {
+		t.logf("could not read API Gateway's account settings (%v); leaving its logging role as it is", err)
+		return orFalse(previous)
+	}
+	role := aws.ToString(acct.CloudwatchRoleArn)
+	switch {
+	case role == "":
+		t.logf("API Gateway in %s has no CloudWatch logging role (stages' access logs need one): the bootstrap stack sets its own", t.Region)
+		return "true"
+	case role == bootstrap.Outputs["LoggingRoleArn"]:
+		return "true"
+	default:
+		t.logf("API Gateway in %s already logs with %s; leaving it", t.Region, role)
+		return "false"
+	}
+}
+
+func orFalse(v string) string {
+	if v == "" {
+		return "false"
+	}
+	return v
 }
 
 // Body renders the named template for a stage: with the values its stack

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +38,7 @@ type CloudFormation interface {
 
 // APIGateway is the part of the API Gateway client the tool uses.
 type APIGateway interface {
+	GetAccount(ctx context.Context, in *apigateway.GetAccountInput, opts ...func(*apigateway.Options)) (*apigateway.GetAccountOutput, error)
 	CreateDeployment(ctx context.Context, in *apigateway.CreateDeploymentInput, opts ...func(*apigateway.Options)) (*apigateway.CreateDeploymentOutput, error)
 }
 
@@ -48,6 +51,9 @@ type Tool struct {
 	// Log receives progress; Poll is the time between two status reads.
 	Log  io.Writer
 	Poll time.Duration
+	// TemplateBucket, when set, receives templates, passed to
+	// CloudFormation by URL (TemplateBody stops at 51,200 bytes).
+	TemplateBucket string
 }
 
 // NewTool returns a tool for cfg. With an endpoint override (an emulator
@@ -237,15 +243,24 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 		csType = cfntypes.ChangeSetTypeCreate
 	}
 	name := fmt.Sprintf("deploy-%d", time.Now().UnixNano())
-	out, err := t.CFN.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{
+	in := &cloudformation.CreateChangeSetInput{
 		StackName:     aws.String(stack),
 		ChangeSetName: aws.String(name),
 		ChangeSetType: csType,
-		TemplateBody:  aws.String(compact.String()),
 		Parameters:    cfnParams,
-		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityNamedIam},
 		Tags:          []cfntypes.Tag{{Key: aws.String("hexlambda:stack"), Value: aws.String(stack)}},
-	})
+	}
+	if t.TemplateBucket != "" {
+		url, err := t.uploadTemplate(ctx, stack, compact.Bytes())
+		if err != nil {
+			return Plan{}, err
+		}
+		in.TemplateURL = aws.String(url)
+	} else {
+		in.TemplateBody = aws.String(compact.String())
+	}
+	out, err := t.CFN.CreateChangeSet(ctx, in)
 	if err != nil {
 		if noChanges(err.Error()) {
 			return Plan{Stack: stack}, nil
@@ -533,4 +548,18 @@ func (t *Tool) RefreshStage(ctx context.Context, plan Plan, st Stack) error {
 		return fmt.Errorf("deploy stage %s of %s anew after removing routes: %w", stage, apiID, err)
 	}
 	return nil
+}
+
+// uploadTemplate puts a template in the template bucket under its hash and
+// returns its URL.
+func (t *Tool) uploadTemplate(ctx context.Context, stack string, body []byte) (string, error) {
+	sum := sha256.Sum256(body)
+	key := "templates/" + stack + "/" + hex.EncodeToString(sum[:]) + ".json"
+	if _, err := t.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(t.TemplateBucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json"),
+	}); err != nil {
+		return "", fmt.Errorf("upload the template of %s: %w", stack, err)
+	}
+	return fmt.Sprintf("https://s3.%s.amazonaws.com/%s/%s", t.Region, t.TemplateBucket, key), nil
 }

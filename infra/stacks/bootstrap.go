@@ -2,17 +2,33 @@ package stacks
 
 import "github.com/hexlambda/hexlambda/pkg/cfn"
 
+// SetLoggingRole is the bootstrap parameter that makes it set the region's
+// API Gateway CloudWatch role: the deploy tool sets it only where no role is
+// set yet (or where this stack set it), so a role someone else configured,
+// which every API of the region logs with, is never replaced.
+const SetLoggingRole = "SetApiGatewayLoggingRole"
+
 // Bootstrap is the shared stack every service deploys into: the artifact
-// bucket (versioned, encrypted, private, TLS only) and API Gateway's
-// account-wide role for writing access logs.
+// bucket (versioned, encrypted, private, TLS only) and, where the region
+// has none, API Gateway's account-wide role for writing access logs.
 func Bootstrap() cfn.Template {
+	setsRole := "SetsLoggingRole"
 	return cfn.Template{
 		AWSTemplateFormatVersion: "2010-09-09",
-		Description:              "hexlambda bootstrap: artifact bucket and API Gateway logging role",
+		Description:              "hexlambda bootstrap: artifact bucket and, where the region has none, API Gateway's logging role",
+		Parameters: map[string]cfn.Parameter{
+			SetLoggingRole: {
+				Type: "String", Default: "false", AllowedValues: []string{"false", "true"},
+				Description: "Set the region's API Gateway CloudWatch role (the deploy tool decides: only where none is set)",
+			},
+		},
+		Conditions: map[string]any{setsRole: cfn.Equals(cfn.Ref(SetLoggingRole), "true")},
 		Resources: map[string]cfn.Resource{
 			"ArtifactBucket": {
-				Type:                "AWS::S3::Bucket",
-				DeletionPolicy:      "Retain",
+				Type: "AWS::S3::Bucket",
+				// Kept once it holds code, but not when its own stack's
+				// first create fails and rolls back: no bucket leaks.
+				DeletionPolicy:      "RetainExceptOnCreate",
 				UpdateReplacePolicy: "Retain",
 				Properties: map[string]any{
 					"VersioningConfiguration": map[string]any{"Status": "Enabled"},
@@ -45,7 +61,8 @@ func Bootstrap() cfn.Template {
 				},
 			},
 			"ApiGatewayLogsRole": {
-				Type: "AWS::IAM::Role",
+				Type:      "AWS::IAM::Role",
+				Condition: setsRole,
 				Properties: map[string]any{
 					"Description": "Lets API Gateway write access and execution logs",
 					"AssumeRolePolicyDocument": map[string]any{
@@ -67,13 +84,29 @@ func Bootstrap() cfn.Template {
 					}},
 				},
 			},
+			// In an account that never had an API Gateway resource, the
+			// account settings can only be written after one exists.
+			"ApiGatewayAccountAnchor": {
+				Type:      "AWS::ApiGateway::ApiKey",
+				Condition: setsRole,
+				Properties: map[string]any{
+					"Description": "Never used: makes API Gateway exist in the account before its settings are written",
+					"Enabled":     false,
+				},
+			},
 			"ApiGatewayAccount": {
 				Type:       "AWS::ApiGateway::Account",
+				Condition:  setsRole,
+				DependsOn:  []string{"ApiGatewayAccountAnchor"},
 				Properties: map[string]any{"CloudWatchRoleArn": cfn.GetAtt("ApiGatewayLogsRole", "Arn")},
 			},
 		},
 		Outputs: map[string]cfn.Output{
 			"ArtifactBucketName": {Description: "Bucket of the function code", Value: cfn.Ref("ArtifactBucket")},
+			"LoggingRoleArn": {
+				Description: "The API Gateway logging role this stack set", Condition: setsRole,
+				Value: cfn.GetAtt("ApiGatewayLogsRole", "Arn"),
+			},
 		},
 	}
 }

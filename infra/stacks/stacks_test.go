@@ -256,6 +256,11 @@ func TestBootstrapBucketIsPrivateVersionedAndEncrypted(t *testing.T) {
 	assert.Equal(t, map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}, b["PublicAccessBlockConfiguration"])
 	assert.Contains(t, cfntest.JS(tp.Resources["ArtifactBucketPolicy"].Properties), `"aws:SecureTransport":"false"`)
 	assert.Contains(t, tp.Outputs, "ArtifactBucketName")
+	assert.Equal(t, "RetainExceptOnCreate", tp.Resources["ArtifactBucket"].DeletionPolicy, "kept, but not leaked by a failed first create")
+	for _, id := range []string{"ApiGatewayLogsRole", "ApiGatewayAccountAnchor", "ApiGatewayAccount"} {
+		assert.Equal(t, "SetsLoggingRole", tp.Resources[id].Condition, "%s: the region's logging role is set only when asked", id)
+	}
+	assert.Equal(t, "false", tp.Parameters["SetApiGatewayLoggingRole"]["Default"])
 }
 
 func deploymentID(t *testing.T, name string, values map[string]string) string {

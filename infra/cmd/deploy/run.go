@@ -272,6 +272,7 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 	if err != nil {
 		return err
 	}
+	tool.TemplateBucket = bucket
 	if _, err := tool.Upload(ctx, bucket, arts); err != nil {
 		return err
 	}
