@@ -7,11 +7,15 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/pkg/cfn"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 )
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
@@ -105,11 +109,11 @@ func (t *Tool) LoggingRole(ctx context.Context, bootstrap Stack) string {
 		return orFalse(previous)
 	}
 	role := aws.ToString(acct.CloudwatchRoleArn)
-	switch {
-	case role == "":
+	switch role {
+	case "":
 		t.logf("API Gateway in %s has no CloudWatch logging role (stages' access logs need one): the bootstrap stack sets its own", t.Region)
 		return "true"
-	case role == bootstrap.Outputs["LoggingRoleArn"]:
+	case bootstrap.Outputs["LoggingRoleArn"]:
 		return "true"
 	default:
 		t.logf("API Gateway in %s already logs with %s; leaving it", t.Region, role)
@@ -203,7 +207,7 @@ func (t *Tool) DeployTemplate(ctx context.Context, stack, template string, param
 // ServiceParams returns the parameters of a service stage deployment:
 // the caller's, plus the artifacts' code keys, the architecture, the
 // bucket, and a fresh cursor signing key when the stack is new.
-func (t *Tool) ServiceParams(ctx context.Context, svc cfn.Service, stage, bucket string, arch Arch, arts []Artifact, given Params) (Params, error) {
+func (t *Tool) ServiceParams(_ context.Context, _ cfn.Service, stage, bucket string, arch Arch, arts []Artifact, given Params) (Params, error) {
 	p := Params{}
 	for k, v := range given {
 		p[k] = v
@@ -212,14 +216,56 @@ func (t *Tool) ServiceParams(ctx context.Context, svc cfn.Service, stage, bucket
 	for _, a := range arts {
 		p[cfn.CodeKeyParameter(a.Operation)] = a.Key
 	}
-	if _, ok := p[cfn.CursorSigningKey]; !ok {
-		if _, err := t.Describe(ctx, StackName(svc.Name, stage)); errors.Is(err, ErrNoStack) {
-			p[cfn.CursorSigningKey] = NewSecret()
-		} else if err != nil {
-			return nil, err
+	return p, nil
+}
+
+// usesCursorKey reports whether a service's functions read the stack's
+// cursor key.
+func usesCursorKey(svc cfn.Service) bool {
+	for _, f := range svc.Functions {
+		if _, ok := f.Env[lambdafn.EnvCursorKeyParameter]; ok {
+			return true
 		}
 	}
-	return p, nil
+	return false
+}
+
+// CursorKeyName is the SSM parameter of a stack's cursor key.
+func CursorKeyName(stack string) string {
+	return strings.ReplaceAll(cfn.CursorKeyName, "${AWS::StackName}", stack)
+}
+
+// EnsureCursorKey creates the stack's cursor signing key, a random
+// SecureString parameter, when the service's functions read one and the
+// stack has none yet; an existing key is kept, so cursors survive deploys.
+func (t *Tool) EnsureCursorKey(ctx context.Context, svc cfn.Service, stack string) error {
+	if !usesCursorKey(svc) {
+		return nil
+	}
+	name := CursorKeyName(stack)
+	_, err := t.SSM.PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String(name), Value: aws.String(NewSecret()), Type: ssmtypes.ParameterTypeSecureString,
+		Description: aws.String("Signs the cursors of " + stack + " (made by the deploy tool)"), Overwrite: aws.Bool(false),
+	})
+	var exists *ssmtypes.ParameterAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		return nil
+	case err != nil:
+		return fmt.Errorf("create the cursor key %s: %w", name, err)
+	}
+	t.logf("%s: created its cursor signing key, SecureString parameter %s", stack, name)
+	return nil
+}
+
+// DeleteCursorKey deletes the stack's cursor key, if it has one.
+func (t *Tool) DeleteCursorKey(ctx context.Context, stack string) error {
+	_, err := t.SSM.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(CursorKeyName(stack))})
+	var missing *ssmtypes.ParameterNotFound
+	if err != nil && !errors.As(err, &missing) {
+		return fmt.Errorf("delete the cursor key of %s: %w", stack, err)
+	}
+	return nil
 }
 
 // SortedOutputs returns a stack's outputs as sorted "key = value" pairs.

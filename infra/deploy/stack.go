@@ -21,6 +21,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 )
 
@@ -42,8 +43,15 @@ type APIGateway interface {
 	CreateDeployment(ctx context.Context, in *apigateway.CreateDeploymentInput, opts ...func(*apigateway.Options)) (*apigateway.CreateDeploymentOutput, error)
 }
 
-// Tool talks to CloudFormation, S3 and API Gateway.
+// SSM is the part of the Systems Manager client the tool uses.
+type SSM interface {
+	PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, opts ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
+}
+
+// Tool talks to CloudFormation, S3, API Gateway and Systems Manager.
 type Tool struct {
+	SSM    SSM
 	CFN    CloudFormation
 	S3     *s3.Client
 	APIGW  APIGateway
@@ -66,6 +74,7 @@ func NewTool(cfg aws.Config, log io.Writer) *Tool {
 			o.UsePathStyle = o.BaseEndpoint != nil
 		}),
 		APIGW:  apigateway.NewFromConfig(cfg),
+		SSM:    ssm.NewFromConfig(cfg),
 		Region: cfg.Region,
 		Log:    log,
 		Poll:   2 * time.Second,

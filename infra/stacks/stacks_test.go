@@ -87,7 +87,7 @@ func TestFunctionsAreConfiguredAsRequired(t *testing.T) {
 		assert.Equal(t, "arm64", tp.Parameters["Architecture"]["Default"])
 		assert.InDelta(t, 128, tp.Parameters["MemorySize"]["Default"], 0)
 		assert.Equal(t, "14", tp.Parameters["LogRetentionDays"]["Default"])
-		assert.Equal(t, true, tp.Parameters["CursorSigningKey"]["NoEcho"])
+		assert.NotContains(t, tp.Parameters, "CursorSigningKey", "the cursor key is in Parameter Store, not a stack parameter")
 		logGroups := tp.OfType("AWS::Logs::LogGroup")
 		for id, fn := range tp.OfType("AWS::Lambda::Function") {
 			assert.Equal(t, "provided.al2023", fn["Runtime"], id)
@@ -97,6 +97,12 @@ func TestFunctionsAreConfiguredAsRequired(t *testing.T) {
 			assert.Equal(t, map[string]any{"Mode": "Active"}, fn["TracingConfig"], id)
 			assert.Positive(t, fn["Timeout"], id)
 			assert.Contains(t, tp.Environment()[id], "LOG_LEVEL", id)
+			for name, v := range fn["Environment"].(map[string]any)["Variables"].(map[string]any) {
+				assert.NotContains(t, strings.ToLower(name), "secret", "%s: no secret in a function's configuration", id)
+				if name == "CURSOR_KEY_PARAMETER" {
+					assert.Equal(t, map[string]any{"Fn::Sub": "/hexlambda/${AWS::StackName}/cursor-signing-key"}, v, id)
+				}
+			}
 			lg := fn["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
 			require.Contains(t, logGroups, lg, id)
 			assert.Equal(t, map[string]any{"Ref": "LogRetentionDays"}, logGroups[lg]["RetentionInDays"])

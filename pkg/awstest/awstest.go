@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
@@ -209,4 +211,15 @@ func NewTable(t testing.TB, clock ports.Clock) *dynamodb.Table {
 		opts = append(opts, dynamodb.WithClock(clock))
 	}
 	return dynamodb.NewTable(client, name, opts...)
+}
+
+// PutSecureString stores a SecureString parameter on the emulator at ep.
+func PutSecureString(t testing.TB, ep, name, value string) {
+	t.Helper()
+	_, err := ssm.NewFromConfig(Config(t, ep)).PutParameter(context.Background(), &ssm.PutParameterInput{
+		Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("put parameter %s: %v", name, err)
+	}
 }

@@ -62,16 +62,16 @@ type Route struct {
 // API open to anyone who reaches it is never the default.
 const AllowAnonymous = "AllowAnonymous"
 
-// CursorSigningKey is the parameter holding a stack's cursor signing key;
-// the deploy tool generates it once per stack and keeps it on updates.
-const CursorSigningKey = "CursorSigningKey"
+// CursorKeyName is the SSM parameter holding a stack's cursor signing key,
+// for Fn::Sub: the deploy tool creates it once per stack, a SecureString,
+// so the key is in no template, parameter or function configuration.
+const CursorKeyName = "/hexlambda/${AWS::StackName}/cursor-signing-key"
 
-// CursorKeyParameter returns the CursorSigningKey parameter, a secret that
-// signs the cursors of what (say, "list").
-func CursorKeyParameter(what string) Parameter {
-	return Parameter{
-		Type: "String", NoEcho: true, AllowedPattern: "^[A-Za-z0-9+/=_-]{16,128}$",
-		Description: "Secret that signs " + what + " cursors (the deploy tool generates it once per stack)",
+// CursorKeyStatement lets a function read the stack's cursor key.
+func CursorKeyStatement() Statement {
+	return Statement{
+		Sid: "ReadCursorKey", Actions: []string{"ssm:GetParameter"},
+		Resources: []any{Sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + CursorKeyName)},
 	}
 }
 

@@ -20,10 +20,16 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+	"github.com/hexlambda/hexlambda/pkg/secrets"
 )
 
-// EnvCursorKey names the variable holding the cursor signing key.
-const EnvCursorKey = "CURSOR_SIGNING_KEY"
+// Variables naming the cursor signing key of the functions that page:
+// deployed, the name of a SecureString parameter (read once, at init, so
+// the key is in no function's configuration); locally, the key itself.
+const (
+	EnvCursorKeyParameter = "CURSOR_KEY_PARAMETER"
+	EnvCursorKey          = "CURSOR_SIGNING_KEY"
+)
 
 // Logger returns the function's JSON logger on stdout; every line names the
 // function when functionName is set (AWS_LAMBDA_FUNCTION_NAME).
@@ -45,23 +51,29 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
-// RequiredCursors returns the codec of a function that hands out cursors:
-// the key (CURSOR_SIGNING_KEY) must be set, at least 16 bytes, and the same
+// RequiredCursors returns the codec of a function that hands out cursors.
+// Its key is the SSM parameter named by CURSOR_KEY_PARAMETER (parameter),
+// else CURSOR_SIGNING_KEY (key); it must be at least 16 bytes, and the same
 // in every process, or cursors would not survive a cold start.
-func RequiredCursors(key []byte, purpose string) (*pagecursor.Codec, error) {
+func RequiredCursors(ctx context.Context, cfg aws.Config, key []byte, parameter, purpose string) (*pagecursor.Codec, error) {
+	source := EnvCursorKey
+	if parameter != "" {
+		v, err := secrets.Parameter(ctx, cfg, parameter)
+		if err != nil {
+			return nil, fmt.Errorf("environment variable %s: %w", EnvCursorKeyParameter, err)
+		}
+		key, source = []byte(v), EnvCursorKeyParameter+" ("+parameter+")"
+	}
 	if len(key) == 0 {
-		return nil, fmt.Errorf("environment variable %s is required (at least %d bytes; signs %s cursors)", EnvCursorKey, pagecursor.MinKeyBytes, purpose)
+		return nil, fmt.Errorf("environment variable %s or %s is required (at least %d bytes; signs %s cursors)",
+			EnvCursorKeyParameter, EnvCursorKey, pagecursor.MinKeyBytes, purpose)
 	}
 	c, err := pagecursor.New(key)
 	if err != nil {
-		return nil, fmt.Errorf("environment variable %s: %w", EnvCursorKey, err)
+		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	return c, nil
 }
-
-// EphemeralCursors returns a codec for functions that never hand out
-// cursors.
-func EphemeralCursors() *pagecursor.Codec { return pagecursor.NewRandom() }
 
 // SystemClock is the wall clock, in UTC.
 type SystemClock struct{}

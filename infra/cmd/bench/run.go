@@ -16,10 +16,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/infra/localgw"
@@ -46,16 +49,19 @@ type options struct {
 
 // Budgets of the issue, checked by this program.
 const (
-	budgetZip      = 4 << 20
-	budgetInitP50  = 10 * time.Millisecond
-	budgetWarmMem  = 500 * time.Microsecond
-	budgetOverRaw  = time.Millisecond
-	budgetPeakRSS  = 20 << 20
-	seedMember     = "M-bench"
-	seedClaim      = "01a20090-0000-7000-8000-00000000beef"
-	memFleetID     = "i-0000000000abc0001"
-	cursorKey      = "bench-cursor-signing-key-0123456789"
-	validClaimBody = `{"memberName":"Bench","policyId":"P-1","policyType":"PPO","amount":100,"currency":"USD"}`
+	budgetZip     = 4 << 20
+	budgetInitP50 = 10 * time.Millisecond
+	budgetWarmMem = 500 * time.Microsecond
+	budgetOverRaw = time.Millisecond
+	budgetPeakRSS = 20 << 20
+	seedMember    = "M-bench"
+	seedClaim     = "01a20090-0000-7000-8000-00000000beef"
+	memFleetID    = "i-0000000000abc0001"
+	cursorKey     = "bench-cursor-signing-key-0123456789"
+	// benchCursorKeyName is the SSM parameter the paging functions read
+	// their key from, as deployed (its read is part of their init).
+	benchCursorKeyName = "/hexlambda/bench/cursor-signing-key"
+	validClaimBody     = `{"memberName":"Bench","policyId":"P-1","policyType":"PPO","amount":100,"currency":"USD"}`
 )
 
 // Result is one function's figures.
@@ -180,6 +186,11 @@ func run(ctx context.Context, o options) (int, error) {
 		}
 	}
 	codec, _ := pagecursor.New([]byte(cursorKey))
+	if _, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String(benchCursorKeyName), Value: aws.String(cursorKey), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true),
+	}); err != nil {
+		return 0, fmt.Errorf("cursor key: %w", err)
+	}
 	seed := claimsapp.NewService(claimstore.New(dynamodb.NewTable(ddb, "bench-claims")), lambdafn.SystemClock{}, fixedID(seedClaim))
 	if _, err := seed.Create(ctx, seedMember, domain.Details{MemberName: "Bench", PolicyID: "P-1", PolicyType: "PPO", Amount: 100, Currency: "USD"}, claimsapp.Actor{RequestID: "seed"}); err != nil {
 		return 0, fmt.Errorf("seed claim: %w", err)
@@ -307,8 +318,8 @@ func functionEnv(f cfn.Function) map[string]string {
 			env[k] = "bench-claims"
 		case "AUDIT_TABLE":
 			env[k] = "bench-audit"
-		case "CURSOR_SIGNING_KEY":
-			env[k] = cursorKey
+		case "CURSOR_KEY_PARAMETER":
+			env[k] = benchCursorKeyName
 		case "DEFAULT_CURRENCY":
 			env[k] = "USD"
 		case "LOG_LEVEL":

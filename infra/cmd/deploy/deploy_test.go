@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -74,6 +76,11 @@ func TestDeployToMoto(t *testing.T) {
 		out := outputs(r.stdout)
 		require.NotEmpty(t, out["ApiId"], r.stdout)
 		assert.Equal(t, "https://"+out["ApiId"]+".execute-api.us-east-1.amazonaws.com/dev", out["ApiUrl"])
+
+		key, err := ssm.NewFromConfig(cfg).GetParameter(t.Context(), &ssm.GetParameterInput{Name: aws.String("/hexlambda/" + service + "-dev/cursor-signing-key"), WithDecryption: aws.Bool(true)})
+		require.NoError(t, err, "the stage's cursor key is in Parameter Store")
+		assert.Equal(t, ssmtypes.ParameterTypeSecureString, key.Parameter.Type)
+		assert.GreaterOrEqual(t, len(aws.ToString(key.Parameter.Value)), 32)
 
 		for _, name := range []string{stacks.BootstrapStackName, service + "-dev"} {
 			st, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
@@ -178,6 +185,8 @@ func TestDeployToMoto(t *testing.T) {
 		}
 		_, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(service + "-dev")})
 		require.Error(t, err, "%s-dev is gone", service)
+		_, err = ssm.NewFromConfig(cfg).GetParameter(t.Context(), &ssm.GetParameterInput{Name: aws.String("/hexlambda/" + service + "-dev/cursor-signing-key")})
+		require.Error(t, err, "and so is its cursor key")
 	}
 	gone := deployCmd(t, cfg, "outputs", "--service", "claims", "--stage", "dev")
 	assert.Equal(t, 1, gone.code)

@@ -179,6 +179,9 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 		if err := tool.Destroy(ctx, stack); err != nil {
 			return err
 		}
+		if err := tool.DeleteCursorKey(ctx, stack); err != nil {
+			return err
+		}
 		_, _ = fmt.Fprintf(c.stderr, "%s: deleted\n", stack)
 		return nil
 	case "keys":
@@ -278,6 +281,9 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 	}
 	params, err := tool.ServiceParams(ctx, svc, c.stage, bucket, arch, arts, deploy.Params(c.params))
 	if err != nil {
+		return err
+	}
+	if err := tool.EnsureCursorKey(ctx, svc, stack); err != nil {
 		return err
 	}
 	st, _, err := tool.DeployTemplate(ctx, stack, svc.Name, params)

@@ -29,10 +29,13 @@ import (
 
 // Environment variables read by the functions.
 const (
-	EnvTableName       = "TABLE_NAME"
-	EnvLogLevel        = "LOG_LEVEL"
-	EnvCursorKey       = "CURSOR_SIGNING_KEY"
-	EnvDefaultCurrency = "DEFAULT_CURRENCY"
+	EnvTableName = "TABLE_NAME"
+	EnvLogLevel  = "LOG_LEVEL"
+	EnvCursorKey = lambdafn.EnvCursorKey
+	// EnvCursorKeyParameter names the SSM parameter holding the cursor
+	// key (deployed functions); EnvCursorKey holds the key itself (local).
+	EnvCursorKeyParameter = lambdafn.EnvCursorKeyParameter
+	EnvDefaultCurrency    = "DEFAULT_CURRENCY"
 	// EnvRoleMap maps callers to roles (see package access), the
 	// functions' own check behind the gateway's; api.DefaultRoleMap when
 	// unset.
@@ -44,8 +47,10 @@ type Config struct {
 	TableName       string
 	LogLevel        slog.Level
 	DefaultCurrency string
-	// CursorKey signs list cursors; empty when not configured.
-	CursorKey []byte
+	// CursorKey signs list cursors, or CursorKeyParameter names the SSM
+	// parameter that holds it; empty when not configured.
+	CursorKey          []byte
+	CursorKeyParameter string
 	// FunctionName is the Lambda function's name, for logs.
 	FunctionName string
 	// Roles says which callers hold which role.
@@ -59,10 +64,11 @@ type Getenv func(string) string
 // the variable when one is missing or invalid.
 func LoadConfig(getenv Getenv) (Config, error) {
 	cfg := Config{
-		TableName:       getenv(EnvTableName),
-		DefaultCurrency: getenv(EnvDefaultCurrency),
-		CursorKey:       []byte(getenv(EnvCursorKey)),
-		FunctionName:    getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		TableName:          getenv(EnvTableName),
+		DefaultCurrency:    getenv(EnvDefaultCurrency),
+		CursorKey:          []byte(getenv(EnvCursorKey)),
+		CursorKeyParameter: getenv(EnvCursorKeyParameter),
+		FunctionName:       getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
 	if cfg.TableName == "" {
 		return Config{}, fmt.Errorf("environment variable %s is required (the DynamoDB table of claims)", EnvTableName)
@@ -109,11 +115,13 @@ func NewTable(client *awsdynamodb.Client, cfg Config) *dynamodb.Table {
 	return dynamodb.NewTable(client, cfg.TableName)
 }
 
-// PagedTable returns the DynamoDB table of the function that lists claims:
-// CURSOR_SIGNING_KEY must be set (at least 16 bytes) and the same in every
-// process, or cursors would not survive a cold start.
-func PagedTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
-	codec, err := lambdafn.RequiredCursors(cfg.CursorKey, "list")
+// PagedTable returns the DynamoDB table of the functions that page
+// (listClaims, claimHistory): their cursor key, read from the SSM parameter
+// CURSOR_KEY_PARAMETER names (or CURSOR_SIGNING_KEY), must be at least 16
+// bytes and the same in every process, or cursors would not survive a cold
+// start.
+func PagedTable(ctx context.Context, awsCfg aws.Config, client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
+	codec, err := lambdafn.RequiredCursors(ctx, awsCfg, cfg.CursorKey, cfg.CursorKeyParameter, "list")
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/stretchr/testify/assert"
@@ -41,10 +42,10 @@ func TestLoadConfig(t *testing.T) {
 func TestCursorKeyIsRequiredForListing(t *testing.T) {
 	t.Parallel()
 	client := awsdynamodb.New(awsdynamodb.Options{Region: "us-east-1"})
-	_, err := providers.PagedTable(client, providers.Config{TableName: "claims"})
-	require.ErrorContains(t, err, "CURSOR_SIGNING_KEY is required")
-	_, err = providers.PagedTable(client, providers.Config{TableName: "claims", CursorKey: []byte("short")})
+	_, err := providers.PagedTable(t.Context(), aws.Config{}, client, providers.Config{TableName: "claims"})
+	require.ErrorContains(t, err, "CURSOR_KEY_PARAMETER or CURSOR_SIGNING_KEY is required")
+	_, err = providers.PagedTable(t.Context(), aws.Config{}, client, providers.Config{TableName: "claims", CursorKey: []byte("short")})
 	require.ErrorContains(t, err, "at least 16 bytes")
-	_, err = providers.PagedTable(client, providers.Config{TableName: "claims", CursorKey: []byte("0123456789abcdef")})
+	_, err = providers.PagedTable(t.Context(), aws.Config{}, client, providers.Config{TableName: "claims", CursorKey: []byte("0123456789abcdef")})
 	require.NoError(t, err)
 }

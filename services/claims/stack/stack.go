@@ -35,7 +35,7 @@ func Service() cfn.Service {
 		return cfn.Function{Operation: op, Package: "./services/claims/cmd/" + strings.ToLower(op), Timeout: timeout, Env: env(extra), Statements: st}
 	}
 	currency := map[string]any{providers.EnvDefaultCurrency: cfn.Ref("DefaultCurrency")}
-	cursors := map[string]any{providers.EnvCursorKey: cfn.Ref(cfn.CursorSigningKey)}
+	cursors := map[string]any{providers.EnvCursorKeyParameter: cfn.Sub(cfn.CursorKeyName)}
 	return cfn.Service{
 		Name:        providers.Service,
 		Description: "Health-insurance claims per member (hexlambda claims service)",
@@ -43,8 +43,7 @@ func Service() cfn.Service {
 		Tables:      []cfn.Table{{LogicalID: "ClaimsTable", Description: "Claims per member, their history, and idempotency records"}},
 		Routes:      cfn.RoutesOf(api.RouteTable()),
 		ExtraParameters: map[string]cfn.Parameter{
-			"DefaultCurrency":    {Type: "String", Default: "USD", AllowedPattern: "^[A-Z]{3}$", Description: "ISO 4217 currency of the compatibility routes' claimAmount"},
-			cfn.CursorSigningKey: cfn.CursorKeyParameter("list"),
+			"DefaultCurrency": {Type: "String", Default: "USD", AllowedPattern: "^[A-Z]{3}$", Description: "ISO 4217 currency of the compatibility routes' claimAmount"},
 			"RoleMap": {
 				Type: "String", Default: "", MaxLength: intp(4096),
 				Description: "Which callers hold which role, checked by the functions behind the gateway: role=pattern,...;... (empty: IAM principals hold every role, API keys and anonymous callers only intake)",
@@ -57,14 +56,14 @@ func Service() cfn.Service {
 				Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
 			}}),
 			fn(api.OpGetClaim, 10, nil, []cfn.Statement{{Sid: "ReadClaims", Resources: table, Actions: []string{"dynamodb:GetItem"}}}),
-			fn(api.OpListClaims, 10, cursors, []cfn.Statement{{Sid: "QueryClaims", Resources: table, Actions: []string{"dynamodb:Query"}}}),
+			fn(api.OpListClaims, 10, cursors, []cfn.Statement{{Sid: "QueryClaims", Resources: table, Actions: []string{"dynamodb:Query"}}, cfn.CursorKeyStatement()}),
 			fn(api.OpUpdateClaim, 10, currency, change("EditClaims", "dynamodb:UpdateItem")),
 			fn(api.OpDeleteClaim, 10, nil, change("DeletePendingClaims", "dynamodb:DeleteItem")),
 			fn(api.OpApproveClaim, 10, nil, change("ApproveClaims", "dynamodb:UpdateItem")),
 			fn(api.OpRejectClaim, 10, nil, change("RejectClaims", "dynamodb:UpdateItem")),
 			fn(api.OpPayClaim, 10, nil, change("PayClaims", "dynamodb:UpdateItem")),
 			fn(api.OpWithdrawClaim, 10, nil, change("WithdrawClaims", "dynamodb:UpdateItem")),
-			fn(api.OpClaimHistory, 10, cursors, []cfn.Statement{{Sid: "QueryClaimHistory", Resources: table, Actions: []string{"dynamodb:Query"}}}),
+			fn(api.OpClaimHistory, 10, cursors, []cfn.Statement{{Sid: "QueryClaimHistory", Resources: table, Actions: []string{"dynamodb:Query"}}, cfn.CursorKeyStatement()}),
 		},
 		AccessPolicies: accessPolicies(),
 	}

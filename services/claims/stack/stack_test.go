@@ -45,14 +45,14 @@ func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 	assert.Equal(t, map[string][]string{
 		"CreateClaimFunction":   {"DEFAULT_CURRENCY", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
 		"GetClaimFunction":      base,
-		"ListClaimsFunction":    {"CURSOR_SIGNING_KEY", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
+		"ListClaimsFunction":    {"CURSOR_KEY_PARAMETER", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
 		"UpdateClaimFunction":   {"DEFAULT_CURRENCY", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
 		"DeleteClaimFunction":   base,
 		"ApproveClaimFunction":  base,
 		"RejectClaimFunction":   base,
 		"PayClaimFunction":      base,
 		"WithdrawClaimFunction": base,
-		"ClaimHistoryFunction":  {"CURSOR_SIGNING_KEY", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
+		"ClaimHistoryFunction":  {"CURSOR_KEY_PARAMETER", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
 
@@ -119,4 +119,10 @@ func TestOneManagedPolicyPerRoleAllowsExactlyItsRoutes(t *testing.T) {
 		assert.NotContains(t, route, "/approve")
 		assert.NotContains(t, route, "/pay")
 	}
+}
+
+func TestOnlyTheFunctionsThatPageReadTheCursorKey(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, map[string][]string{"ListClaims": {"ssm:GetParameter"}, "ClaimHistory": {"ssm:GetParameter"}},
+		cfntest.Render(t, stack.Service()).ActionsOn(t, "ssm:"))
 }

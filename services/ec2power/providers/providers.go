@@ -40,7 +40,10 @@ const (
 	EnvWaitLimit     = "WAIT_LIMIT"
 	EnvPollInterval  = "POLL_INTERVAL"
 	EnvLogLevel      = "LOG_LEVEL"
-	EnvCursorKey     = "CURSOR_SIGNING_KEY"
+	EnvCursorKey     = lambdafn.EnvCursorKey
+	// EnvCursorKeyParameter names the SSM parameter holding the cursor
+	// key (deployed functions); EnvCursorKey holds the key itself (local).
+	EnvCursorKeyParameter = lambdafn.EnvCursorKeyParameter
 	// EnvGrants says which callers may act on which groups (package
 	// grants); grants.DefaultGrants when unset.
 	EnvGrants = "GRANTS"
@@ -51,11 +54,13 @@ const (
 
 // Config is the functions' configuration.
 type Config struct {
-	App          app.Config
-	AuditTable   string
-	LogLevel     slog.Level
-	CursorKey    []byte
-	FunctionName string
+	App        app.Config
+	AuditTable string
+	LogLevel   slog.Level
+	CursorKey  []byte
+	// CursorKeyParameter names the SSM parameter holding the cursor key.
+	CursorKeyParameter string
+	FunctionName       string
 	// Grants and Auditors are the GRANTS and AUDITORS mappings.
 	Grants, Auditors string
 }
@@ -68,8 +73,9 @@ type Getenv func(string) string
 func LoadConfig(getenv Getenv) (Config, error) {
 	cfg := Config{
 		App: app.DefaultConfig(), AuditTable: getenv(EnvAuditTable),
-		CursorKey: []byte(getenv(EnvCursorKey)), FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"),
-		Grants: getenv(EnvGrants), Auditors: getenv(EnvAuditors),
+		CursorKey: []byte(getenv(EnvCursorKey)), CursorKeyParameter: getenv(EnvCursorKeyParameter),
+		FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Grants:       getenv(EnvGrants), Auditors: getenv(EnvAuditors),
 	}
 	if cfg.Grants == "" {
 		cfg.Grants = grants.DefaultGrants
@@ -139,11 +145,11 @@ func AuditTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error)
 // PagedAuditTable returns the DynamoDB audit table of the history
 // function, which pages through it: AUDIT_TABLE and CURSOR_SIGNING_KEY
 // (at least 16 bytes, the same in every process) are required.
-func PagedAuditTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
+func PagedAuditTable(ctx context.Context, awsCfg aws.Config, client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
 	if cfg.AuditTable == "" {
 		return nil, fmt.Errorf("environment variable %s is required (the DynamoDB table of the audit trail)", EnvAuditTable)
 	}
-	codec, err := lambdafn.RequiredCursors(cfg.CursorKey, "history")
+	codec, err := lambdafn.RequiredCursors(ctx, awsCfg, cfg.CursorKey, cfg.CursorKeyParameter, "history")
 	if err != nil {
 		return nil, err
 	}

@@ -62,8 +62,7 @@ func Service() cfn.Service {
 		Tables:      []cfn.Table{{LogicalID: "AuditTable", Description: "Audit trail of start and stop requests (90 days)"}},
 		Routes:      cfn.RoutesOf(api.RouteTable()),
 		ExtraParameters: map[string]cfn.Parameter{
-			"DefaultTarget":      {Type: "String", Default: "", AllowedPattern: "^(|group:[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}|i-[0-9a-f]{8,17}(,i-[0-9a-f]{8,17})*)$", Description: "What GET /start and GET /stop act on: i-... ids or group:NAME"},
-			cfn.CursorSigningKey: cfn.CursorKeyParameter("history"),
+			"DefaultTarget": {Type: "String", Default: "", AllowedPattern: "^(|group:[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}|i-[0-9a-f]{8,17}(,i-[0-9a-f]{8,17})*)$", Description: "What GET /start and GET /stop act on: i-... ids or group:NAME"},
 			"Grants": {
 				Type: "String", Default: "", MaxLength: intp(4096),
 				Description: "Which callers may start and stop which groups: group group=pattern,...;*=pattern (empty: IAM principals every group; API keys only what they were issued with, keys issue --groups)",
@@ -80,10 +79,10 @@ func Service() cfn.Service {
 			{
 				Operation: api.OpInstanceHistory, Package: "./services/ec2power/cmd/instancehistory", Timeout: 10,
 				Env: base(map[string]any{
-					providers.EnvAuditTable: cfn.Ref("AuditTable"), providers.EnvCursorKey: cfn.Ref(cfn.CursorSigningKey),
+					providers.EnvAuditTable: cfn.Ref("AuditTable"), providers.EnvCursorKeyParameter: cfn.Sub(cfn.CursorKeyName),
 					providers.EnvGrants: grants[providers.EnvGrants], providers.EnvAuditors: grants[providers.EnvAuditors],
 				}),
-				Statements: []cfn.Statement{{Sid: "ReadAudit", Actions: []string{"dynamodb:Query"}, Resources: audit}, readGrants},
+				Statements: []cfn.Statement{{Sid: "ReadAudit", Actions: []string{"dynamodb:Query"}, Resources: audit}, readGrants, cfn.CursorKeyStatement()},
 			},
 		},
 	}

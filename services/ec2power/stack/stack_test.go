@@ -46,7 +46,7 @@ func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
 		"StartInstanceFunction":     {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
 		"StopInstanceFunction":      {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"InstanceHistoryFunction":   {"AUDITORS", "AUDIT_TABLE", "CURSOR_SIGNING_KEY", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
+		"InstanceHistoryFunction":   {"AUDITORS", "AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
 
@@ -76,4 +76,9 @@ func TestFunctionsThatWaitHaveReservedConcurrency(t *testing.T) {
 	plan := tp.Resources["UsagePlan"].Properties["Throttle"]
 	assert.JSONEq(t, `{"RateLimit":{"Ref":"KeyThrottleRateLimit"},"BurstLimit":{"Ref":"KeyThrottleBurstLimit"}}`, cfntest.JS(plan),
 		"each key has its own throttle, below the stage's")
+}
+
+func TestOnlyTheFunctionsThatPageReadTheCursorKey(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, map[string][]string{"InstanceHistory": {"ssm:GetParameter"}}, cfntest.Render(t, stack.Service()).ActionsOn(t, "ssm:"))
 }

@@ -26,7 +26,7 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := providers.PagedTable(client, providersConfig)
+	table, err := providers.PagedTable(ctx, config, client, providersConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -29,5 +29,5 @@ func TestInitNeedsTheCursorKey(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("CURSOR_SIGNING_KEY", "")
 	_, err := initialize(t.Context())
-	require.ErrorContains(t, err, "CURSOR_SIGNING_KEY is required")
+	require.ErrorContains(t, err, "CURSOR_KEY_PARAMETER or CURSOR_SIGNING_KEY is required")
 }

@@ -25,7 +25,7 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := providers.PagedAuditTable(client, providersConfig)
+	table, err := providers.PagedAuditTable(ctx, config, client, providersConfig)
 	if err != nil {
 		return nil, err
 	}
