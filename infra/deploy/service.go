@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
@@ -207,16 +208,34 @@ func (t *Tool) DeployTemplate(ctx context.Context, stack, template string, param
 // ServiceParams returns the parameters of a service stage deployment:
 // the caller's, plus the artifacts' code keys, the architecture, the
 // bucket, and a fresh cursor signing key when the stack is new.
-func (t *Tool) ServiceParams(_ context.Context, _ cfn.Service, stage, bucket string, arch Arch, arts []Artifact, given Params) (Params, error) {
+func (t *Tool) ServiceParams(_ context.Context, svc cfn.Service, stage, bucket string, arch Arch, arts []Artifact, given Params) (Params, error) {
 	p := Params{}
 	for k, v := range given {
 		p[k] = v
 	}
 	p["Stage"], p["ArtifactBucket"], p["Architecture"] = stage, bucket, arch.Lambda
+	if _, given := p["ServiceVersion"]; !given {
+		p["ServiceVersion"] = t.ReleaseOf(svc.Name)
+	}
 	for _, a := range arts {
 		p[cfn.CodeKeyParameter(a.Operation)] = a.Key
 	}
 	return p, nil
+}
+
+// ReleaseOf returns a service's release: its latest tag SERVICE/vX.Y.Z
+// reachable from the checked-out commit, or "unreleased". Only the tag
+// counts, not the commits since, so a change elsewhere does not make the
+// service's stack differ.
+func (t *Tool) ReleaseOf(service string) string {
+	if t.Root == "" {
+		return "unreleased"
+	}
+	out, err := exec.Command("git", "-C", t.Root, "describe", "--tags", "--abbrev=0", "--match", service+"/v*").Output() //nolint:gosec,noctx // fixed command, local
+	if err != nil {
+		return "unreleased"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // usesCursorKey reports whether a service's functions read the stack's

@@ -59,6 +59,8 @@ type Tool struct {
 	// Log receives progress; Poll is the time between two status reads.
 	Log  io.Writer
 	Poll time.Duration
+	// Root is the repository, for the services' releases (git tags).
+	Root string
 	// TemplateBucket, when set, receives templates, passed to
 	// CloudFormation by URL (TemplateBody stops at 51,200 bytes).
 	TemplateBucket string
@@ -259,6 +261,9 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 		Parameters:    cfnParams,
 		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityNamedIam},
 		Tags:          []cfntypes.Tag{{Key: aws.String("hexlambda:stack"), Value: aws.String(stack)}},
+	}
+	if v := params["ServiceVersion"]; v != "" {
+		in.Tags = append(in.Tags, cfntypes.Tag{Key: aws.String("hexlambda:version"), Value: aws.String(v)})
 	}
 	if t.TemplateBucket != "" {
 		url, err := t.uploadTemplate(ctx, stack, compact.Bytes())

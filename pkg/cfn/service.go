@@ -62,6 +62,10 @@ type Route struct {
 // API open to anyone who reaches it is never the default.
 const AllowAnonymous = "AllowAnonymous"
 
+// EnvServiceVersion is the variable every function gets with its
+// service's release.
+const EnvServiceVersion = "SERVICE_VERSION"
+
 // CursorKeyName is the SSM parameter holding a stack's cursor signing key,
 // for Fn::Sub: the deploy tool creates it once per stack, a SecureString,
 // so the key is in no template, parameter or function configuration.
@@ -353,6 +357,10 @@ func commonParameters(s Service) map[string]Parameter {
 		"KeyThrottleBurstLimit": {Type: "Number", Default: 20, MinValue: intp(1), Description: "Burst of each API key, below the stage's"},
 		"QuotaPerDay":           {Type: "Number", Default: 10000, MinValue: intp(1), Description: "Requests per day per API key"},
 		AllowAnonymous:          {Type: "String", Default: "false", AllowedValues: []string{"false", "true"}, Description: "Must be true for Auth NONE"},
+		"ServiceVersion": {
+			Type: "String", Default: "unreleased", AllowedPattern: "^[A-Za-z0-9._/+-]{1,64}$",
+			Description: "The service's release (its latest tag, SERVICE/vX.Y.Z), stamped by the deploy tool into every function and the stack's tags",
+		},
 		"WaitingConcurrency": {
 			Type: "Number", Default: 5, MinValue: intp(0), MaxValue: intp(1000),
 			Description: "Reserved concurrency of each function that may wait (0: none reserved; new accounts may need 0, as reservations must leave 100 unreserved)",
@@ -438,7 +446,7 @@ func addFunction(t *Template, s Service, f Function) {
 			}},
 		},
 	})
-	env := map[string]any{}
+	env := map[string]any{EnvServiceVersion: Ref("ServiceVersion")}
 	for k, v := range f.Env {
 		env[k] = v
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -101,10 +102,11 @@ func TestDeployToMoto(t *testing.T) {
 			for k := range fc.Environment.Variables {
 				keys = append(keys, k)
 			}
-			var want []string
+			want := []string{cfn.EnvServiceVersion}
 			for k := range f.Env {
 				want = append(want, k)
 			}
+			assert.Regexp(t, `^(unreleased|`+service+`/v\d+\.\d+\.\d+)$`, fc.Environment.Variables[cfn.EnvServiceVersion], "the release is stamped")
 			sort.Strings(keys)
 			sort.Strings(want)
 			assert.Equal(t, want, keys, f.Operation)

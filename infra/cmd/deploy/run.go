@@ -217,7 +217,7 @@ func (c *command) tool(ctx context.Context) (*deploy.Tool, error) {
 		return nil, usagef("no AWS region: set AWS_REGION")
 	}
 	t := deploy.NewTool(cfg, c.stderr)
-	t.Poll = c.poll
+	t.Poll, t.Root = c.poll, c.root
 	return t, nil
 }
 

@@ -41,18 +41,18 @@ func TestFunctionsGetExactlyTheirDynamoDBActions(t *testing.T) {
 
 func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 	t.Parallel()
-	base := []string{"LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"}
+	base := []string{"LOG_LEVEL", "ROLE_MAP", "SERVICE_VERSION", "TABLE_NAME"}
 	assert.Equal(t, map[string][]string{
-		"CreateClaimFunction":   {"DEFAULT_CURRENCY", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
+		"CreateClaimFunction":   {"DEFAULT_CURRENCY", "LOG_LEVEL", "ROLE_MAP", "SERVICE_VERSION", "TABLE_NAME"},
 		"GetClaimFunction":      base,
-		"ListClaimsFunction":    {"CURSOR_KEY_PARAMETER", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
-		"UpdateClaimFunction":   {"DEFAULT_CURRENCY", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
+		"ListClaimsFunction":    {"CURSOR_KEY_PARAMETER", "LOG_LEVEL", "ROLE_MAP", "SERVICE_VERSION", "TABLE_NAME"},
+		"UpdateClaimFunction":   {"DEFAULT_CURRENCY", "LOG_LEVEL", "ROLE_MAP", "SERVICE_VERSION", "TABLE_NAME"},
 		"DeleteClaimFunction":   base,
 		"ApproveClaimFunction":  base,
 		"RejectClaimFunction":   base,
 		"PayClaimFunction":      base,
 		"WithdrawClaimFunction": base,
-		"ClaimHistoryFunction":  {"CURSOR_KEY_PARAMETER", "LOG_LEVEL", "ROLE_MAP", "TABLE_NAME"},
+		"ClaimHistoryFunction":  {"CURSOR_KEY_PARAMETER", "LOG_LEVEL", "ROLE_MAP", "SERVICE_VERSION", "TABLE_NAME"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
 

@@ -43,10 +43,10 @@ func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
 func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, map[string][]string{
-		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
-		"StartInstanceFunction":     {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"StopInstanceFunction":      {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "WAIT_LIMIT"},
-		"InstanceHistoryFunction":   {"AUDITORS", "AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG"},
+		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
+		"StartInstanceFunction":     {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION", "WAIT_LIMIT"},
+		"StopInstanceFunction":      {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION", "WAIT_LIMIT"},
+		"InstanceHistoryFunction":   {"AUDITORS", "AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
 

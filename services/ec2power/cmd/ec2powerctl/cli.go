@@ -108,11 +108,16 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	fs.StringVar(&c.opts.region, "region", "", "region for SigV4 (default: from the URL or the AWS configuration)")
 	fs.IntVar(&c.opts.limit, "limit", 20, "history entries to show")
 	fs.DurationVar(&c.opts.poll, "poll", 2*time.Second, "time between two status reads while waiting")
+	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *showVersion {
+		_, _ = fmt.Fprintln(stdout, versionLine())
+		return exitOK
 	}
 	err := c.dispatch(ctx, fs.Args())
 	var ee *exitError

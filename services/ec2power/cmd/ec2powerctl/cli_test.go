@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -284,4 +286,19 @@ func TestTextFromTheServerIsPrintedHarmlessly(t *testing.T) {
 	code, stdout, _ = ctl(t, map[string]string{"EC2POWER_URL": evil.URL}, "--json", "list")
 	require.Equal(t, exitOK, code)
 	assert.NotContains(t, stdout, "\x1b", "--json output is JSON with escapes")
+}
+
+func TestVersionIsStampedByTheReleaseBuild(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := ctl(t, nil, "--version")
+	assert.Equal(t, exitOK, code)
+	assert.Regexp(t, `^ec2powerctl dev \(commit [0-9a-f]{12}|unknown\)\n$`, stdout)
+
+	bin := filepath.Join(t.TempDir(), "ec2powerctl")
+	build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=9.8.7 -X main.commit=abc1234def56", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := exec.CommandContext(t.Context(), bin, "--version").Output()
+	require.NoError(t, err)
+	assert.Equal(t, "ec2powerctl 9.8.7 (commit abc1234def56)\n", string(got))
 }
