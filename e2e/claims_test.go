@@ -136,7 +136,7 @@ func TestClaimsDecisionsBelongToTheirRoles(t *testing.T) {
 	require.Len(t, items, 3)
 	last := items[2].(map[string]any)
 	assert.Equal(t, "paid", last["event"])
-	assert.Equal(t, adjusterPrincipal, last["principal"], "the gateway's verified caller is recorded")
+	assert.Equal(t, e.adjusterPrincipal, last["principal"], "the gateway's verified caller is recorded")
 	assert.Equal(t, "PAY-E2E-1", last["changes"].(map[string]any)["paymentReference"])
 }
 

@@ -172,7 +172,8 @@ func TestEC2PowerGroupsAndTheCompatibilityRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, r.status)
 	assert.Equal(t, "invalid_parameter", r.errorCode())
 	r = c.do(t, http.MethodDelete, "/instances", "")
-	assert.Contains(t, []int{http.StatusMethodNotAllowed, http.StatusForbidden, http.StatusNotFound}, r.status, "no such method")
+	assert.Equal(t, http.StatusForbidden, r.status, "a method the API lacks is answered as API Gateway answers it")
+	assert.Equal(t, "Missing Authentication Token", r.body["message"])
 }
 
 func TestEC2PowerCtlDrivesARealStopAndStart(t *testing.T) {

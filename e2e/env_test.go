@@ -22,6 +22,7 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/hexlambda/hexlambda/infra/localgw"
 	"github.com/hexlambda/hexlambda/infra/workspace"
@@ -36,41 +37,41 @@ const Stage = "e2e"
 // stack's DefaultTarget points at it.
 const Group = "e2e-nightly"
 
-// The adjuster's SigV4 identity on the moto target: the local gateway
-// accepts it beside the suite's own credentials, and the claims stage maps
-// its principal, and only it, to the deciding roles. The suite's own
-// principal (user/testing) is an intake caller.
-const (
-	adjusterKeyID     = "ADJUSTERE2E"
-	adjusterSecret    = "adjuster-e2e-secret"
-	adjusterPrincipal = "arn:aws:iam::123456789012:user/" + adjusterKeyID
-)
+// The adjuster's SigV4 identity on the moto target is a session of this
+// role, assumed through the emulator's STS: temporary credentials with a
+// session token, which the local gateway knows by the principal STS names.
+// The claims stage maps that principal, and only it, to the deciding
+// roles; the suite's own principal is an intake caller.
+const adjusterRole = "arn:aws:iam::123456789012:role/claims-adjuster"
 
 // e2eRoleMap is the claims stage's role mapping on the moto target.
-const e2eRoleMap = "intake=*;adjuster=" + adjusterPrincipal + ";payments=" + adjusterPrincipal + ";auditor=" + adjusterPrincipal
+func e2eRoleMap(adjuster string) string {
+	return "intake=*;adjuster=" + adjuster + ";payments=" + adjuster + ";auditor=" + adjuster
+}
 
 // env is a deployed system under test.
 type env struct {
 	target string
 	// claimsParams are extra parameters of the claims stage.
 	claimsParams []string
-	// adjuster signs as the adjuster (nil where the target has no such
-	// identity).
-	adjuster  *aws.Credentials
-	cfg       aws.Config
-	endpoint  string
-	claimsURL string
-	powerURL  string
-	apiKey    string
-	apiKeyID  string
-	claims    map[string]string // stack outputs
-	power     map[string]string
-	deployBin string
-	ctlBin    string
-	tools     string
-	instances map[string]string // role -> id: "a", "b" (group), "solo", "unmanaged"
-	gateway   *localgw.Server
-	setupTime time.Duration
+	// adjuster signs as the adjuster principal (nil where the target has
+	// no such identity).
+	adjuster          *aws.Credentials
+	adjusterPrincipal string
+	cfg               aws.Config
+	endpoint          string
+	claimsURL         string
+	powerURL          string
+	apiKey            string
+	apiKeyID          string
+	claims            map[string]string // stack outputs
+	power             map[string]string
+	deployBin         string
+	ctlBin            string
+	tools             string
+	instances         map[string]string // role -> id: "a", "b" (group), "solo", "unmanaged"
+	gateway           *localgw.Server
+	setupTime         time.Duration
 }
 
 var (
@@ -310,11 +311,21 @@ func setupMoto() (*env, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	session, err := sts.NewFromConfig(cfg).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String(adjusterRole), RoleSessionName: aws.String("e2e"),
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("assume the adjuster role: %w", err)
+	}
+	c := session.Credentials
 	e := &env{
 		target: "moto", cfg: cfg, endpoint: ep,
-		claimsParams: []string{"--param", "RoleMap=" + e2eRoleMap},
-		adjuster:     &aws.Credentials{AccessKeyID: adjusterKeyID, SecretAccessKey: adjusterSecret},
+		adjuster: &aws.Credentials{
+			AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken),
+		},
+		adjusterPrincipal: aws.ToString(session.AssumedRoleUser.Arn),
 	}
+	e.claimsParams = []string{"--param", "RoleMap=" + e2eRoleMap(e.adjusterPrincipal)}
 	if err := e.deployAndSeed(); err != nil {
 		return e, "", err
 	}
@@ -338,7 +349,7 @@ func setupMoto() (*env, string, error) {
 	e.gateway, err = localgw.Start(context.Background(), localgw.Config{
 		AWS: cfg, Endpoint: ep, Targets: targets, CodeBuckets: []string{bucket}, MaxProcesses: 4,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), FunctionOutput: logs,
-		Callers: map[string]string{adjusterKeyID: adjusterSecret},
+		Callers: []aws.Credentials{*e.adjuster},
 	})
 	if err != nil {
 		return e, "", err

@@ -48,6 +48,8 @@ type API struct {
 	Name      string
 	Routes    []Route
 	Functions map[string]FunctionConfig
+	// BinaryMediaTypes are the media types the API passes as binary.
+	BinaryMediaTypes []string
 }
 
 // GatewayAPI is the part of the API Gateway client the gateway uses.
@@ -71,7 +73,7 @@ func Discover(ctx context.Context, gw GatewayAPI, lam LambdaAPI, apiID string) (
 	if err != nil {
 		return API{}, fmt.Errorf("read REST API %s: %w", apiID, err)
 	}
-	api := API{ID: apiID, Name: aws.ToString(rest.Name), Functions: map[string]FunctionConfig{}}
+	api := API{ID: apiID, Name: aws.ToString(rest.Name), Functions: map[string]FunctionConfig{}, BinaryMediaTypes: rest.BinaryMediaTypes}
 	p := apigateway.NewGetResourcesPaginator(gw, &apigateway.GetResourcesInput{RestApiId: aws.String(apiID), Embed: []string{"methods"}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

@@ -8,20 +8,27 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
 )
 
-// MaxPayload is API Gateway's request payload limit.
-const MaxPayload = 10 << 20
+// Limits of API Gateway (REST) and Lambda (synchronous invocation).
+const (
+	// MaxPayload is API Gateway's request payload limit.
+	MaxPayload = 10 << 20
+	// MaxEvent is Lambda's synchronous request payload limit, the whole
+	// event included: a larger one is refused before the function runs.
+	MaxEvent = 6 << 20
+	// IntegrationTimeout is how long API Gateway waits for an integration.
+	IntegrationTimeout = 29 * time.Second
+)
 
 // Invoker runs a function with an event.
 type Invoker interface {
@@ -39,12 +46,33 @@ type Gateway struct {
 	}
 	iam    *IAMVerifier
 	logger *slog.Logger
+	// integrationTimeout is IntegrationTimeout unless a test shortens it.
+	integrationTimeout time.Duration
 }
 
 // NewGateway returns the gateway of an API stage; invokers run the API's
 // functions by ARN.
 func NewGateway(api API, stage, accountID string, invokers map[string]Invoker, keys *KeyStore, iam *IAMVerifier, logger *slog.Logger) *Gateway {
-	return &Gateway{api: api, stage: stage, accountID: accountID, invokers: invokers, keys: keys, iam: iam, logger: logger}
+	return &Gateway{api: api, stage: stage, accountID: accountID, invokers: invokers, keys: keys, iam: iam, logger: logger,
+		integrationTimeout: IntegrationTimeout}
+}
+
+// WithIntegrationTimeout returns the gateway waiting d for its
+// integrations instead of API Gateway's 29 s (tests use it).
+func (g *Gateway) WithIntegrationTimeout(d time.Duration) *Gateway {
+	g.integrationTimeout = d
+	return g
+}
+
+// API Gateway's answers of its own, with the x-amzn-ErrorType it sends.
+func missingToken(w http.ResponseWriter) int {
+	message(w, http.StatusForbidden, "Missing Authentication Token", "X-Amzn-Errortype", "MissingAuthenticationTokenException")
+	return http.StatusForbidden
+}
+
+func internalError(w http.ResponseWriter, status int) int {
+	message(w, status, "Internal server error", "X-Amzn-Errortype", "InternalServerErrorException")
+	return status
 }
 
 func message(w http.ResponseWriter, status int, msg string, headers ...string) {
@@ -65,7 +93,7 @@ type match struct {
 // find picks the route for a path (segments after the stage) and method:
 // the resource with the most literal segments wins, then plain parameters
 // over a greedy {proxy+}; ANY matches every method.
-func (g *Gateway) find(segs []string, method string) (*match, []string) {
+func (g *Gateway) find(segs []string, method string) *match {
 	type cand struct {
 		path           string
 		params         map[string]string
@@ -85,9 +113,8 @@ func (g *Gateway) find(segs []string, method string) (*match, []string) {
 		}
 	}
 	if best == nil {
-		return nil, nil
+		return nil
 	}
-	var allow []string
 	var anyRoute *Route
 	for i := range g.api.Routes {
 		r := g.api.Routes[i]
@@ -95,18 +122,16 @@ func (g *Gateway) find(segs []string, method string) (*match, []string) {
 			continue
 		}
 		if r.Method == method {
-			return &match{route: r, params: best.params}, nil
+			return &match{route: r, params: best.params}
 		}
 		if r.Method == "ANY" {
 			anyRoute = &g.api.Routes[i]
 		}
-		allow = append(allow, r.Method)
 	}
 	if anyRoute != nil {
-		return &match{route: *anyRoute, params: best.params}, nil
+		return &match{route: *anyRoute, params: best.params}
 	}
-	sort.Strings(allow)
-	return nil, allow
+	return nil
 }
 
 func matchPath(pattern, segs []string) (map[string]string, int, int, bool) {
@@ -155,8 +180,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	stage, rest, _ := strings.Cut(path, "/")
 	if stage != g.stage {
-		message(w, http.StatusNotFound, "Not Found")
-		return http.StatusNotFound, "", false
+		return missingToken(w), "", false
 	}
 	var segs []string
 	for _, s := range strings.Split(rest, "/") {
@@ -169,14 +193,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	if rest == "" {
 		segs = nil
 	}
-	m, allow := g.find(segs, r.Method)
+	// A REST API answers a path or method it does not have as it answers
+	// an unsigned call: it does not tell which resources exist.
+	m := g.find(segs, r.Method)
 	if m == nil {
-		if len(allow) > 0 {
-			message(w, http.StatusMethodNotAllowed, "Method Not Allowed", "Allow", strings.Join(allow, ", "))
-			return http.StatusMethodNotAllowed, "", false
-		}
-		message(w, http.StatusNotFound, "Not Found")
-		return http.StatusNotFound, "", false
+		return missingToken(w), "", false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 	if err != nil {
@@ -193,57 +214,67 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 		id, ok, err := g.keys.Lookup(r.Context(), value)
 		if err != nil {
 			g.logger.Error("API keys unavailable", slog.String("error", err.Error()))
-			message(w, http.StatusInternalServerError, "Internal server error")
-			return http.StatusInternalServerError, "", false
+			return internalError(w, http.StatusInternalServerError), "", false
 		}
 		if !ok {
-			message(w, http.StatusForbidden, "Forbidden")
+			message(w, http.StatusForbidden, "Forbidden", "X-Amzn-Errortype", "ForbiddenException")
 			return http.StatusForbidden, "", false
 		}
 		identity.APIKey, identity.APIKeyID = value, id
 	}
 	if m.route.Authorization == "AWS_IAM" {
-		akid, err := g.iam.Verify(r, body)
+		p, err := g.iam.Verify(r, body)
 		if err != nil {
-			message(w, http.StatusForbidden, err.Error())
+			var refusal *authError
+			if errors.As(err, &refusal) {
+				message(w, http.StatusForbidden, refusal.message, "X-Amzn-Errortype", refusal.kind)
+			} else {
+				message(w, http.StatusForbidden, err.Error())
+			}
 			return http.StatusForbidden, "", false
 		}
-		identity.AccessKey, identity.Caller = akid, akid
-		identity.UserArn = "arn:aws:iam::" + g.accountID + ":user/" + akid
-		identity.User = akid
-		identity.AccountID = g.accountID
+		identity.AccessKey, identity.Caller, identity.User = p.AccessKeyID, p.ID, p.ID
+		identity.UserArn, identity.AccountID = p.ARN, p.Account
 	}
 	ev := g.event(r, m, rest, body, identity, requestID)
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		message(w, http.StatusInternalServerError, "Internal server error")
-		return http.StatusInternalServerError, m.route.FunctionName, false
+		return internalError(w, http.StatusInternalServerError), m.route.FunctionName, false
+	}
+	if len(payload) > MaxEvent {
+		// Lambda refuses the invocation; API Gateway passes its 413 on.
+		message(w, http.StatusRequestEntityTooLarge, "Request Too Long")
+		return http.StatusRequestEntityTooLarge, m.route.FunctionName, false
 	}
 	inv, ok := g.invokers[m.route.FunctionARN]
 	if !ok {
-		message(w, http.StatusInternalServerError, "Internal server error")
-		return http.StatusInternalServerError, m.route.FunctionName, false
+		return internalError(w, http.StatusInternalServerError), m.route.FunctionName, false
 	}
-	out, info, err := inv.Invoke(r.Context(), payload)
+	ctx, cancel := context.WithTimeout(r.Context(), g.integrationTimeout)
+	defer cancel()
+	out, info, err := inv.Invoke(ctx, payload)
 	if err != nil {
 		var initErr *InitError
 		switch {
-		case errors.Is(err, ErrTimeout):
+		case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+			// Past the integration timeout API Gateway gives up on the
+			// function (which runs on to its own timeout).
 			message(w, http.StatusGatewayTimeout, "Endpoint request timed out")
 			return http.StatusGatewayTimeout, m.route.FunctionName, info.Cold
+		case errors.Is(err, ErrTimeout):
+			// A function that times out first is a failed invocation.
+			g.logger.Error("function timed out", slog.String("function", m.route.FunctionName))
 		case errors.As(err, &initErr):
 			g.logger.Error("function init failed", slog.String("function", m.route.FunctionName), slog.String("reason", initErr.Reason), slog.String("output", initErr.Output))
 		default:
 			g.logger.Error("invocation failed", slog.String("function", m.route.FunctionName), slog.String("error", err.Error()))
 		}
-		message(w, http.StatusBadGateway, "Internal server error")
-		return http.StatusBadGateway, m.route.FunctionName, info.Cold
+		return internalError(w, http.StatusBadGateway), m.route.FunctionName, info.Cold
 	}
-	status, ok := writeProxyResponse(w, out)
+	status, ok := writeProxyResponse(w, out, g.binary(firstMediaType(r.Header.Get("Accept"))))
 	if !ok {
 		g.logger.Error("malformed Lambda proxy response", slog.String("function", m.route.FunctionName), slog.String("response", truncate(string(out), 200)))
-		message(w, http.StatusBadGateway, "Internal server error")
-		return http.StatusBadGateway, m.route.FunctionName, info.Cold
+		return internalError(w, http.StatusBadGateway), m.route.FunctionName, info.Cold
 	}
 	return status, m.route.FunctionName, info.Cold
 }
@@ -298,18 +329,46 @@ func (g *Gateway) event(r *http.Request, m *match, rest string, body []byte, ide
 		}
 	}
 	if len(body) > 0 {
-		if utf8.Valid(body) {
-			ev.Body = string(body)
-		} else {
+		// Only a body of one of the API's binary media types arrives
+		// base64-encoded; any other is passed on as text.
+		if g.binary(r.Header.Get("Content-Type")) {
 			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		} else {
+			ev.Body = strings.ToValidUTF8(string(body), "\uFFFD")
 		}
 	}
 	return ev
 }
 
+// binary reports whether a media type is one of the API's binary media
+// types (which may hold wildcards: image/*, */*).
+func (g *Gateway) binary(mediaType string) bool {
+	mt, _, err := mime.ParseMediaType(mediaType)
+	if err != nil {
+		return false
+	}
+	typ, sub, _ := strings.Cut(mt, "/")
+	for _, b := range g.api.BinaryMediaTypes {
+		bt, bs, _ := strings.Cut(strings.ToLower(b), "/")
+		if (bt == "*" || bt == typ) && (bs == "*" || bs == sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstMediaType is the first media type of an Accept header.
+func firstMediaType(accept string) string {
+	first, _, _ := strings.Cut(accept, ",")
+	return strings.TrimSpace(first)
+}
+
 // writeProxyResponse writes a Lambda proxy response; ok is false when the
-// payload is not one.
-func writeProxyResponse(w http.ResponseWriter, payload []byte) (int, bool) {
+// payload is not one. A base64 body is decoded only when the client
+// accepts a binary media type; otherwise the client gets the text as is.
+// Headers and multiValueHeaders merge; where both name a header, the
+// multi-value list is what is sent.
+func writeProxyResponse(w http.ResponseWriter, payload []byte, decode bool) (int, bool) {
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(payload, &raw) != nil {
 		return 0, false
@@ -319,7 +378,7 @@ func writeProxyResponse(w http.ResponseWriter, payload []byte) (int, bool) {
 		return 0, false
 	}
 	body := []byte(resp.Body)
-	if resp.IsBase64Encoded {
+	if resp.IsBase64Encoded && decode {
 		b, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
 			return 0, false

@@ -3,6 +3,7 @@ package localgw_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -68,8 +69,14 @@ type gwFixture struct {
 
 func newGateway(t *testing.T, timeout time.Duration) gwFixture {
 	t.Helper()
+	return newGatewayWaiting(t, timeout, localgw.IntegrationTimeout)
+}
+
+// newGatewayWaiting is a gateway whose integration timeout is integration.
+func newGatewayWaiting(t *testing.T, timeout, integration time.Duration) gwFixture {
+	t.Helper()
 	p := pool(t, timeout, 2, nil)
-	api := localgw.API{ID: "api", Name: "test", Routes: []localgw.Route{
+	api := localgw.API{ID: "api", Name: "test", BinaryMediaTypes: []string{"image/*", "application/octet-stream"}, Routes: []localgw.Route{
 		{Method: "GET", Path: "/items", FunctionARN: "fn", FunctionName: "fake", Authorization: "NONE"},
 		{Method: "POST", Path: "/items", FunctionARN: "fn", FunctionName: "fake", Authorization: "NONE"},
 		{Method: "GET", Path: "/items/{id}", FunctionARN: "fn", FunctionName: "fake", Authorization: "NONE"},
@@ -77,6 +84,7 @@ func newGateway(t *testing.T, timeout time.Duration) gwFixture {
 		{Method: "ANY", Path: "/files/{proxy+}", FunctionARN: "fn", FunctionName: "fake", Authorization: "NONE"},
 		{Method: "GET", Path: "/keyed", FunctionARN: "fn", FunctionName: "fake", APIKeyRequired: true, Authorization: "NONE"},
 		{Method: "GET", Path: "/signed", FunctionARN: "fn", FunctionName: "fake", Authorization: "AWS_IAM"},
+		{Method: "POST", Path: "/signed", FunctionARN: "fn", FunctionName: "fake", Authorization: "AWS_IAM"},
 	}}
 	keys := &fakeKeys{
 		keys: []types.ApiKey{
@@ -87,9 +95,15 @@ func newGateway(t *testing.T, timeout time.Duration) gwFixture {
 		},
 		inPlan: map[string]bool{"k1": true, "k2": true},
 	}
-	iam := &localgw.IAMVerifier{Region: "us-east-1", Secrets: map[string]string{"AKIDTEST": "secret"}}
+	iam := &localgw.IAMVerifier{Region: "us-east-1", Principals: map[string]localgw.Principal{
+		"AKIDTEST": {AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", ARN: "arn:aws:iam::123456789012:user/tester", ID: "AIDATESTER", Account: "123456789012"},
+		"ASIATEMP": {
+			AccessKeyID: "ASIATEMP", SecretAccessKey: "temp-secret", SessionToken: "the-session",
+			ARN: "arn:aws:sts::123456789012:assumed-role/adjuster/s1", ID: "AROAADJUSTER:s1", Account: "123456789012",
+		},
+	}}
 	g := localgw.NewGateway(api, "dev", "123456789012", map[string]localgw.Invoker{"fn": p},
-		localgw.NewKeyStore(keys, "api", "dev"), iam, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		localgw.NewKeyStore(keys, "api", "dev"), iam, slog.New(slog.NewJSONHandler(io.Discard, nil))).WithIntegrationTimeout(integration)
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	return gwFixture{url: srv.URL, keys: keys}
@@ -148,6 +162,7 @@ func TestRoutingFollowsRESTSemantics(t *testing.T) {
 	assert.Equal(t, a.header.Get("X-Amzn-Requestid"), rc["requestId"])
 	assert.Equal(t, []string{"a", "b"}, a.header.Values("X-Multi"), "multi-value response headers")
 	assert.Equal(t, "hello", a.body["env"])
+	assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:fake", a.body["functionArn"], "the runtime names the invoked function")
 
 	assert.Equal(t, "/items/special", event(t, get(t, f.url+"/dev/items/special"))["resource"], "a literal segment beats a parameter")
 	greedy := event(t, get(t, f.url+"/dev/files/a/b/c.txt"))
@@ -156,31 +171,88 @@ func TestRoutingFollowsRESTSemantics(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 201, call(t, del).status, "ANY matches every method")
 
-	for path, status := range map[string]int{"/dev/nope": 404, "/prod/items": 404, "/dev/items/1/2": 404, "/dev/files": 404} {
-		a := get(t, f.url+path)
-		assert.Equal(t, status, a.status, path)
-		assert.Equal(t, "Not Found", a.body["message"])
-	}
 	put, err := http.NewRequestWithContext(t.Context(), http.MethodPut, f.url+"/dev/items", nil)
 	require.NoError(t, err)
-	a = call(t, put)
-	assert.Equal(t, 405, a.status)
-	assert.Equal(t, "GET, POST", a.header.Get("Allow"))
+	unknown := map[string]answer{}
+	for _, path := range []string{"/dev/nope", "/prod/items", "/dev/items/1/2", "/dev/files", "/", "/dev"} {
+		unknown["GET "+path] = get(t, f.url+path)
+	}
+	unknown["PUT /dev/items"] = call(t, put)
+	for what, a := range unknown {
+		assert.Equal(t, 403, a.status, "API Gateway does not say which paths, methods or stages exist: %s", what)
+		assert.Equal(t, "Missing Authentication Token", a.body["message"], what)
+		assert.Equal(t, "MissingAuthenticationTokenException", a.header.Get("X-Amzn-Errortype"), what)
+		assert.Empty(t, a.header.Get("Allow"), what)
+	}
 }
 
-func TestBinaryBodiesArriveBase64Encoded(t *testing.T) {
+func TestResponseHeadersMergeAsAPIGatewayMergesThem(t *testing.T) {
 	t.Parallel()
 	f := newGateway(t, 5*time.Second)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+"/dev/items", bytes.NewReader([]byte{0xff, 0xfe, 0}))
-	require.NoError(t, err)
-	ev := event(t, call(t, req))
+	a := get(t, f.url+"/dev/items?action=merge")
+	require.Equal(t, 200, a.status)
+	assert.Equal(t, []string{"s"}, a.header.Values("X-Single"))
+	assert.Equal(t, []string{"a", "b"}, a.header.Values("X-Multi"))
+	assert.Equal(t, []string{"m1", "m2"}, a.header.Values("X-Both"), "where both name a header, the multi-value list is sent")
+}
+
+func TestOnlyBinaryMediaTypesAreDecoded(t *testing.T) {
+	t.Parallel()
+	f := newGateway(t, 5*time.Second)
+	raw := func(accept string) (string, string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.url+"/dev/items?action=binary", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b), resp.Header.Get("Content-Type")
+	}
+	body, _ := raw("image/png, */*")
+	assert.Equal(t, "\x00\x01\x02", body, "a client accepting a binary media type gets the bytes")
+	body, _ = raw("application/json")
+	assert.Equal(t, "AAEC", body, "any other client gets the base64 text as the function wrote it")
+}
+
+func TestAnEventOverLambdasPayloadLimitIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newGateway(t, 5*time.Second)
+	post := func(n int) answer {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+"/dev/items", strings.NewReader(strings.Repeat("a", n)))
+		require.NoError(t, err)
+		return call(t, req)
+	}
+	a := post(localgw.MaxEvent + 1)
+	assert.Equal(t, 413, a.status, "under API Gateway's 10 MB but over Lambda's 6 MB")
+	assert.Equal(t, "Request Too Long", a.body["message"])
+	assert.Equal(t, 201, post(1<<20).status)
+	a = get(t, f.url+"/dev/items?action=huge")
+	assert.Equal(t, 502, a.status, "a response over Lambda's limit fails the invocation")
+}
+
+func TestOnlyBinaryMediaTypesArriveBase64Encoded(t *testing.T) {
+	t.Parallel()
+	f := newGateway(t, 5*time.Second)
+	post := func(contentType string, body []byte) map[string]any {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+"/dev/items", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", contentType)
+		return event(t, call(t, req))
+	}
+	ev := post("application/octet-stream", []byte{0xff, 0xfe, 0})
 	assert.Equal(t, true, ev["isBase64Encoded"])
 	assert.Equal(t, "//4A", ev["body"])
-	req, err = http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+"/dev/items", strings.NewReader(`{"a":1}`))
-	require.NoError(t, err)
-	ev = event(t, call(t, req))
+	ev = post("image/png", []byte("PNG"))
+	assert.Equal(t, true, ev["isBase64Encoded"], "wildcards match")
+	assert.Equal(t, "UE5H", ev["body"])
+	ev = post("application/json", []byte(`{"a":1}`))
 	assert.NotEqual(t, true, ev["isBase64Encoded"])
 	assert.Equal(t, `{"a":1}`, ev["body"])
+	ev = post("text/plain", []byte{'a', 0xff, 'b'})
+	assert.NotEqual(t, true, ev["isBase64Encoded"], "other types pass as text, invalid bytes replaced")
+	assert.Equal(t, "a\uFFFDb", ev["body"])
 }
 
 func TestAPIKeys(t *testing.T) {
@@ -205,12 +277,16 @@ func TestAPIKeys(t *testing.T) {
 
 func signed(t *testing.T, url, akid, secret, service string, at time.Time) *http.Request {
 	t.Helper()
+	return signedAs(t, url, aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, service, "us-east-1", at)
+}
+
+func signedAs(t *testing.T, url string, creds aws.Credentials, service, region string, at time.Time) *http.Request {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	require.NoError(t, err)
 	req.Header.Set("Accept", "application/json")
 	sum := sha256.Sum256(nil)
-	require.NoError(t, v4.NewSigner().SignHTTP(t.Context(), aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret},
-		req, hex.EncodeToString(sum[:]), service, "us-east-1", at))
+	require.NoError(t, v4.NewSigner().SignHTTP(t.Context(), creds, req, hex.EncodeToString(sum[:]), service, region, at))
 	return req
 }
 
@@ -221,20 +297,84 @@ func TestIAMAuthorization(t *testing.T) {
 	assert.Equal(t, 403, a.status)
 	assert.Equal(t, "Missing Authentication Token", a.body["message"])
 
-	ok := call(t, signed(t, f.url+"/dev/signed?x=1", "AKIDTEST", "secret", "execute-api", time.Now()))
+	ok := call(t, signed(t, f.url+"/dev/signed?x=1&b=2&b=1&sp=a%20b", "AKIDTEST", "secret", "execute-api", time.Now()))
 	require.Equal(t, 201, ok.status, "%v", ok.body)
 	id := event(t, ok)["requestContext"].(map[string]any)["identity"].(map[string]any)
 	assert.Equal(t, "AKIDTEST", id["accessKey"])
-	assert.Equal(t, "arn:aws:iam::123456789012:user/AKIDTEST", id["userArn"])
+	assert.Equal(t, "arn:aws:iam::123456789012:user/tester", id["userArn"], "the principal the emulator's STS names")
+	assert.Equal(t, "AIDATESTER", id["caller"])
 
-	for name, req := range map[string]*http.Request{
-		"wrong secret":  signed(t, f.url+"/dev/signed", "AKIDTEST", "nope", "execute-api", time.Now()),
-		"unknown key":   signed(t, f.url+"/dev/signed", "AKIDOTHER", "secret", "execute-api", time.Now()),
-		"other service": signed(t, f.url+"/dev/signed", "AKIDTEST", "secret", "s3", time.Now()),
-		"stale":         signed(t, f.url+"/dev/signed", "AKIDTEST", "secret", "execute-api", time.Now().Add(-time.Hour)),
-	} {
-		assert.Equal(t, 403, call(t, req).status, name)
+	temp := signedAs(t, f.url+"/dev/signed", aws.Credentials{AccessKeyID: "ASIATEMP", SecretAccessKey: "temp-secret", SessionToken: "the-session"}, "execute-api", "us-east-1", time.Now())
+	a = call(t, temp)
+	require.Equal(t, 201, a.status, "%v", a.body)
+	id = event(t, a)["requestContext"].(map[string]any)["identity"].(map[string]any)
+	assert.Equal(t, "arn:aws:sts::123456789012:assumed-role/adjuster/s1", id["userArn"])
+
+	invalidToken := map[string]*http.Request{
+		"unknown key":                signed(t, f.url+"/dev/signed", "AKIDOTHER", "secret", "execute-api", time.Now()),
+		"other service":              signed(t, f.url+"/dev/signed", "AKIDTEST", "secret", "s3", time.Now()),
+		"other region":               signedAs(t, f.url+"/dev/signed", aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, "execute-api", "eu-west-1", time.Now()),
+		"unknown session":            signedAs(t, f.url+"/dev/signed", aws.Credentials{AccessKeyID: "ASIATEMP", SecretAccessKey: "temp-secret", SessionToken: "forged"}, "execute-api", "us-east-1", time.Now()),
+		"session left out":           signedAs(t, f.url+"/dev/signed", aws.Credentials{AccessKeyID: "ASIATEMP", SecretAccessKey: "temp-secret"}, "execute-api", "us-east-1", time.Now()),
+		"token on a key without one": signedAs(t, f.url+"/dev/signed", aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", SessionToken: "x"}, "execute-api", "us-east-1", time.Now()),
 	}
+	for name, req := range invalidToken {
+		a := call(t, req)
+		assert.Equal(t, 403, a.status, name)
+		assert.Equal(t, "The security token included in the request is invalid.", a.body["message"], "answered alike: %s", name)
+		assert.Equal(t, "UnrecognizedClientException", a.header.Get("X-Amzn-Errortype"), name)
+	}
+	for name, req := range map[string]*http.Request{
+		"wrong secret": signed(t, f.url+"/dev/signed", "AKIDTEST", "nope", "execute-api", time.Now()),
+		"stale":        signed(t, f.url+"/dev/signed", "AKIDTEST", "secret", "execute-api", time.Now().Add(-time.Hour)),
+	} {
+		a := call(t, req)
+		assert.Equal(t, 403, a.status, name)
+		assert.Equal(t, "InvalidSignatureException", a.header.Get("X-Amzn-Errortype"), name)
+	}
+	tampered := signed(t, f.url+"/dev/signed?x=1", "AKIDTEST", "secret", "execute-api", time.Now())
+	tampered.URL.RawQuery = "x=2"
+	assert.Equal(t, 403, call(t, tampered).status, "a signed query cannot be changed")
+	extra := signed(t, f.url+"/dev/signed", "AKIDTEST", "secret", "execute-api", time.Now())
+	extra.Header.Set("Accept", "text/plain")
+	assert.Equal(t, 403, call(t, extra).status, "nor a signed header")
+}
+
+// A client decides which headers it signs: a request signing only host and
+// x-amz-date, carrying other headers unsigned, is valid.
+func TestSignaturesCoverTheHeadersTheClientSigned(t *testing.T) {
+	t.Parallel()
+	f := newGateway(t, 5*time.Second)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+"/dev/signed", strings.NewReader(`{"a":1}`))
+	require.NoError(t, err)
+	at := time.Now().UTC()
+	amzDate := at.Format("20060102T150405Z")
+	host := strings.TrimPrefix(f.url, "http://")
+	body := sha256.Sum256([]byte(`{"a":1}`))
+	canonical := strings.Join([]string{"POST", "/dev/signed", "", "host:" + host + "\nx-amz-date:" + amzDate + "\n", "host;x-amz-date", hex.EncodeToString(body[:])}, "\n")
+	scope := at.Format("20060102") + "/us-east-1/execute-api/aws4_request"
+	creq := sha256.Sum256([]byte(canonical))
+	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creq[:])
+	key := []byte("AWS4secret")
+	for _, part := range strings.Split(scope, "/") {
+		key = mac(key, part)
+	}
+	req.Header.Set("X-Amz-Date", amzDate)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "unsigned/1.0")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDTEST/"+scope+", SignedHeaders=host;x-amz-date, Signature="+hex.EncodeToString(mac(key, toSign)))
+	a := call(t, req)
+	assert.Equal(t, 201, a.status, "%v", a.body)
+	req2, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.url+"/dev/signed", strings.NewReader(`{"a":2}`))
+	require.NoError(t, err)
+	req2.Header = req.Header.Clone()
+	assert.Equal(t, 403, call(t, req2).status, "the body is signed")
+}
+
+func mac(key []byte, data string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(data))
+	return h.Sum(nil)
 }
 
 func TestFunctionFailuresMapToGatewayErrors(t *testing.T) {
@@ -248,7 +388,17 @@ func TestFunctionFailuresMapToGatewayErrors(t *testing.T) {
 	a := get(t, f.url+"/dev/items?action=sleep")
 	assert.Equal(t, 502, a.status, "an answer that is no proxy response is a 502")
 	a = get(t, f.url+"/dev/items?action=slowproxy")
-	assert.Equal(t, 504, a.status, "a function past its timeout is a 504")
-	assert.Equal(t, "Endpoint request timed out", a.body["message"])
+	assert.Equal(t, 502, a.status, "a function that times out before the integration does is a failed invocation")
+	assert.Equal(t, "Internal server error", a.body["message"])
+	assert.Equal(t, "InternalServerErrorException", a.header.Get("X-Amzn-Errortype"))
 	assert.Equal(t, 201, get(t, f.url+"/dev/items").status, "and the next request gets a fresh process")
+}
+
+func TestOnlyAnIntegrationPastItsTimeoutIsA504(t *testing.T) {
+	t.Parallel()
+	// The function may run 10 s; the gateway waits 1 s (29 s on AWS).
+	f := newGatewayWaiting(t, 10*time.Second, time.Second)
+	a := get(t, f.url+"/dev/items?action=slowproxy")
+	assert.Equal(t, 504, a.status)
+	assert.Equal(t, "Endpoint request timed out", a.body["message"])
 }

@@ -302,6 +302,7 @@ func (p *Pool) Processes() int {
 
 // process is one running bootstrap with its own Runtime API endpoint.
 type process struct {
+	arn      string // the function's, as the runtime is told
 	cmd      *exec.Cmd
 	srv      *http.Server
 	next     chan *invocation
@@ -323,7 +324,7 @@ func (p *Pool) start(ctx context.Context) (*process, error) {
 	}
 	proc := &process{
 		next: make(chan *invocation), ready: make(chan struct{}), initErr: make(chan *FunctionError, 1),
-		exited: make(chan struct{}), output: &tail{max: 4096},
+		exited: make(chan struct{}), output: &tail{max: 4096}, arn: p.fn.ARN,
 	}
 	proc.srv = &http.Server{Handler: proc.runtimeAPI(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = proc.srv.Serve(ln) }()
@@ -404,6 +405,9 @@ func (proc *process) stop() {
 
 const runtimePrefix = "/2018-06-01/runtime/"
 
+// MaxResponse is Lambda's synchronous response payload limit.
+const MaxResponse = 6<<20 + 100
+
 func (proc *process) runtimeAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := strings.TrimPrefix(r.URL.Path, runtimePrefix)
@@ -429,7 +433,7 @@ func (proc *process) runtimeAPI() http.Handler {
 			proc.mu.Unlock()
 			w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "")
+			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", proc.arn)
 			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+strings.ReplaceAll(inv.id, "-", "")[:24]+";Sampled=0")
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(inv.event)
@@ -450,7 +454,15 @@ func (proc *process) runtimeAPI() http.Handler {
 				_, _ = w.Write([]byte(`{"errorType":"InvalidRequestID","errorMessage":"unknown invocation"}`))
 				return
 			}
-			body, _ := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+			body, _ := io.ReadAll(io.LimitReader(r.Body, MaxResponse+1))
+			if kind == "response" && len(body) > MaxResponse {
+				// Lambda refuses the response and fails the invocation.
+				msg := fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", MaxResponse)
+				inv.done <- outcome{err: &FunctionError{Type: "Function.ResponseSizeTooLarge", Message: msg}}
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				_ = json.NewEncoder(w).Encode(map[string]string{"errorType": "RequestEntityTooLarge", "errorMessage": msg})
+				return
+			}
 			if kind == "response" {
 				inv.done <- outcome{payload: body}
 			} else {

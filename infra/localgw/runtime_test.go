@@ -38,9 +38,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+const fakeARN = "arn:aws:lambda:us-east-1:123456789012:function:fake"
+
 func pool(t *testing.T, timeout time.Duration, maxProcs int, env map[string]string) *localgw.Pool {
 	t.Helper()
-	p := localgw.NewPool(localgw.Function{Name: "fake", Dir: fakeDir, Env: env, Timeout: timeout, Memory: 128},
+	p := localgw.NewPool(localgw.Function{Name: "fake", ARN: fakeARN, Dir: fakeDir, Env: env, Timeout: timeout, Memory: 128},
 		maxProcs, []string{"GREETING=hello"}, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	t.Cleanup(p.Close)
 	return p

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Target is one API stage to serve.
@@ -64,6 +66,20 @@ func StackResource(ctx context.Context, cf *cloudformation.Client, stack, logica
 	return "", fmt.Errorf("stack %s has no resource %s", stack, logicalID)
 }
 
+// whoIs asks the emulator's STS which principal credentials belong to.
+func whoIs(ctx context.Context, cfg aws.Config, c aws.Credentials) (Principal, error) {
+	cfg = cfg.Copy()
+	cfg.Credentials = credentials.StaticCredentialsProvider{Value: c}
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return Principal{}, fmt.Errorf("identity of access key %s: %w", c.AccessKeyID, err)
+	}
+	return Principal{
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+		ARN: aws.ToString(out.Arn), ID: aws.ToString(out.UserId), Account: aws.ToString(out.Account),
+	}, nil
+}
+
 // Config configures a local gateway.
 type Config struct {
 	AWS aws.Config
@@ -83,10 +99,10 @@ type Config struct {
 	// FunctionOutput receives the functions' own logs (default: discarded).
 	FunctionOutput io.Writer
 	// Callers are more SigV4 identities the gateway accepts on AWS_IAM
-	// methods, by access key id and secret, beside its own credentials'
-	// (principal arn:aws:iam::ACCOUNT:user/ACCESS_KEY_ID): tests use them to
-	// call as callers of different roles.
-	Callers map[string]string
+	// methods beside its own credentials': tests use them to call as
+	// callers of different roles. Each is the principal the emulator's STS
+	// names for it (GetCallerIdentity), as API Gateway would name it.
+	Callers []aws.Credentials
 }
 
 // Server is a running local gateway.
@@ -142,9 +158,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		Endpoint: cfg.Endpoint, Buckets: cfg.CodeBuckets, CacheDir: filepath.Join(s.cacheDir, "code"),
 		HTTP: &http.Client{Timeout: time.Minute},
 	}
-	iam := &IAMVerifier{Region: cfg.AWS.Region, Secrets: map[string]string{creds.AccessKeyID: creds.SecretAccessKey}}
-	for id, secret := range cfg.Callers {
-		iam.Secrets[id] = secret
+	iam := &IAMVerifier{Region: cfg.AWS.Region, Principals: map[string]Principal{}}
+	for _, c := range append([]aws.Credentials{creds}, cfg.Callers...) {
+		p, err := whoIs(ctx, cfg.AWS, c)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		iam.Principals[c.AccessKeyID] = p
 	}
 	for _, t := range cfg.Targets {
 		api, err := Discover(ctx, gw, lam, t.APIID)

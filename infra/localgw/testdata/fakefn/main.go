@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -55,8 +56,21 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	case "slowproxy":
 		time.Sleep(3 * time.Second)
 		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	case "binary":
+		return events.APIGatewayProxyResponse{
+			StatusCode: 200, Headers: map[string]string{"Content-Type": "application/octet-stream"},
+			Body: "AAEC", IsBase64Encoded: true,
+		}, nil
+	case "merge":
+		return events.APIGatewayProxyResponse{
+			StatusCode:        200,
+			Headers:           map[string]string{"X-Single": "s", "X-Both": "from-headers"},
+			MultiValueHeaders: map[string][]string{"X-Both": {"m1", "m2"}, "X-Multi": {"a", "b"}},
+		}, nil
+	case "huge":
+		return events.APIGatewayProxyResponse{StatusCode: 200, Body: strings.Repeat("x", 6<<20+200)}, nil
 	case "proxy":
-		body, _ := json.Marshal(map[string]any{"event": proxy, "pid": os.Getpid(), "env": os.Getenv("GREETING")})
+		body, _ := json.Marshal(map[string]any{"event": proxy, "pid": os.Getpid(), "env": os.Getenv("GREETING"), "functionArn": lc.InvokedFunctionArn})
 		return events.APIGatewayProxyResponse{
 			StatusCode:        201,
 			MultiValueHeaders: map[string][]string{"X-Multi": {"a", "b"}, "Content-Type": {"application/json"}},
