@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -41,13 +42,14 @@ type Gateway struct {
 	stage     string
 	accountID string
 	invokers  map[string]Invoker // by function ARN
-	keys      interface {
-		Lookup(ctx context.Context, value string) (string, bool, error)
-	}
-	iam    *IAMVerifier
-	logger *slog.Logger
+	keys      *KeyStore
+	iam       *IAMVerifier
+	logger    *slog.Logger
 	// integrationTimeout is IntegrationTimeout unless a test shortens it.
 	integrationTimeout time.Duration
+	// throttle is the stage's own (nil: none but the account's).
+	throttleMu sync.Mutex
+	throttle   *bucket
 }
 
 // NewGateway returns the gateway of an API stage; invokers run the API's
@@ -62,6 +64,25 @@ func NewGateway(api API, stage, accountID string, invokers map[string]Invoker, k
 func (g *Gateway) WithIntegrationTimeout(d time.Duration) *Gateway {
 	g.integrationTimeout = d
 	return g
+}
+
+// WithStageThrottle returns the gateway throttling the whole stage to rate
+// requests per second with burst, as the stage's method settings say.
+func (g *Gateway) WithStageThrottle(rate float64, burst int) *Gateway {
+	if rate > 0 {
+		g.throttle = newBucket(rate, burst, time.Now())
+	}
+	return g
+}
+
+// tooMany answers a throttled or over-quota request as API Gateway does.
+func tooMany(w http.ResponseWriter, reason string) int {
+	kind := "TooManyRequestsException"
+	if reason == "Limit Exceeded" {
+		kind = "LimitExceededException"
+	}
+	message(w, http.StatusTooManyRequests, reason, "X-Amzn-Errortype", kind)
+	return http.StatusTooManyRequests
 }
 
 // API Gateway's answers of its own, with the x-amzn-ErrorType it sends.
@@ -199,6 +220,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	if m == nil {
 		return missingToken(w), "", false
 	}
+	if g.throttle != nil {
+		g.throttleMu.Lock()
+		ok := g.throttle.take(time.Now())
+		g.throttleMu.Unlock()
+		if !ok {
+			return tooMany(w, "Too Many Requests"), "", false
+		}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 	if err != nil {
 		message(w, http.StatusBadRequest, "Bad Request")
@@ -211,7 +240,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	identity := events.APIGatewayRequestIdentity{SourceIP: sourceIP(r.RemoteAddr), UserAgent: r.UserAgent()}
 	if m.route.APIKeyRequired {
 		value := r.Header.Get("X-Api-Key")
-		id, ok, err := g.keys.Lookup(r.Context(), value)
+		key, ok, err := g.keys.Lookup(r.Context(), value)
 		if err != nil {
 			g.logger.Error("API keys unavailable", slog.String("error", err.Error()))
 			return internalError(w, http.StatusInternalServerError), "", false
@@ -220,7 +249,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 			message(w, http.StatusForbidden, "Forbidden", "X-Amzn-Errortype", "ForbiddenException")
 			return http.StatusForbidden, "", false
 		}
-		identity.APIKey, identity.APIKeyID = value, id
+		if reason := g.keys.Admit(key, time.Now()); reason != "" {
+			return tooMany(w, reason), "", false
+		}
+		identity.APIKey, identity.APIKeyID = value, key.ID
 	}
 	if m.route.Authorization == "AWS_IAM" {
 		p, err := g.iam.Verify(r, body)

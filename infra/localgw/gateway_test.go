@@ -45,6 +45,14 @@ func (f *fakeKeys) GetUsagePlans(context.Context, *apigateway.GetUsagePlansInput
 	return &apigateway.GetUsagePlansOutput{Items: []types.UsagePlan{
 		{Id: aws.String("plan"), ApiStages: []types.ApiStage{{ApiId: aws.String("api"), Stage: aws.String("dev")}}},
 		{Id: aws.String("other"), ApiStages: []types.ApiStage{{ApiId: aws.String("api"), Stage: aws.String("prod")}}},
+		{
+			Id: aws.String("slow"), ApiStages: []types.ApiStage{{ApiId: aws.String("api"), Stage: aws.String("dev")}},
+			Throttle: &types.ThrottleSettings{RateLimit: 0.5, BurstLimit: 2},
+		},
+		{
+			Id: aws.String("small"), ApiStages: []types.ApiStage{{ApiId: aws.String("api"), Stage: aws.String("dev")}},
+			Quota: &types.QuotaSettings{Limit: 3, Period: types.QuotaPeriodTypeDay},
+		},
 	}}, nil
 }
 
@@ -52,7 +60,15 @@ func (f *fakeKeys) GetUsagePlanKeys(_ context.Context, in *apigateway.GetUsagePl
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &apigateway.GetUsagePlanKeysOutput{}
-	if aws.ToString(in.UsagePlanId) != "plan" {
+	switch aws.ToString(in.UsagePlanId) {
+	case "plan":
+	case "slow":
+		out.Items = []types.UsagePlanKey{{Id: aws.String("k-slow")}}
+		return out, nil
+	case "small":
+		out.Items = []types.UsagePlanKey{{Id: aws.String("k-small")}}
+		return out, nil
+	default:
 		out.Items = []types.UsagePlanKey{{Id: aws.String("k-prod")}}
 		return out, nil
 	}
@@ -92,6 +108,8 @@ func newGatewayWaiting(t *testing.T, timeout, integration time.Duration) gwFixtu
 			{Id: aws.String("k2"), Value: aws.String("disabled-key"), Enabled: false},
 			{Id: aws.String("k3"), Value: aws.String("planless-key"), Enabled: true},
 			{Id: aws.String("k-prod"), Value: aws.String("prod-key"), Enabled: true},
+			{Id: aws.String("k-slow"), Value: aws.String("slow-key"), Enabled: true},
+			{Id: aws.String("k-small"), Value: aws.String("small-key"), Enabled: true},
 		},
 		inPlan: map[string]bool{"k1": true, "k2": true},
 	}
@@ -273,6 +291,44 @@ func TestAPIKeys(t *testing.T) {
 	f.keys.mu.Unlock()
 	require.Eventually(t, func() bool { return get(t, f.url+"/dev/keyed", "X-Api-Key", "good-key").status == 403 },
 		5*time.Second, 50*time.Millisecond, "a revoked key stops working")
+}
+
+func TestUsagePlanThrottlesAndQuotasAnswer429(t *testing.T) {
+	t.Parallel()
+	f := newGateway(t, 5*time.Second)
+	// Burst 2 at 0.5/s: two pass at once, the third is throttled.
+	for i := range 2 {
+		assert.Equal(t, 201, get(t, f.url+"/dev/keyed", "X-Api-Key", "slow-key").status, i)
+	}
+	a := get(t, f.url+"/dev/keyed", "X-Api-Key", "slow-key")
+	assert.Equal(t, 429, a.status)
+	assert.Equal(t, "Too Many Requests", a.body["message"])
+	assert.Equal(t, "TooManyRequestsException", a.header.Get("X-Amzn-Errortype"))
+	assert.Equal(t, 201, get(t, f.url+"/dev/keyed", "X-Api-Key", "good-key").status, "other keys have their own buckets")
+
+	// A quota of 3 a day: the fourth request is over it.
+	for i := range 3 {
+		assert.Equal(t, 201, get(t, f.url+"/dev/keyed", "X-Api-Key", "small-key").status, i)
+	}
+	a = get(t, f.url+"/dev/keyed", "X-Api-Key", "small-key")
+	assert.Equal(t, 429, a.status)
+	assert.Equal(t, "Limit Exceeded", a.body["message"])
+	assert.Equal(t, "LimitExceededException", a.header.Get("X-Amzn-Errortype"))
+}
+
+func TestTheStageThrottleHoldsForEveryCaller(t *testing.T) {
+	t.Parallel()
+	p := pool(t, 5*time.Second, 1, nil)
+	api := localgw.API{ID: "api", Name: "test", Routes: []localgw.Route{{Method: "GET", Path: "/items", FunctionARN: "fn", FunctionName: "fake", Authorization: "NONE"}}}
+	g := localgw.NewGateway(api, "dev", "123456789012", map[string]localgw.Invoker{"fn": p}, localgw.NewKeyStore(&fakeKeys{}, "api", "dev"),
+		&localgw.IAMVerifier{Region: "us-east-1"}, slog.New(slog.NewJSONHandler(io.Discard, nil))).WithStageThrottle(0.1, 3)
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	var statuses []int
+	for range 5 {
+		statuses = append(statuses, get(t, srv.URL+"/dev/items").status)
+	}
+	assert.Equal(t, []int{201, 201, 201, 429, 429}, statuses)
 }
 
 func signed(t *testing.T, url, akid, secret, service string, at time.Time) *http.Request {

@@ -186,6 +186,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			invokers[arn] = pool
 		}
 		g := NewGateway(api, t.Stage, cfg.AccountID, invokers, NewKeyStore(gw, t.APIID, t.Stage), iam, cfg.Logger)
+		// The stage's throttle, where the emulator keeps the stage and its
+		// method settings (moto keeps neither for a stage CloudFormation
+		// made: the stage is then throttled by nothing but usage plans).
+		stage, err := gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(t.APIID), StageName: aws.String(t.Stage)})
+		if err == nil {
+			if all, ok := stage.MethodSettings["*/*"]; ok {
+				g.WithStageThrottle(all.ThrottlingRateLimit, int(all.ThrottlingBurstLimit))
+			}
+		} else {
+			cfg.Logger.Warn("stage settings unknown: no stage throttle", slog.String("apiId", t.APIID), slog.String("stage", t.Stage), slog.String("error", err.Error()))
+		}
 		addr := t.Addr
 		if addr == "" {
 			addr = "127.0.0.1:0"
