@@ -28,6 +28,7 @@ type Route struct {
 	Authorization  string // NONE, AWS_IAM, ...
 	FunctionName   string
 	FunctionARN    string
+	Integration    string // type and URI
 }
 
 // FunctionConfig is a target function as the emulator's Lambda describes it.
@@ -60,6 +61,7 @@ type GatewayAPI interface {
 	GetApiKeys(ctx context.Context, in *apigateway.GetApiKeysInput, opts ...func(*apigateway.Options)) (*apigateway.GetApiKeysOutput, error)
 	GetUsagePlans(ctx context.Context, in *apigateway.GetUsagePlansInput, opts ...func(*apigateway.Options)) (*apigateway.GetUsagePlansOutput, error)
 	GetUsagePlanKeys(ctx context.Context, in *apigateway.GetUsagePlanKeysInput, opts ...func(*apigateway.Options)) (*apigateway.GetUsagePlanKeysOutput, error)
+	GetDeployments(ctx context.Context, in *apigateway.GetDeploymentsInput, opts ...func(*apigateway.Options)) (*apigateway.GetDeploymentsOutput, error)
 }
 
 // LambdaAPI is the part of the Lambda client the gateway uses.
@@ -69,36 +71,16 @@ type LambdaAPI interface {
 
 // Discover reads a deployed REST API and its target functions.
 func Discover(ctx context.Context, gw GatewayAPI, lam LambdaAPI, apiID string) (API, error) {
-	rest, err := gw.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: aws.String(apiID)})
+	rest, routes, err := readMethods(ctx, gw, apiID)
 	if err != nil {
-		return API{}, fmt.Errorf("read REST API %s: %w", apiID, err)
+		return API{}, err
 	}
 	api := API{ID: apiID, Name: aws.ToString(rest.Name), Functions: map[string]FunctionConfig{}, BinaryMediaTypes: rest.BinaryMediaTypes}
-	p := apigateway.NewGetResourcesPaginator(gw, &apigateway.GetResourcesInput{RestApiId: aws.String(apiID), Embed: []string{"methods"}})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return API{}, fmt.Errorf("read resources of %s: %w", apiID, err)
+	for _, r := range routes {
+		if r.FunctionARN == "" {
+			return API{}, fmt.Errorf("method %s %s has no AWS_PROXY Lambda integration; only those are supported", r.Method, r.Path)
 		}
-		for _, res := range page.Items {
-			for method := range res.ResourceMethods {
-				m, err := gw.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: aws.String(apiID), ResourceId: res.Id, HttpMethod: aws.String(method)})
-				if err != nil {
-					return API{}, fmt.Errorf("read method %s %s: %w", method, aws.ToString(res.Path), err)
-				}
-				r := Route{
-					Method: method, Path: aws.ToString(res.Path), ResourceID: aws.ToString(res.Id),
-					APIKeyRequired: aws.ToBool(m.ApiKeyRequired), Authorization: aws.ToString(m.AuthorizationType),
-				}
-				if integ := m.MethodIntegration; integ != nil && string(integ.Type) == "AWS_PROXY" {
-					r.FunctionARN = functionARN(aws.ToString(integ.Uri))
-				}
-				if r.FunctionARN == "" {
-					return API{}, fmt.Errorf("method %s %s has no AWS_PROXY Lambda integration; only those are supported", method, r.Path)
-				}
-				api.Routes = append(api.Routes, r)
-			}
-		}
+		api.Routes = append(api.Routes, r)
 	}
 	sort.Slice(api.Routes, func(i, j int) bool {
 		if api.Routes[i].Path != api.Routes[j].Path {
@@ -138,6 +120,42 @@ func Discover(ctx context.Context, gw GatewayAPI, lam LambdaAPI, apiID string) (
 		api.Routes[i].FunctionName = fc.Name
 	}
 	return api, nil
+}
+
+// readMethods reads a REST API and every method of its resources.
+func readMethods(ctx context.Context, gw GatewayAPI, apiID string) (*apigateway.GetRestApiOutput, []Route, error) {
+	rest, err := gw.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: aws.String(apiID)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read REST API %s: %w", apiID, err)
+	}
+	var routes []Route
+	p := apigateway.NewGetResourcesPaginator(gw, &apigateway.GetResourcesInput{RestApiId: aws.String(apiID), Embed: []string{"methods"}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read resources of %s: %w", apiID, err)
+		}
+		for _, res := range page.Items {
+			for method := range res.ResourceMethods {
+				m, err := gw.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: aws.String(apiID), ResourceId: res.Id, HttpMethod: aws.String(method)})
+				if err != nil {
+					return nil, nil, fmt.Errorf("read method %s %s: %w", method, aws.ToString(res.Path), err)
+				}
+				r := Route{
+					Method: method, Path: aws.ToString(res.Path), ResourceID: aws.ToString(res.Id),
+					APIKeyRequired: aws.ToBool(m.ApiKeyRequired), Authorization: aws.ToString(m.AuthorizationType),
+				}
+				if integ := m.MethodIntegration; integ != nil {
+					r.Integration = string(integ.Type) + " " + aws.ToString(integ.Uri)
+					if string(integ.Type) == "AWS_PROXY" {
+						r.FunctionARN = functionARN(aws.ToString(integ.Uri))
+					}
+				}
+				routes = append(routes, r)
+			}
+		}
+	}
+	return rest, routes, nil
 }
 
 // functionARN extracts the function ARN from an AWS_PROXY integration URI:

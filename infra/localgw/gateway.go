@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -38,7 +39,7 @@ type Invoker interface {
 
 // Gateway serves one stage of one REST API.
 type Gateway struct {
-	api       API
+	api       atomic.Pointer[API] // the deployment served
 	stage     string
 	accountID string
 	invokers  map[string]Invoker // by function ARN
@@ -47,6 +48,9 @@ type Gateway struct {
 	logger    *slog.Logger
 	// integrationTimeout is IntegrationTimeout unless a test shortens it.
 	integrationTimeout time.Duration
+	watch              *Watch
+	watchMu            sync.Mutex
+	stale              error // set once the gateway can no longer follow the API
 	// throttle is the stage's own (nil: none but the account's).
 	throttleMu sync.Mutex
 	throttle   *bucket
@@ -55,8 +59,44 @@ type Gateway struct {
 // NewGateway returns the gateway of an API stage; invokers run the API's
 // functions by ARN.
 func NewGateway(api API, stage, accountID string, invokers map[string]Invoker, keys *KeyStore, iam *IAMVerifier, logger *slog.Logger) *Gateway {
-	return &Gateway{api: api, stage: stage, accountID: accountID, invokers: invokers, keys: keys, iam: iam, logger: logger,
+	g := &Gateway{stage: stage, accountID: accountID, invokers: invokers, keys: keys, iam: iam, logger: logger,
 		integrationTimeout: IntegrationTimeout}
+	g.api.Store(&api)
+	return g
+}
+
+// WithWatch returns the gateway comparing the live API with the deployment
+// it serves before each request (see Watch): a redeployed API is served
+// anew, a change made without a deployment is refused loudly.
+func (g *Gateway) WithWatch(w *Watch) *Gateway {
+	g.watch = w
+	return g
+}
+
+// followDeployment applies the watch's verdict; a non-nil error is the
+// reason the request cannot be served as API Gateway would serve it.
+func (g *Gateway) followDeployment(ctx context.Context) error {
+	if g.watch == nil {
+		return nil
+	}
+	g.watchMu.Lock()
+	defer g.watchMu.Unlock()
+	if g.stale != nil {
+		return g.stale
+	}
+	api, err := g.watch.Check(ctx)
+	if api != nil {
+		for _, r := range api.Routes {
+			if _, ok := g.invokers[r.FunctionARN]; !ok {
+				g.stale = fmt.Errorf("API %s was redeployed with a method (%s) whose function %s the local gateway does not run: restart it to serve the new deployment",
+					api.ID, r, r.FunctionARN)
+				return g.stale
+			}
+		}
+		g.api.Store(api)
+		g.logger.Info("serving a new deployment", slog.String("apiId", api.ID), slog.Int("routes", len(api.Routes)))
+	}
+	return err
 }
 
 // WithIntegrationTimeout returns the gateway waiting d for its
@@ -121,7 +161,8 @@ func (g *Gateway) find(segs []string, method string) *match {
 		literal, plain int
 	}
 	var best *cand
-	for _, r := range g.api.Routes {
+	api := g.api.Load()
+	for _, r := range api.Routes {
 		if best != nil && r.Path == best.path {
 			continue
 		}
@@ -137,8 +178,8 @@ func (g *Gateway) find(segs []string, method string) *match {
 		return nil
 	}
 	var anyRoute *Route
-	for i := range g.api.Routes {
-		r := g.api.Routes[i]
+	for i := range api.Routes {
+		r := api.Routes[i]
 		if r.Path != best.path {
 			continue
 		}
@@ -146,7 +187,7 @@ func (g *Gateway) find(segs []string, method string) *match {
 			return &match{route: r, params: best.params}
 		}
 		if r.Method == "ANY" {
-			anyRoute = &g.api.Routes[i]
+			anyRoute = &api.Routes[i]
 		}
 	}
 	if anyRoute != nil {
@@ -192,7 +233,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	status, fn, cold := g.serve(w, r, requestID)
 	g.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("requestId", requestID), slog.String("api", g.api.Name), slog.String("method", r.Method),
+		slog.String("requestId", requestID), slog.String("api", g.api.Load().Name), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("function", fn), slog.Bool("cold", cold),
 		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000))
 }
@@ -202,6 +243,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	stage, rest, _ := strings.Cut(path, "/")
 	if stage != g.stage {
 		return missingToken(w), "", false
+	}
+	if err := g.followDeployment(r.Context()); err != nil {
+		g.logger.Error("not serving the API as API Gateway would", slog.String("reason", err.Error()))
+		message(w, http.StatusInternalServerError, err.Error(), "X-Amzn-Errortype", "LocalGatewaySnapshotException")
+		return http.StatusInternalServerError, "", false
 	}
 	var segs []string
 	for _, s := range strings.Split(rest, "/") {
@@ -333,7 +379,7 @@ func (g *Gateway) event(r *http.Request, m *match, rest string, body []byte, ide
 		HTTPMethod: r.Method,
 		RequestContext: events.APIGatewayProxyRequestContext{
 			AccountID: g.accountID, ResourceID: m.route.ResourceID, Stage: g.stage, RequestID: requestID,
-			Identity: identity, ResourcePath: m.route.Path, HTTPMethod: r.Method, APIID: g.api.ID,
+			Identity: identity, ResourcePath: m.route.Path, HTTPMethod: r.Method, APIID: g.api.Load().ID,
 			Path: "/" + g.stage + "/" + rest, Protocol: r.Proto, RequestTimeEpoch: time.Now().UnixMilli(),
 		},
 	}
@@ -380,7 +426,7 @@ func (g *Gateway) binary(mediaType string) bool {
 		return false
 	}
 	typ, sub, _ := strings.Cut(mt, "/")
-	for _, b := range g.api.BinaryMediaTypes {
+	for _, b := range g.api.Load().BinaryMediaTypes {
 		bt, bs, _ := strings.Cut(strings.ToLower(b), "/")
 		if (bt == "*" || bt == typ) && (bs == "*" || bs == sub) {
 			return true

@@ -185,7 +185,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.Pools[fc.Name] = pool
 			invokers[arn] = pool
 		}
-		g := NewGateway(api, t.Stage, cfg.AccountID, invokers, NewKeyStore(gw, t.APIID, t.Stage), iam, cfg.Logger)
+		watch, err := NewWatch(ctx, gw, t.APIID, time.Second, func(ctx context.Context) (API, error) {
+			return Discover(ctx, gw, lam, t.APIID)
+		})
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		g := NewGateway(api, t.Stage, cfg.AccountID, invokers, NewKeyStore(gw, t.APIID, t.Stage), iam, cfg.Logger).WithWatch(watch)
 		// The stage's throttle, where the emulator keeps the stage and its
 		// method settings (moto keeps neither for a stage CloudFormation
 		// made: the stage is then throttled by nothing but usage plans).
