@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,6 +20,17 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if code == 0 && suiteEnv != nil {
+		report := func(format string, args ...any) {
+			if testing.Verbose() {
+				fmt.Printf(format+"\n", args...)
+			}
+		}
+		if err := suiteEnv.checkLeastPrivilege(report); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			code = 1
+		}
+	}
 	teardown()
 	os.Exit(code)
 }

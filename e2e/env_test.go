@@ -349,7 +349,8 @@ func setupMoto() (*env, string, error) {
 	e.gateway, err = localgw.Start(context.Background(), localgw.Config{
 		AWS: cfg, Endpoint: ep, Targets: targets, CodeBuckets: []string{bucket}, MaxProcesses: 4,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), FunctionOutput: logs,
-		Callers: []aws.Credentials{*e.adjuster},
+		Callers:       []aws.Credentials{*e.adjuster},
+		FunctionRoles: true, RecordCalls: true,
 	})
 	if err != nil {
 		return e, "", err

@@ -41,6 +41,7 @@ type FunctionConfig struct {
 	CodeLocation string
 	CodeSHA256   string
 	Architecture string
+	Role         string // execution role ARN
 }
 
 // API is a deployed REST API.
@@ -99,7 +100,7 @@ func Discover(ctx context.Context, gw GatewayAPI, lam LambdaAPI, apiID string) (
 			fc = FunctionConfig{
 				Name: aws.ToString(c.FunctionName), ARN: aws.ToString(c.FunctionArn),
 				Timeout: time.Duration(aws.ToInt32(c.Timeout)) * time.Second, Memory: int(aws.ToInt32(c.MemorySize)),
-				CodeSHA256: aws.ToString(c.CodeSha256), Env: map[string]string{},
+				CodeSHA256: aws.ToString(c.CodeSha256), Env: map[string]string{}, Role: aws.ToString(c.Role),
 			}
 			if c.Environment != nil {
 				for k, v := range c.Environment.Variables {

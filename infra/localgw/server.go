@@ -103,6 +103,13 @@ type Config struct {
 	// callers of different roles. Each is the principal the emulator's STS
 	// names for it (GetCallerIdentity), as API Gateway would name it.
 	Callers []aws.Credentials
+	// FunctionRoles runs each function with credentials of its own
+	// execution role, assumed through the emulator's STS, instead of the
+	// gateway's own.
+	FunctionRoles bool
+	// RecordCalls puts a CallRecorder between the functions and Endpoint
+	// (with FunctionRoles, it tells the functions' calls apart).
+	RecordCalls bool
 }
 
 // Server is a running local gateway.
@@ -111,6 +118,8 @@ type Server struct {
 	URLs     map[string]string
 	Gateways map[string]*Gateway
 	Pools    map[string]*Pool
+	// Recorder holds the functions' AWS calls when Config.RecordCalls.
+	Recorder *CallRecorder
 	servers  []*http.Server
 	cacheDir string
 	ownCache bool
@@ -148,7 +157,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if creds.SessionToken != "" {
 		env = append(env, "AWS_SESSION_TOKEN="+creds.SessionToken)
 	}
-	if cfg.Endpoint != "" {
+	if cfg.RecordCalls && cfg.Endpoint != "" {
+		rec, err := NewCallRecorder(ctx, cfg.Endpoint)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("call recorder: %w", err)
+		}
+		s.Recorder = rec
+		env = append(env, "AWS_ENDPOINT_URL="+rec.URL())
+	} else if cfg.Endpoint != "" {
 		env = append(env, "AWS_ENDPOINT_URL="+cfg.Endpoint)
 	}
 	gw := apigateway.NewFromConfig(cfg.AWS)
@@ -180,8 +197,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				s.Close()
 				return nil, err
 			}
+			fnEnv := env
+			if cfg.FunctionRoles {
+				if fnEnv, err = s.roleEnv(ctx, cfg, fc, env); err != nil {
+					s.Close()
+					return nil, err
+				}
+			}
 			pool := NewPool(Function{Name: fc.Name, ARN: fc.ARN, Dir: dir, Env: fc.Env, Timeout: fc.Timeout, Memory: fc.Memory},
-				cfg.MaxProcesses, env, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
+				cfg.MaxProcesses, fnEnv, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
 			s.Pools[fc.Name] = pool
 			invokers[arn] = pool
 		}
@@ -228,8 +252,34 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// roleEnv is env with credentials of the function's own execution role,
+// as Lambda gives a function its role's.
+func (s *Server) roleEnv(ctx context.Context, cfg Config, fc FunctionConfig, env []string) ([]string, error) {
+	out, err := sts.NewFromConfig(cfg.AWS).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String(fc.Role), RoleSessionName: aws.String(fc.Name),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("assume the role of %s (%s): %w", fc.Name, fc.Role, err)
+	}
+	c := out.Credentials
+	if s.Recorder != nil {
+		s.Recorder.Own(aws.ToString(c.AccessKeyId), fc.Name)
+	}
+	var own []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") && !strings.HasPrefix(kv, "AWS_SESSION_TOKEN=") {
+			own = append(own, kv)
+		}
+	}
+	return append(own, "AWS_ACCESS_KEY_ID="+aws.ToString(c.AccessKeyId), "AWS_SECRET_ACCESS_KEY="+aws.ToString(c.SecretAccessKey),
+		"AWS_SESSION_TOKEN="+aws.ToString(c.SessionToken)), nil
+}
+
 // Close stops the listeners and every function process.
 func (s *Server) Close() {
+	if s.Recorder != nil {
+		s.Recorder.Close()
+	}
 	for _, srv := range s.servers {
 		_ = srv.Close()
 	}

@@ -1,0 +1,158 @@
+package localgw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CallRecorder stands between the functions and the emulator: it forwards
+// every AWS call and records it as service:Action under the function whose
+// credentials signed it (each function runs with its own role's), so a
+// suite can check each call against that role's policy.
+type CallRecorder struct {
+	proxy *httputil.ReverseProxy
+	srv   *http.Server
+	url   string
+
+	mu     sync.Mutex
+	owners map[string]string         // access key id -> function name
+	calls  map[string]map[string]int // function -> action -> count
+}
+
+// NewCallRecorder listens on loopback and forwards to endpoint.
+func NewCallRecorder(ctx context.Context, endpoint string) (*CallRecorder, error) {
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("emulator endpoint: %w", err)
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	c := &CallRecorder{
+		proxy: httputil.NewSingleHostReverseProxy(target), url: "http://" + ln.Addr().String(),
+		owners: map[string]string{}, calls: map[string]map[string]int{},
+	}
+	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = c.srv.Serve(ln) }()
+	return c, nil
+}
+
+// URL is the endpoint to give the functions.
+func (c *CallRecorder) URL() string { return c.url }
+
+// Own records calls signed with an access key as a function's.
+func (c *CallRecorder) Own(accessKeyID, function string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owners[accessKeyID] = function
+}
+
+// Calls returns each function's recorded actions with their counts.
+func (c *CallRecorder) Calls() map[string]map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]map[string]int{}
+	for fn, actions := range c.calls {
+		out[fn] = map[string]int{}
+		for a, n := range actions {
+			out[fn][a] = n
+		}
+	}
+	return out
+}
+
+// Close stops the recorder.
+func (c *CallRecorder) Close() { _ = c.srv.Close() }
+
+func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	akid, service := credentialOf(r.Header.Get("Authorization"))
+	if akid != "" {
+		actions := c.actions(r, service)
+		c.mu.Lock()
+		fn, ok := c.owners[akid]
+		if !ok {
+			fn = "unknown key " + akid
+		}
+		if c.calls[fn] == nil {
+			c.calls[fn] = map[string]int{}
+		}
+		for _, a := range actions {
+			c.calls[fn][a]++
+		}
+		c.mu.Unlock()
+	}
+	c.proxy.ServeHTTP(w, r)
+}
+
+// actions names what IAM authorizes for a call: service:Action, from the
+// JSON protocols' X-Amz-Target or the query protocols' Action parameter.
+// DynamoDB authorizes a transaction by its items' actions
+// (dynamodb:TransactWriteItems is no IAM action).
+func (c *CallRecorder) actions(r *http.Request, service string) []string {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return []string{service + ":unreadable request"}
+	}
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		_, op, _ := strings.Cut(t, ".")
+		if service == "dynamodb" && (op == "TransactWriteItems" || op == "TransactGetItems") {
+			return transactionActions(body)
+		}
+		return []string{service + ":" + op}
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if q, err := url.ParseQuery(string(body)); err == nil && q.Get("Action") != "" {
+			return []string{service + ":" + q.Get("Action")}
+		}
+	}
+	return []string{service + ":" + r.Method + " " + r.URL.Path} // a protocol not named here
+}
+
+// transactionActions are the item actions of a DynamoDB transaction.
+func transactionActions(body []byte) []string {
+	var tx struct {
+		TransactItems []map[string]json.RawMessage
+	}
+	if json.Unmarshal(body, &tx) != nil {
+		return []string{"dynamodb:unreadable transaction"}
+	}
+	names := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+	var out []string
+	for _, item := range tx.TransactItems {
+		for kind := range item {
+			if n, ok := names[kind]; ok {
+				out = append(out, "dynamodb:"+n)
+			} else {
+				out = append(out, "dynamodb:Transact"+kind)
+			}
+		}
+	}
+	return out
+}
+
+// credentialOf reads the access key id and service of a SigV4
+// Authorization header.
+func credentialOf(auth string) (string, string) {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return "", ""
+	}
+	cred, _, _ := strings.Cut(rest, ",")
+	scope := strings.Split(cred, "/")
+	if len(scope) != 5 {
+		return "", ""
+	}
+	return scope[0], scope[3]
+}

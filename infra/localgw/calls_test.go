@@ -1,0 +1,53 @@
+package localgw_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/infra/localgw"
+)
+
+func TestTheRecorderNamesCallsAsIAMAuthorizesThem(t *testing.T) {
+	t.Parallel()
+	var forwarded []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forwarded = append(forwarded, r.Header.Get("X-Amz-Target"))
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(backend.Close)
+	rec, err := localgw.NewCallRecorder(t.Context(), backend.URL)
+	require.NoError(t, err)
+	t.Cleanup(rec.Close)
+	rec.Own("ASIAFN", "createClaim")
+	send := func(akid, service, target, contentType, body string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, rec.URL()+"/", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+akid+"/20261123/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=00")
+		req.Header.Set("Content-Type", contentType)
+		if target != "" {
+			req.Header.Set("X-Amz-Target", target)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	send("ASIAFN", "dynamodb", "DynamoDB_20120810.GetItem", "application/x-amz-json-1.0", `{}`)
+	send("ASIAFN", "dynamodb", "DynamoDB_20120810.TransactWriteItems", "application/x-amz-json-1.0",
+		`{"TransactItems":[{"Put":{}},{"Update":{}},{"ConditionCheck":{}}]}`)
+	send("ASIAFN", "ec2", "", "application/x-www-form-urlencoded", "Action=StartInstances&Version=2016-11-15")
+	send("ASIAOTHER", "ssm", "AmazonSSM.GetParameter", "application/x-amz-json-1.1", `{}`)
+
+	assert.Equal(t, map[string]map[string]int{
+		"createClaim": {
+			"dynamodb:GetItem": 1, "dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1, "dynamodb:ConditionCheckItem": 1,
+			"ec2:StartInstances": 1,
+		},
+		"unknown key ASIAOTHER": {"ssm:GetParameter": 1},
+	}, rec.Calls())
+	assert.Len(t, forwarded, 4, "every call reaches the emulator")
+}
