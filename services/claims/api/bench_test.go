@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hexlambda/hexlambda/pkg/access"
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
@@ -23,13 +24,16 @@ func BenchmarkRoutes(b *testing.B) {
 	logger := logging.New(io.Discard, 0)
 	table := memory.NewTable()
 	clock := lambdafn.SystemClock{}
-	a := providers.Local(providers.Config{DefaultCurrency: "USD"}, table, clock, providers.UUIDv7{}, logger)
+	// The bench's caller is an intake caller, as on a stage's default map.
+	a := providers.Local(providers.Config{DefaultCurrency: "USD", Roles: access.MustParse("intake=*")}, table, clock, providers.UUIDv7{}, logger)
 	adapter := apigw.New(a.Router(), logger)
 	ctx := context.Background()
 	call := func(method, path, body string, headers map[string][]string) events.APIGatewayProxyResponse {
 		u, _ := url.Parse(path)
 		resp, err := adapter.Handle(ctx, events.APIGatewayProxyRequest{HTTPMethod: method, Path: u.Path, Body: body, MultiValueHeaders: headers,
-			MultiValueQueryStringParameters: u.Query(), RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench"}})
+			MultiValueQueryStringParameters: u.Query(), RequestContext: events.APIGatewayProxyRequestContext{
+				RequestID: "bench", Identity: events.APIGatewayRequestIdentity{UserArn: "arn:aws:iam::123456789012:user/bench"},
+			}})
 		if err != nil {
 			b.Fatal(err)
 		}
