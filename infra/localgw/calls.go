@@ -76,8 +76,8 @@ func (c *CallRecorder) Calls() map[string]map[string]int {
 func (c *CallRecorder) Close() { _ = c.srv.Close() }
 
 func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	akid, service := credentialOf(r.Header.Get("Authorization"))
-	if akid != "" {
+	if a, ok := parseAuthorization(r.Header.Get("Authorization")); ok {
+		akid, service := a.scope[0], a.scope[3]
 		actions := c.actions(r, service)
 		c.mu.Lock()
 		fn, ok := c.owners[akid]
@@ -140,19 +140,4 @@ func transactionActions(body []byte) []string {
 		}
 	}
 	return out
-}
-
-// credentialOf reads the access key id and service of a SigV4
-// Authorization header.
-func credentialOf(auth string) (string, string) {
-	_, rest, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return "", ""
-	}
-	cred, _, _ := strings.Cut(rest, ",")
-	scope := strings.Split(cred, "/")
-	if len(scope) != 5 {
-		return "", ""
-	}
-	return scope[0], scope[3]
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,25 +63,13 @@ func (v *IAMVerifier) Verify(r *http.Request, body []byte) (Principal, error) {
 	if auth == "" {
 		return Principal{}, errMissingToken
 	}
-	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
-	if !ok {
-		return Principal{}, errIncomplete
-	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
-		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
-		fields[k] = val
-	}
-	credential, signedHeaders, signature := fields["Credential"], fields["SignedHeaders"], fields["Signature"]
-	signed := strings.Split(signedHeaders, ";")
+	a, ok := parseAuthorization(auth)
+	signed := strings.Split(a.signedHeaders, ";")
 	amzDate := r.Header.Get("X-Amz-Date")
-	if credential == "" || signature == "" || !contains(signed, "host") || !contains(signed, "x-amz-date") || amzDate == "" {
+	if !ok || a.signature == "" || !slices.Contains(signed, "host") || !slices.Contains(signed, "x-amz-date") || amzDate == "" {
 		return Principal{}, errIncomplete
 	}
-	scope := strings.Split(credential, "/")
-	if len(scope) != 5 {
-		return Principal{}, errIncomplete
-	}
+	scope := a.scope
 	p, known := v.Principals[scope[0]]
 	token := r.Header.Get("X-Amz-Security-Token")
 	if !known || scope[2] != v.Region || scope[3] != "execute-api" || scope[4] != "aws4_request" ||
@@ -101,7 +90,7 @@ func (v *IAMVerifier) Verify(r *http.Request, body []byte) (Principal, error) {
 	}
 	sum := sha256.Sum256(body)
 	canonical := strings.Join([]string{
-		r.Method, canonicalURI(r.URL), canonicalQuery(r.URL), canonicalHeaders(r, signed), signedHeaders, hex.EncodeToString(sum[:]),
+		r.Method, canonicalURI(r.URL), canonicalQuery(r.URL), canonicalHeaders(r, signed), a.signedHeaders, hex.EncodeToString(sum[:]),
 	}, "\n")
 	creq := sha256.Sum256([]byte(canonical))
 	toSign := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + strings.Join(scope[1:], "/") + "\n" + hex.EncodeToString(creq[:])
@@ -110,7 +99,7 @@ func (v *IAMVerifier) Verify(r *http.Request, body []byte) (Principal, error) {
 		key = hmacSHA256(key, s)
 	}
 	want := hmacSHA256(key, toSign)
-	got, err := hex.DecodeString(signature)
+	got, err := hex.DecodeString(a.signature)
 	if err != nil || !hmac.Equal(want, got) {
 		return Principal{}, errSignature
 	}
@@ -123,13 +112,35 @@ func hmacSHA256(key []byte, data string) []byte {
 	return h.Sum(nil)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// authorization is a SigV4 Authorization header's parts.
+type authorization struct {
+	// scope is the credential: access key id, date, region, service,
+	// aws4_request.
+	scope         []string
+	signedHeaders string
+	signature     string
+}
+
+// parseAuthorization reads an AWS4-HMAC-SHA256 Authorization header; ok is
+// false when it is none or its credential is not a full scope.
+func parseAuthorization(header string) (authorization, bool) {
+	rest, ok := strings.CutPrefix(header, "AWS4-HMAC-SHA256 ")
+	if !ok {
+		return authorization{}, false
+	}
+	var a authorization
+	for _, part := range strings.Split(rest, ",") {
+		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "Credential":
+			a.scope = strings.Split(val, "/")
+		case "SignedHeaders":
+			a.signedHeaders = val
+		case "Signature":
+			a.signature = val
 		}
 	}
-	return false
+	return a, len(a.scope) == 5
 }
 
 // canonicalURI is the request path as sent, URI-encoded once more (every

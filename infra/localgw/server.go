@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,13 +150,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credentials for the functions: %w", err)
 	}
+	// Every function's environment but its credentials.
 	env := []string{
 		"AWS_REGION=" + cfg.AWS.Region, "AWS_DEFAULT_REGION=" + cfg.AWS.Region,
-		"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-	}
-	if creds.SessionToken != "" {
-		env = append(env, "AWS_SESSION_TOKEN="+creds.SessionToken)
 	}
 	if cfg.RecordCalls && cfg.Endpoint != "" {
 		rec, err := NewCallRecorder(ctx, cfg.Endpoint)
@@ -197,13 +195,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 				s.Close()
 				return nil, err
 			}
-			fnEnv := env
+			fnCreds := creds
 			if cfg.FunctionRoles {
-				if fnEnv, err = s.roleEnv(ctx, cfg, fc, env); err != nil {
+				if fnCreds, err = s.roleCredentials(ctx, cfg, fc); err != nil {
 					s.Close()
 					return nil, err
 				}
 			}
+			fnEnv := append(slices.Clone(env), credentialEnv(fnCreds)...)
 			pool := NewPool(Function{Name: fc.Name, ARN: fc.ARN, Dir: dir, Env: fc.Env, Timeout: fc.Timeout, Memory: fc.Memory},
 				cfg.MaxProcesses, fnEnv, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
 			s.Pools[fc.Name] = pool
@@ -252,27 +251,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// roleEnv is env with credentials of the function's own execution role,
+// roleCredentials are credentials of the function's own execution role,
 // as Lambda gives a function its role's.
-func (s *Server) roleEnv(ctx context.Context, cfg Config, fc FunctionConfig, env []string) ([]string, error) {
+func (s *Server) roleCredentials(ctx context.Context, cfg Config, fc FunctionConfig) (aws.Credentials, error) {
 	out, err := sts.NewFromConfig(cfg.AWS).AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn: aws.String(fc.Role), RoleSessionName: aws.String(fc.Name),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("assume the role of %s (%s): %w", fc.Name, fc.Role, err)
+		return aws.Credentials{}, fmt.Errorf("assume the role of %s (%s): %w", fc.Name, fc.Role, err)
 	}
-	c := out.Credentials
+	c := aws.Credentials{
+		AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
+		SessionToken: aws.ToString(out.Credentials.SessionToken),
+	}
 	if s.Recorder != nil {
-		s.Recorder.Own(aws.ToString(c.AccessKeyId), fc.Name)
+		s.Recorder.Own(c.AccessKeyID, fc.Name)
 	}
-	var own []string
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") && !strings.HasPrefix(kv, "AWS_SESSION_TOKEN=") {
-			own = append(own, kv)
-		}
+	return c, nil
+}
+
+// credentialEnv is credentials as a process's environment.
+func credentialEnv(c aws.Credentials) []string {
+	env := []string{"AWS_ACCESS_KEY_ID=" + c.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey}
+	if c.SessionToken != "" {
+		env = append(env, "AWS_SESSION_TOKEN="+c.SessionToken)
 	}
-	return append(own, "AWS_ACCESS_KEY_ID="+aws.ToString(c.AccessKeyId), "AWS_SECRET_ACCESS_KEY="+aws.ToString(c.SecretAccessKey),
-		"AWS_SESSION_TOKEN="+aws.ToString(c.SessionToken)), nil
+	return env
 }
 
 // Close stops the listeners and every function process.

@@ -3,6 +3,7 @@ package localgw
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,18 +87,9 @@ func (s Snapshot) Changes(now Snapshot) []string {
 	return out
 }
 
-// newDeployment reports whether now has a deployment s does not.
-func (s Snapshot) newDeployment(now Snapshot) (string, bool) {
-	had := map[string]bool{}
-	for _, d := range s.Deployments {
-		had[d] = true
-	}
-	for _, d := range now.Deployments {
-		if !had[d] {
-			return d, true
-		}
-	}
-	return "", false
+// redeployed reports whether now has a deployment s does not.
+func (s Snapshot) redeployed(now Snapshot) bool {
+	return slices.ContainsFunc(now.Deployments, func(d string) bool { return !slices.Contains(s.Deployments, d) })
 }
 
 // DriftError says the API changed without a deployment: API Gateway would
@@ -156,7 +148,7 @@ func (w *Watch) Check(ctx context.Context) (*API, error) {
 		return nil, w.verdict
 	}
 	changes := w.base.Changes(now)
-	if _, redeployed := w.base.newDeployment(now); redeployed {
+	if w.base.redeployed(now) {
 		// What a new deployment snapshots is what the stage serves.
 		if len(changes) > 0 {
 			api, err := w.reload(ctx)
