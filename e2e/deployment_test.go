@@ -2,16 +2,12 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -39,28 +35,18 @@ func TestSwitchingAuthGoesLive(t *testing.T) {
 	}
 	deploy("--param", "Auth=NONE", "--allow-anonymous")
 	t.Cleanup(func() { _, _ = e.deploy("destroy", "--service", "ec2power", "--stage", stage) })
-	out, err := e.deploy("outputs", "--service", "ec2power", "--stage", stage, "--json")
+	outputs, err := e.stageOutputs("ec2power", stage)
 	require.NoError(t, err)
-	var outputs map[string]string
-	require.NoError(t, json.Unmarshal([]byte(out), &outputs))
 	apis := apigateway.NewFromConfig(e.cfg)
 	before, err := localgw.ReadSnapshot(ctx, apis, outputs["ApiId"])
 	require.NoError(t, err)
 
 	c := caller{e: e, base: outputs["ApiUrl"]}
 	if e.gateway != nil {
-		cf := cloudformation.NewFromConfig(e.cfg)
-		target, err := localgw.TargetFromStack(ctx, cf, "ec2power-"+stage)
-		require.NoError(t, err)
-		bucket, err := localgw.StackResource(ctx, cf, "hexlambda-bootstrap", "ArtifactBucket")
-		require.NoError(t, err)
-		gw, err := localgw.Start(ctx, localgw.Config{
-			AWS: e.cfg, Endpoint: e.endpoint, Targets: []localgw.Target{target}, CodeBuckets: []string{bucket}, MaxProcesses: 1,
-			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		})
+		gw, targets, err := e.startGateway([]string{"ec2power-" + stage}, localgw.Config{MaxProcesses: 1})
 		require.NoError(t, err)
 		t.Cleanup(gw.Close)
-		c.base = gw.URLs[target.APIID]
+		c.base = gw.URLs[targets[0].APIID]
 	}
 	r := c.do(t, http.MethodGet, "/groups/"+Group, "")
 	require.Equal(t, http.StatusOK, r.status, "an open stage serves anyone: %s", r.raw)

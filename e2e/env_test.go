@@ -185,7 +185,12 @@ func (e *env) deploy(args ...string) (string, error) {
 }
 
 func (e *env) outputs(service string) (map[string]string, error) {
-	out, err := e.deploy("outputs", "--service", service, "--stage", Stage, "--json")
+	return e.stageOutputs(service, Stage)
+}
+
+// stageOutputs are the outputs of a service's stage.
+func (e *env) stageOutputs(service, stage string) (map[string]string, error) {
+	out, err := e.deploy("outputs", "--service", service, "--stage", stage, "--json")
 	if err != nil {
 		return nil, err
 	}
@@ -329,27 +334,13 @@ func setupMoto() (*env, string, error) {
 	if err := e.deployAndSeed(); err != nil {
 		return e, "", err
 	}
-	cf := cloudformation.NewFromConfig(cfg)
-	var targets []localgw.Target
-	for _, stack := range []string{"claims-" + Stage, "ec2power-" + Stage} {
-		t, err := localgw.TargetFromStack(context.Background(), cf, stack)
-		if err != nil {
-			return e, "", err
-		}
-		targets = append(targets, t)
-	}
-	bucket, err := localgw.StackResource(context.Background(), cf, "hexlambda-bootstrap", "ArtifactBucket")
-	if err != nil {
-		return e, "", err
-	}
 	logs := io.Discard
 	if os.Getenv("E2E_FUNCTION_LOGS") != "" {
 		logs = os.Stderr
 	}
-	e.gateway, err = localgw.Start(context.Background(), localgw.Config{
-		AWS: cfg, Endpoint: ep, Targets: targets, CodeBuckets: []string{bucket}, MaxProcesses: 4,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), FunctionOutput: logs,
-		Callers:       []aws.Credentials{*e.adjuster},
+	var targets []localgw.Target
+	e.gateway, targets, err = e.startGateway([]string{"claims-" + Stage, "ec2power-" + Stage}, localgw.Config{
+		MaxProcesses: 4, FunctionOutput: logs, Callers: []aws.Credentials{*e.adjuster},
 		FunctionRoles: true, RecordCalls: true,
 	})
 	if err != nil {
@@ -357,6 +348,29 @@ func setupMoto() (*env, string, error) {
 	}
 	e.claimsURL, e.powerURL = e.gateway.URLs[targets[0].APIID], e.gateway.URLs[targets[1].APIID]
 	return e, "", nil
+}
+
+// startGateway serves deployed stacks with a local gateway configured by
+// cfg, on the suite's emulator, and returns it with the stacks' targets.
+func (e *env) startGateway(stacks []string, cfg localgw.Config) (*localgw.Server, []localgw.Target, error) {
+	ctx := context.Background()
+	cf := cloudformation.NewFromConfig(e.cfg)
+	var targets []localgw.Target
+	for _, stack := range stacks {
+		t, err := localgw.TargetFromStack(ctx, cf, stack)
+		if err != nil {
+			return nil, nil, err
+		}
+		targets = append(targets, t)
+	}
+	bucket, err := localgw.StackResource(ctx, cf, "hexlambda-bootstrap", "ArtifactBucket")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.AWS, cfg.Endpoint, cfg.Targets, cfg.CodeBuckets = e.cfg, e.endpoint, targets, []string{bucket}
+	cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	gw, err := localgw.Start(ctx, cfg)
+	return gw, targets, err
 }
 
 // setupAWS deploys the suite's stage to the real account named by the

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/hexlambda/hexlambda/pkg/cfn/cfntest"
 )
 
 // checkLeastPrivilege compares every AWS call each function made during the
@@ -128,41 +130,23 @@ func allowedActions(doc string) ([]string, error) {
 		// literal; ours hold no quotes of their own, so this is the JSON.
 		doc = strings.ReplaceAll(doc, "'", `"`)
 	}
-	var p struct {
-		Statement json.RawMessage
-	}
+	var p map[string]any
 	if err := json.Unmarshal([]byte(doc), &p); err != nil {
 		return nil, fmt.Errorf("policy document: %w", err)
 	}
-	var statements []struct {
-		Effect string
-		Action json.RawMessage
-	}
-	if err := json.Unmarshal(p.Statement, &statements); err != nil {
-		statements = statements[:0]
-		var one struct {
-			Effect string
-			Action json.RawMessage
-		}
-		if err := json.Unmarshal(p.Statement, &one); err != nil {
-			return nil, fmt.Errorf("policy statements: %w", err)
-		}
-		statements = append(statements, one)
-	}
 	var out []string
-	for _, s := range statements {
-		if s.Effect != "Allow" {
+	for _, st := range cfntest.AsList(p["Statement"]) {
+		m, _ := st.(map[string]any)
+		if m["Effect"] != "Allow" {
 			continue
 		}
-		var many []string
-		if json.Unmarshal(s.Action, &many) != nil {
-			var one string
-			if err := json.Unmarshal(s.Action, &one); err != nil {
-				return nil, fmt.Errorf("statement actions: %w", err)
+		for _, a := range cfntest.AsList(m["Action"]) {
+			action, ok := a.(string)
+			if !ok {
+				return nil, fmt.Errorf("statement action %v is no string", a)
 			}
-			many = []string{one}
+			out = append(out, action)
 		}
-		out = append(out, many...)
 	}
 	return out, nil
 }
