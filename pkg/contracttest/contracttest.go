@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,6 +59,20 @@ func Load(t testing.TB, path string) Contract {
 	require.NoError(t, json.Unmarshal(b, &c), path)
 	require.NotEmpty(t, c.Interactions, path)
 	return c
+}
+
+// LoadAll reads every contract (*.json) in dir, and fails when there is
+// none: a service's contracts directory is never empty.
+func LoadAll(t testing.TB, dir string) []Contract {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no consumer contracts in %s", dir)
+	out := make([]Contract, 0, len(files))
+	for _, f := range files {
+		out = append(out, Load(t, f))
+	}
+	return out
 }
 
 var placeholder = regexp.MustCompile(`\{([A-Za-z0-9_]+)\}`)

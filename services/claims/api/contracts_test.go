@@ -13,12 +13,7 @@ import (
 // clients among them) fails here.
 func TestConsumerContracts(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob(filepath.Join("..", "contracts", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no consumer contracts: %v", err)
-	}
-	for _, f := range files {
-		c := contracttest.Load(t, f)
+	for _, c := range contracttest.LoadAll(t, filepath.Join("..", "contracts")) {
 		t.Run(c.Consumer, func(t *testing.T) {
 			t.Parallel()
 			h := newMemoryHarness(t)
