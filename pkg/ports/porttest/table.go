@@ -2,11 +2,8 @@ package porttest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,19 +158,11 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		k := key("P#patchrace", "S#1")
 		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"n": int64(0)}})
 		require.NoError(t, err)
-		var won atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 20 {
-			wg.Go(func() {
-				if _, err := tbl.Patch(ctx, k, ports.Attributes{"n": int64(i)}, 1); err == nil {
-					won.Add(1)
-				} else {
-					assert.ErrorIs(t, err, ports.ErrConflict)
-				}
-			})
-		}
-		wg.Wait()
-		assert.Equal(t, int32(1), won.Load())
+		won := race(t, 20, func(i int) error {
+			_, err := tbl.Patch(ctx, k, ports.Attributes{"n": int64(i)}, 1)
+			return err
+		}, ports.ErrConflict)
+		assert.Equal(t, int32(1), won)
 		got, err := tbl.Get(ctx, k)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), got.Version)
@@ -416,39 +405,16 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		tbl, _, ctx := setup(t)
 		const n = 20
 		k := key("P#race", "S#1")
-		var created, updated atomic.Int32
-		var wg sync.WaitGroup
-		errs := make(chan error, 2*n)
-		for i := range n {
-			wg.Go(func() {
-				_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"writer": int64(i)}})
-				switch {
-				case err == nil:
-					created.Add(1)
-				case !errors.Is(err, ports.ErrConflict):
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		require.Equal(t, int32(1), created.Load())
-		for i := range n {
-			wg.Go(func() {
-				_, err := tbl.Update(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"writer": int64(100 + i)}}, 1)
-				switch {
-				case err == nil:
-					updated.Add(1)
-				case !errors.Is(err, ports.ErrConflict):
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
-		assert.Equal(t, int32(1), updated.Load())
+		created := race(t, n, func(i int) error {
+			_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"writer": int64(i)}})
+			return err
+		}, ports.ErrConflict)
+		require.Equal(t, int32(1), created)
+		updated := race(t, n, func(i int) error {
+			_, err := tbl.Update(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"writer": int64(100 + i)}}, 1)
+			return err
+		}, ports.ErrConflict)
+		assert.Equal(t, int32(1), updated)
 		got, err := tbl.Get(ctx, k)
 		require.NoError(t, err)
 		assert.Equal(t, int64(2), got.Version)
@@ -610,28 +576,12 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		_, err := tbl.Create(ctx, ports.Item{Key: k, Attributes: ports.Attributes{"status": "open"}})
 		require.NoError(t, err)
 		const n = 10
-		var won atomic.Int32
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			wg.Go(func() {
-				err := tbl.Transact(ctx,
-					ports.Write{Patch: &ports.PatchWrite{Key: k, Attributes: ports.Attributes{"winner": int64(i)}, ExpectedVersion: 1}},
-					ports.Write{Create: &ports.Item{Key: key("P#txc", fmt.Sprintf("LOG#%02d", i)), Attributes: ports.Attributes{"i": int64(i)}}})
-				switch {
-				case err == nil:
-					won.Add(1)
-				case !errors.Is(err, ports.ErrConflict) && !errors.Is(err, ports.ErrThrottled):
-					errs <- err
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
-		assert.Equal(t, int32(1), won.Load())
+		won := race(t, n, func(i int) error {
+			return tbl.Transact(ctx,
+				ports.Write{Patch: &ports.PatchWrite{Key: k, Attributes: ports.Attributes{"winner": int64(i)}, ExpectedVersion: 1}},
+				ports.Write{Create: &ports.Item{Key: key("P#txc", fmt.Sprintf("LOG#%02d", i)), Attributes: ports.Attributes{"i": int64(i)}}})
+		}, ports.ErrConflict, ports.ErrThrottled)
+		assert.Equal(t, int32(1), won)
 		page, err := tbl.Query(ctx, ports.Query{Partition: "P#txc", SortPrefix: "LOG#", Limit: 100})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 1, "only the winner's log item exists")
