@@ -146,7 +146,10 @@ func message(w http.ResponseWriter, status int, msg string, headers ...string) {
 	_, _ = w.Write(b)
 }
 
+// match is a request's route in the deployment that serves the whole
+// request, even if a new one is taken meanwhile.
 type match struct {
+	api    *API
 	route  Route
 	params map[string]string
 }
@@ -184,14 +187,14 @@ func (g *Gateway) find(segs []string, method string) *match {
 			continue
 		}
 		if r.Method == method {
-			return &match{route: r, params: best.params}
+			return &match{api: api, route: r, params: best.params}
 		}
 		if r.Method == "ANY" {
 			anyRoute = &api.Routes[i]
 		}
 	}
 	if anyRoute != nil {
-		return &match{route: *anyRoute, params: best.params}
+		return &match{api: api, route: *anyRoute, params: best.params}
 	}
 	return nil
 }
@@ -349,7 +352,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 		}
 		return internalError(w, http.StatusBadGateway), m.route.FunctionName, info.Cold
 	}
-	status, ok := writeProxyResponse(w, out, g.binary(firstMediaType(r.Header.Get("Accept"))))
+	status, ok := writeProxyResponse(w, out, m.api.binary(firstMediaType(r.Header.Get("Accept"))))
 	if !ok {
 		g.logger.Error("malformed Lambda proxy response", slog.String("function", m.route.FunctionName), slog.String("response", truncate(string(out), 200)))
 		return internalError(w, http.StatusBadGateway), m.route.FunctionName, info.Cold
@@ -379,7 +382,7 @@ func (g *Gateway) event(r *http.Request, m *match, rest string, body []byte, ide
 		HTTPMethod: r.Method,
 		RequestContext: events.APIGatewayProxyRequestContext{
 			AccountID: g.accountID, ResourceID: m.route.ResourceID, Stage: g.stage, RequestID: requestID,
-			Identity: identity, ResourcePath: m.route.Path, HTTPMethod: r.Method, APIID: g.api.Load().ID,
+			Identity: identity, ResourcePath: m.route.Path, HTTPMethod: r.Method, APIID: m.api.ID,
 			Path: "/" + g.stage + "/" + rest, Protocol: r.Proto, RequestTimeEpoch: time.Now().UnixMilli(),
 		},
 	}
@@ -409,7 +412,7 @@ func (g *Gateway) event(r *http.Request, m *match, rest string, body []byte, ide
 	if len(body) > 0 {
 		// Only a body of one of the API's binary media types arrives
 		// base64-encoded; any other is passed on as text.
-		if g.binary(r.Header.Get("Content-Type")) {
+		if m.api.binary(r.Header.Get("Content-Type")) {
 			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
 		} else {
 			ev.Body = strings.ToValidUTF8(string(body), "\uFFFD")
@@ -420,13 +423,13 @@ func (g *Gateway) event(r *http.Request, m *match, rest string, body []byte, ide
 
 // binary reports whether a media type is one of the API's binary media
 // types (which may hold wildcards: image/*, */*).
-func (g *Gateway) binary(mediaType string) bool {
+func (a *API) binary(mediaType string) bool {
 	mt, _, err := mime.ParseMediaType(mediaType)
 	if err != nil {
 		return false
 	}
 	typ, sub, _ := strings.Cut(mt, "/")
-	for _, b := range g.api.Load().BinaryMediaTypes {
+	for _, b := range a.BinaryMediaTypes {
 		bt, bs, _ := strings.Cut(strings.ToLower(b), "/")
 		if (bt == "*" || bt == typ) && (bs == "*" || bs == sub) {
 			return true
