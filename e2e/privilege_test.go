@@ -128,7 +128,9 @@ func allowedActions(doc string) ([]string, error) {
 	if strings.HasPrefix(doc, "{'") {
 		// moto returns the inline policies CloudFormation made as a Python
 		// literal; ours hold no quotes of their own, so this is the JSON.
-		doc = strings.ReplaceAll(doc, "'", `"`)
+		// A statement AWS::NoValue removed stays in moto's list as None.
+		doc = strings.ReplaceAll(strings.ReplaceAll(doc, "'", `"`), ": None", ": null")
+		doc = strings.ReplaceAll(strings.ReplaceAll(doc, "[None", "[null"), ", None", ", null")
 	}
 	var p map[string]any
 	if err := json.Unmarshal([]byte(doc), &p); err != nil {

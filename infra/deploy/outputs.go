@@ -16,7 +16,8 @@ import (
 // outputs once a stack settles, but not every implementation does (moto
 // leaves them out for stacks made from change sets), and a tool that needs
 // an output should not depend on that. Only Ref and Fn::Sub over
-// parameters, resources and pseudo parameters are resolved; an output whose
+// parameters, resources and pseudo parameters, and Fn::Join of those, are
+// resolved; an output whose
 // resource does not exist (its condition is false) is left out.
 func (t *Tool) ResolveOutputs(ctx context.Context, st Stack, template []byte) (Stack, error) {
 	var tpl struct {
@@ -85,6 +86,23 @@ func resolve(raw json.RawMessage, values map[string]string) (string, bool) {
 		}
 		v, ok := values[name]
 		return v, ok
+	}
+	if join, ok := fn["Fn::Join"]; ok {
+		var args []json.RawMessage
+		var sep string
+		var items []json.RawMessage
+		if json.Unmarshal(join, &args) != nil || len(args) != 2 || json.Unmarshal(args[0], &sep) != nil || json.Unmarshal(args[1], &items) != nil {
+			return "", false
+		}
+		parts := make([]string, 0, len(items))
+		for _, it := range items {
+			v, ok := resolve(it, values)
+			if !ok {
+				return "", false
+			}
+			parts = append(parts, v)
+		}
+		return strings.Join(parts, sep), true
 	}
 	if sub, ok := fn["Fn::Sub"]; ok {
 		var s string

@@ -28,8 +28,8 @@ func StackName(service, stage string) string { return service + "-" + stage }
 func IsProduction(stage string) bool { return stage == "prod" || stage == "production" }
 
 // CheckStage validates a stage name and the parameters it is deployed
-// with: Auth NONE is refused for production stages, and PRIVATE endpoints
-// need VPC endpoint ids.
+// with: Auth NONE is refused for production stages, and Network is public
+// or private.
 func CheckStage(stage string, params Params) error {
 	if !stagePattern.MatchString(stage) {
 		return fmt.Errorf("stage %q must be 1 to 20 lower-case letters, digits or dashes, starting with a letter", stage)
@@ -46,8 +46,8 @@ func CheckStage(stage string, params Params) error {
 			return fmt.Errorf("%s %d is above %s %d: one API key could take the whole stage", pair[0], key, pair[1], stageLimit)
 		}
 	}
-	if params["EndpointType"] == "PRIVATE" && params["VpcEndpointIds"] == "" {
-		return errors.New("EndpointType PRIVATE needs VpcEndpointIds (the VPC endpoints allowed to call the API)")
+	if n, ok := params[cfn.ParamNetwork]; ok && n != cfn.NetworkPublic && n != cfn.NetworkPrivate {
+		return fmt.Errorf("Network %q: public or private", n) //nolint:staticcheck // Network is the parameter's name
 	}
 	return nil
 }
@@ -139,7 +139,7 @@ func (t *Tool) Body(ctx context.Context, stack, template string, params Params) 
 	if err != nil && !errors.Is(err, ErrNoStack) {
 		return nil, err
 	}
-	for _, name := range cfn.SnapshotParameters {
+	for _, name := range stacks.RenderParameters(template) {
 		if v, ok := params[name]; ok {
 			values[name] = v
 		} else if v, ok := existing.Parameters[name]; ok {
@@ -307,7 +307,14 @@ func (t *Tool) Outputs(ctx context.Context, stack, template string) (Stack, erro
 	if err != nil {
 		return st, err
 	}
-	body, err := stacks.Template(template)
+	// The template as rendered for the stack's own values.
+	values := map[string]string{}
+	for _, name := range stacks.RenderParameters(template) {
+		if v, ok := st.Parameters[name]; ok {
+			values[name] = v
+		}
+	}
+	body, err := stacks.TemplateFor(template, values)
 	if err != nil {
 		return st, err
 	}

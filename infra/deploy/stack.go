@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -55,6 +56,7 @@ type Tool struct {
 	CFN    CloudFormation
 	S3     *s3.Client
 	APIGW  APIGateway
+	EC2    EC2
 	Region string
 	// Log receives progress; Poll is the time between two status reads.
 	Log  io.Writer
@@ -77,6 +79,7 @@ func NewTool(cfg aws.Config, log io.Writer) *Tool {
 		}),
 		APIGW:  apigateway.NewFromConfig(cfg),
 		SSM:    ssm.NewFromConfig(cfg),
+		EC2:    ec2.NewFromConfig(cfg),
 		Region: cfg.Region,
 		Log:    log,
 		Poll:   2 * time.Second,
@@ -145,10 +148,21 @@ func (t *Tool) Describe(ctx context.Context, name string) (Stack, error) {
 		st.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	for _, p := range s.Parameters {
-		st.Parameters[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+		st.Parameters[aws.ToString(p.ParameterKey)] = listValue(aws.ToString(p.ParameterValue))
 	}
 	st.Pseudo = pseudo(aws.ToString(s.StackId), name, t.Region)
 	return st, nil
+}
+
+// listValue reads a list parameter's value as CloudFormation takes it,
+// comma-separated: moto reports a CommaDelimitedList's value as the Python
+// list it stored (['a', 'b']), which given back would be another value.
+func listValue(v string) string {
+	inner, ok := strings.CutPrefix(v, "['")
+	if !ok || !strings.HasSuffix(inner, "']") {
+		return v
+	}
+	return strings.Join(strings.Split(strings.TrimSuffix(inner, "']"), "', '"), ",")
 }
 
 // Change is one planned resource change.

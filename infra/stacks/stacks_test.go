@@ -24,7 +24,9 @@ func load(t *testing.T, name string) cfntest.Template {
 
 // Actions whose IAM definition supports no resource-level permissions, the
 // only ones allowed on "*".
-var unscopable = map[string]bool{"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "ec2:DescribeInstances": true}
+var unscopable = map[string]bool{
+	"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "ec2:DescribeInstances": true, "ec2:DescribeNetworkInterfaces": true,
+}
 
 func TestTemplatesAreFreshOnDisk(t *testing.T) {
 	t.Parallel()
@@ -199,14 +201,17 @@ func TestInvokePermissionsAreScopedToTheAPI(t *testing.T) {
 	}
 }
 
-func TestPrivateEndpointsDenyEveryOtherSource(t *testing.T) {
+// A private API always carries the policy that denies every source but its
+// endpoints, and its functions run in the network's subnets with ENI
+// permissions scoped to its VPC; a public one has neither.
+func TestPrivateAPIsDenyEveryOtherSource(t *testing.T) {
 	t.Parallel()
 	for _, name := range stacks.Names() {
 		tp := load(t, name)
 		api := tp.Resources["Api"].Properties
 		pol := api["Policy"].(map[string]any)["Fn::If"].([]any)
 		require.Equal(t, "IsPrivate", pol[0])
-		assert.Equal(t, map[string]any{"Ref": "AWS::NoValue"}, pol[2], "no resource policy for REGIONAL")
+		assert.Equal(t, map[string]any{"Ref": "AWS::NoValue"}, pol[2], "no resource policy for public stages")
 		stmts := pol[1].(map[string]any)["Statement"].([]any)
 		var allow, deny bool
 		for _, s := range stmts {
@@ -216,13 +221,126 @@ func TestPrivateEndpointsDenyEveryOtherSource(t *testing.T) {
 				allow = m["Action"] == "execute-api:Invoke"
 			case "Deny":
 				deny = m["Action"] == "execute-api:Invoke" && m["Resource"] == "execute-api:/*" &&
-					cfntest.JS(m["Condition"]) == `{"StringNotEquals":{"aws:SourceVpce":{"Ref":"VpcEndpointIds"}}}`
+					strings.Contains(cfntest.JS(m["Condition"]), `{"StringNotEquals":{"aws:SourceVpce":{"Fn::If":["HasExtraVpcEndpoints"`) &&
+					strings.Contains(cfntest.JS(m["Condition"]), `{"Ref":"ApiEndpointId"}`)
 			}
 		}
-		assert.True(t, allow && deny, "%s: PRIVATE allows invoke and denies every request not from the VPC endpoints", name)
-		assert.JSONEq(t, `{"Fn::Equals":[{"Ref":"EndpointType"},"PRIVATE"]}`, cfntest.JS(tp.Conditions["IsPrivate"]))
-		assert.ElementsMatch(t, []any{"REGIONAL", "PRIVATE"}, tp.Parameters["EndpointType"]["AllowedValues"])
+		assert.True(t, allow && deny, "%s: a private API allows invoke and denies every request not from its VPC endpoints", name)
+		assert.JSONEq(t, `{"Fn::Equals":[{"Ref":"Network"},"private"]}`, cfntest.JS(tp.Conditions["IsPrivate"]))
+		assert.ElementsMatch(t, []any{"public", "private"}, tp.Parameters["Network"]["AllowedValues"])
+		assert.Equal(t, "public", tp.Parameters["Network"]["Default"])
+		assert.Contains(t, cfntest.JS(api["EndpointConfiguration"]), `"Types":[{"Fn::If":["IsPrivate","PRIVATE","REGIONAL"]}]`)
+		for id, fn := range tp.OfType("AWS::Lambda::Function") {
+			assert.JSONEq(t, `{"Fn::If":["IsPrivate",{"SecurityGroupIds":[{"Ref":"FunctionSecurityGroupId"}],"SubnetIds":{"Ref":"SubnetIds"}},{"Ref":"AWS::NoValue"}]}`,
+				cfntest.JS(fn["VpcConfig"]), "%s %s runs in the private subnets when private", name, id)
+		}
+		for id, role := range tp.OfType("AWS::IAM::Role") {
+			doc := cfntest.JS(role["Policies"])
+			assert.Contains(t, doc, `{"Fn::If":["IsPrivate",{"Action":["ec2:DescribeNetworkInterfaces"],"Effect":"Allow","Resource":"*"`, "%s %s", name, id)
+			assert.Contains(t, doc, `"Condition":{"ArnEquals":{"ec2:Vpc":{"Fn::Sub":"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${VpcId}"}}}`,
+				"%s %s: network interfaces only in the network's VPC", name, id)
+		}
+		assert.Contains(t, cfntest.JS(tp.Rules["PrivateNeedsItsNetwork"]), `{"Ref":"ApiEndpointId"}`)
 	}
+}
+
+func TestTheNetworkHasNoWayToTheInternet(t *testing.T) {
+	t.Parallel()
+	tp := load(t, "network")
+	for _, typ := range []string{"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::Route", "AWS::EC2::EIP", "AWS::EC2::EgressOnlyInternetGateway"} {
+		assert.Empty(t, tp.OfType(typ), "no %s", typ)
+	}
+	for id, sn := range tp.OfType("AWS::EC2::Subnet") {
+		assert.Equal(t, false, sn["MapPublicIpOnLaunch"], id)
+	}
+	assert.Len(t, tp.OfType("AWS::EC2::Subnet"), stacks.DefaultAZCount)
+	assert.Len(t, tp.OfType("AWS::EC2::RouteTable"), stacks.DefaultAZCount)
+	for id, sg := range tp.OfType("AWS::EC2::SecurityGroup") {
+		doc := cfntest.JS(sg)
+		assert.NotContains(t, doc, "0.0.0.0/0", "%s: no rule open to the world", id)
+		assert.NotContains(t, doc, "::/0", id)
+		assert.Contains(t, sg, "SecurityGroupEgress", "%s: egress replaces the default allow-all", id)
+	}
+	fsg := cfntest.JS(tp.Resources["FunctionSecurityGroup"].Properties)
+	assert.NotContains(t, fsg, "SecurityGroupIngress", "nothing connects to a function")
+	assert.Contains(t, fsg, `"DestinationPrefixListId":{"Ref":"DynamoDBPrefixListId"}`)
+	assert.Contains(t, fsg, `"DestinationSecurityGroupId":{"Fn::GetAtt":["EndpointSecurityGroup","GroupId"]}`)
+	assert.Contains(t, cfntest.JS(tp.Resources["EndpointSecurityGroup"].Properties), `"CidrIp":{"Ref":"VpcCidr"}`, "endpoints: HTTPS from the VPC only")
+	vpc := tp.Resources["Vpc"].Properties
+	assert.Equal(t, true, vpc["EnableDnsSupport"])
+	assert.Equal(t, true, vpc["EnableDnsHostnames"])
+	for _, out := range []string{"VpcId", "PrivateSubnetIds", "FunctionSecurityGroupId", "ApiEndpointId"} {
+		require.Contains(t, tp.Outputs, out)
+		assert.Contains(t, cfntest.JS(tp.Outputs[out]), `"Export":{"Name":{"Fn::Sub":"${AWS::StackName}-`+out+`"}}`)
+	}
+}
+
+// Every AWS service a function calls is reached through an endpoint, and
+// each endpoint's policy admits only what the services use.
+func TestEveryServiceTheFunctionsCallHasAScopedEndpoint(t *testing.T) {
+	t.Parallel()
+	tp := load(t, "network")
+	endpoints := map[string]map[string]any{}
+	for id, ep := range tp.OfType("AWS::EC2::VPCEndpoint") {
+		svc := strings.TrimPrefix(ep["ServiceName"].(map[string]any)["Fn::Sub"].(string), "com.amazonaws.${AWS::Region}.")
+		endpoints[svc] = ep
+		doc := cfntest.JS(ep["PolicyDocument"])
+		assert.Contains(t, doc, `"Condition":{"StringEquals":{"aws:PrincipalAccount":{"Ref":"AWS::AccountId"}}}`, "%s: own account only", id)
+		assert.NotContains(t, doc, `"Action":"*"`, id)
+		assert.NotContains(t, doc, `:*"]`, "%s: no service-wide action", id)
+		if svc != "dynamodb" {
+			assert.Equal(t, "Interface", ep["VpcEndpointType"], id)
+			assert.Equal(t, true, ep["PrivateDnsEnabled"], id)
+		}
+	}
+	require.Contains(t, endpoints, "execute-api")
+	ddb := endpoints["dynamodb"]
+	require.NotNil(t, ddb)
+	assert.Equal(t, "Gateway", ddb["VpcEndpointType"])
+	assert.Len(t, ddb["RouteTableIds"], stacks.DefaultAZCount, "on every private route table")
+	doc := cfntest.JS(ddb["PolicyDocument"])
+	for _, name := range stacks.Names() {
+		assert.Contains(t, doc, ":table/"+name+"-${Stage}-*", "the tables of %s only", name)
+	}
+	for _, name := range stacks.Names() {
+		for _, fn := range stacks.Services()[name].Functions {
+			for _, st := range fn.Statements {
+				for _, a := range st.Actions {
+					svc, _, _ := strings.Cut(a, ":")
+					ep, ok := endpoints[svc]
+					if assert.True(t, ok, "%s calls %s: the network needs an endpoint for %s", name, a, svc) {
+						assert.Contains(t, cfntest.JS(ep["PolicyDocument"]), `"`+a+`"`, "the %s endpoint admits %s", svc, a)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The template follows the AZ count and splits the VPC block evenly.
+func TestTheNetworkFollowsItsAZCountAndBlock(t *testing.T) {
+	t.Parallel()
+	b, err := stacks.TemplateFor("network", map[string]string{"AZCount": "3"})
+	require.NoError(t, err)
+	tp := cfntest.Parse(t, b)
+	assert.Len(t, tp.OfType("AWS::EC2::Subnet"), 3)
+	assert.Len(t, tp.Resources["DynamoDBEndpoint"].Properties["RouteTableIds"], 3)
+	assert.Equal(t, []any{"3"}, tp.Parameters["AZCount"]["AllowedValues"])
+	got, err := stacks.SplitCidr("10.40.0.0/16", 3)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"10.40.0.0/18", "10.40.64.0/18", "10.40.128.0/18"}, got)
+	got, err = stacks.SplitCidr("172.16.8.0/22", 2)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"172.16.8.0/23", "172.16.10.0/23"}, got)
+	for _, bad := range []struct {
+		cidr string
+		n    int
+	}{{"10.0.0.0/8", 2}, {"10.0.0.0/27", 4}, {"fd00::/56", 2}, {"nonsense", 2}, {"10.0.0.0/16", 0}, {"10.0.0.0/16", 7}} {
+		_, err := stacks.SplitCidr(bad.cidr, bad.n)
+		require.Error(t, err, "%s into %d", bad.cidr, bad.n)
+	}
+	_, err = stacks.TemplateFor("network", map[string]string{"AZCount": "x"})
+	assert.Error(t, err)
 }
 
 func TestAuthModesAndTheirDefaults(t *testing.T) {
@@ -296,8 +414,9 @@ func TestEveryChangeTheStageSnapshotsMakesANewDeployment(t *testing.T) {
 		seen := map[string]string{base: "defaults"}
 		for _, v := range []map[string]string{
 			{"Auth": "API_KEY"}, {"Auth": "AWS_IAM"}, {"Auth": "NONE"},
-			{"EndpointType": "PRIVATE", "VpcEndpointIds": "vpce-1"},
-			{"EndpointType": "PRIVATE", "VpcEndpointIds": "vpce-2"},
+			{"Network": "private", "ApiEndpointId": "vpce-1"},
+			{"Network": "private", "ApiEndpointId": "vpce-2"},
+			{"Network": "private", "ApiEndpointId": "vpce-2", "ExtraVpcEndpointIds": "vpce-peer"},
 		} {
 			id := deploymentID(t, name, v)
 			if v["Auth"] == tp.Parameters["Auth"]["Default"] {

@@ -58,6 +58,21 @@ type Route struct {
 	Operation string
 }
 
+// Network parameters: with Network=private the API is PRIVATE, callable
+// only through the VPC endpoints its resource policy names, and every
+// function runs in the network stack's private subnets. The deploy tool
+// fills the ids from the network stack's outputs.
+const (
+	ParamNetwork                 = "Network"
+	NetworkPublic                = "public"
+	NetworkPrivate               = "private"
+	ParamVpcID                   = "VpcId"
+	ParamSubnetIDs               = "SubnetIds"
+	ParamFunctionSecurityGroupID = "FunctionSecurityGroupId"
+	ParamAPIEndpointID           = "ApiEndpointId"
+	ParamExtraVpcEndpointIDs     = "ExtraVpcEndpointIds"
+)
+
 // AllowAnonymous is the parameter that must be "true" for Auth NONE: an
 // API open to anyone who reaches it is never the default.
 const AllowAnonymous = "AllowAnonymous"
@@ -192,6 +207,7 @@ const (
 	apiKeyCondition   = "UseApiKey"
 	iamCondition      = "UseIam"
 	privateCondition  = "IsPrivate"
+	extraEndpoints    = "HasExtraVpcEndpoints"
 	reservedCondition = "ReservesConcurrency"
 )
 
@@ -199,7 +215,7 @@ const (
 // deployment captures (through the methods' authorization and API key
 // requirement, and the API's endpoint and resource policy): a change of any
 // of them needs a new deployment to go live.
-var SnapshotParameters = []string{"Auth", "EndpointType", "VpcEndpointIds"}
+var SnapshotParameters = []string{"Auth", ParamNetwork, ParamAPIEndpointID, ParamExtraVpcEndpointIDs}
 
 // ServiceTemplate builds the service's stack template for its default
 // parameter values (the template committed for review).
@@ -223,7 +239,8 @@ func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 			prodCondition:     Or(Equals(Ref("Stage"), "prod"), Equals(Ref("Stage"), "production")),
 			apiKeyCondition:   Equals(Ref("Auth"), AuthAPIKey),
 			iamCondition:      Equals(Ref("Auth"), AuthIAM),
-			privateCondition:  Equals(Ref("EndpointType"), "PRIVATE"),
+			privateCondition:  Equals(Ref(ParamNetwork), NetworkPrivate),
+			extraEndpoints:    Not(Equals(map[string]any{"Fn::Join": []any{",", Ref(ParamExtraVpcEndpointIDs)}}, "")),
 			reservedCondition: Not(Equals(Ref("WaitingConcurrency"), "0")),
 		},
 		Rules: map[string]any{
@@ -233,6 +250,14 @@ func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 					"Assert":            Equals(Ref(AllowAnonymous), "true"),
 					"AssertDescription": "Auth NONE needs AllowAnonymous=true (the deploy tool's --allow-anonymous)",
 				}},
+			},
+			"PrivateNeedsItsNetwork": map[string]any{
+				"RuleCondition": Equals(Ref(ParamNetwork), NetworkPrivate),
+				"Assertions": []any{
+					map[string]any{"Assert": Not(Equals(Ref(ParamVpcID), "")), "AssertDescription": "Network private needs VpcId (the deploy tool reads the network stack)"},
+					map[string]any{"Assert": Not(Equals(Ref(ParamFunctionSecurityGroupID), "")), "AssertDescription": "Network private needs FunctionSecurityGroupId"},
+					map[string]any{"Assert": Not(Equals(Ref(ParamAPIEndpointID), "")), "AssertDescription": "Network private needs ApiEndpointId"},
+				},
 			},
 			"NoAnonymousProduction": map[string]any{
 				"RuleCondition": map[string]any{"Fn::Contains": []any{[]any{"prod", "production"}, Ref("Stage")}},
@@ -344,9 +369,19 @@ func commonParameters(s Service) map[string]Parameter {
 			Type: "Number", Default: "14", Description: "Days to keep function and access logs",
 			AllowedValues: []string{"1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653"},
 		},
-		"LogLevel":           {Type: "String", Default: "info", AllowedValues: []string{"debug", "info", "warn", "error"}},
-		"EndpointType":       {Type: "String", Default: "REGIONAL", AllowedValues: []string{"REGIONAL", "PRIVATE"}},
-		"VpcEndpointIds":     {Type: "CommaDelimitedList", Default: "", Description: "With PRIVATE: the VPC endpoints allowed to invoke the API; every other source is denied"},
+		"LogLevel": {Type: "String", Default: "info", AllowedValues: []string{"debug", "info", "warn", "error"}},
+		ParamNetwork: {
+			Type: "String", Default: NetworkPublic, AllowedValues: []string{NetworkPublic, NetworkPrivate},
+			Description: "public: a regional API; private: a PRIVATE API callable only through the network stack's execute-api endpoint (and ExtraVpcEndpointIds), functions in its private subnets",
+		},
+		ParamVpcID:                   {Type: "String", Default: "", Description: "Network private: the network stack's VPC (the deploy tool fills it)"},
+		ParamSubnetIDs:               {Type: "CommaDelimitedList", Default: "", Description: "Network private: the functions' subnets (the deploy tool fills them)"},
+		ParamFunctionSecurityGroupID: {Type: "String", Default: "", Description: "Network private: the functions' security group (the deploy tool fills it)"},
+		ParamAPIEndpointID:           {Type: "String", Default: "", Description: "Network private: the network stack's execute-api endpoint (the deploy tool fills it)"},
+		ParamExtraVpcEndpointIDs: {
+			Type: "CommaDelimitedList", Default: "",
+			Description: "Network private: more execute-api endpoints allowed to call the API, for clients in peered VPCs",
+		},
 		"Auth":               {Type: "String", Default: s.DefaultAuth, AllowedValues: []string{AuthAPIKey, AuthIAM, AuthNone}, Description: "API_KEY (usage plan), AWS_IAM (SigV4) or NONE (non-production stages only)"},
 		"ThrottleRateLimit":  {Type: "Number", Default: 50, MinValue: intp(1), Description: "Steady requests per second of the stage"},
 		"ThrottleBurstLimit": {Type: "Number", Default: 100, MinValue: intp(1), Description: "Burst of the stage"},
@@ -423,6 +458,7 @@ func addFunction(t *Template, s Service, f Function) {
 			"Resource": "*",
 		},
 	}
+	statements = append(statements, networkInterfaceStatements()...)
 	for _, st := range f.Statements {
 		m := map[string]any{"Sid": st.Sid, "Effect": "Allow", "Action": st.Actions, "Resource": st.Resources}
 		if st.Condition != nil {
@@ -463,11 +499,19 @@ func addFunction(t *Template, s Service, f Function) {
 		"Environment":   map[string]any{"Variables": env},
 		"TracingConfig": map[string]any{"Mode": "Active"},
 		"LoggingConfig": map[string]any{"LogGroup": Ref(logGroup), "LogFormat": "Text"},
+		"VpcConfig": If(privateCondition, map[string]any{
+			"SubnetIds": Ref(ParamSubnetIDs), "SecurityGroupIds": []any{Ref(ParamFunctionSecurityGroupID)},
+		}, NoValue),
 	}
 	if f.Waits {
 		props["ReservedConcurrentExecutions"] = If(reservedCondition, Ref("WaitingConcurrency"), NoValue)
 	}
-	t.Add(FunctionLogicalID(f.Operation), Resource{Type: "AWS::Lambda::Function", Properties: props})
+	t.Add(FunctionLogicalID(f.Operation), Resource{
+		Type: "AWS::Lambda::Function", Properties: props,
+		// The security group parameter is empty for public stages, which
+		// leave VpcConfig out; cfn-lint checks its default as an id anyway.
+		Metadata: map[string]any{"cfn-lint": map[string]any{"config": map[string]any{"ignore_checks": []string{"W1030"}}}},
+	})
 	t.Add(id+"Permission", Resource{
 		Type: "AWS::Lambda::Permission",
 		Properties: map[string]any{
@@ -479,6 +523,62 @@ func addFunction(t *Template, s Service, f Function) {
 	})
 }
 
+// allowedEndpoints are the VPC endpoints a private API admits: the network
+// stack's and the extra ones.
+var allowedEndpoints = If(extraEndpoints,
+	map[string]any{"Fn::Split": []any{",", map[string]any{"Fn::Join": []any{",", []any{
+		Ref(ParamAPIEndpointID), map[string]any{"Fn::Join": []any{",", Ref(ParamExtraVpcEndpointIDs)}},
+	}}}}},
+	[]any{Ref(ParamAPIEndpointID)})
+
+// PrivatePolicy is a private API's resource policy: anyone may invoke it,
+// but only through one of the endpoints; a call from anywhere else is
+// denied explicitly, whatever else allows it.
+func PrivatePolicy(endpoints any) map[string]any {
+	return map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{
+			map[string]any{"Sid": "InvokeThroughTheEndpoints", "Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+			map[string]any{
+				"Sid": "DenyEveryOtherSource", "Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
+				"Condition": map[string]any{"StringNotEquals": map[string]any{"aws:SourceVpce": endpoints}},
+			},
+		},
+	}
+}
+
+// NetworkInterfaceActions are what Lambda does with a private function's
+// role to attach it to its subnets: describing first, then the rest.
+var NetworkInterfaceActions = []string{
+	"ec2:DescribeNetworkInterfaces",
+	"ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses",
+}
+
+// networkInterfaceStatements let Lambda attach a private function to its
+// subnets: it manages the function's network interfaces with the
+// function's role. Creating, deleting and addressing them is scoped to the
+// network stack's VPC (its interfaces and subnets) and the functions'
+// security group; ec2:DescribeNetworkInterfaces supports no resource-level
+// permission, so it alone is on "*". Public stages get neither statement.
+func networkInterfaceStatements() []any {
+	inVpc := Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${" + ParamVpcID + "}")
+	return []any{
+		If(privateCondition, map[string]any{
+			"Sid": "DescribeNetworkInterfaces", "Effect": "Allow", "Action": NetworkInterfaceActions[:1], "Resource": "*",
+		}, NoValue),
+		If(privateCondition, map[string]any{
+			"Sid": "ManageNetworkInterfacesInTheVpc", "Effect": "Allow",
+			"Action": NetworkInterfaceActions[1:],
+			"Resource": []any{
+				Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"),
+				Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/*"),
+				Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/${" + ParamFunctionSecurityGroupID + "}"),
+			},
+			"Condition": map[string]any{"ArnEquals": map[string]any{"ec2:Vpc": inVpc}},
+		}, NoValue),
+	}
+}
+
 func addAPI(t *Template, s Service, values map[string]string) {
 	t.Add("Api", Resource{
 		Type: "AWS::ApiGateway::RestApi",
@@ -486,19 +586,10 @@ func addAPI(t *Template, s Service, values map[string]string) {
 			"Name":        Sub("${AWS::StackName}"),
 			"Description": s.Description,
 			"EndpointConfiguration": map[string]any{
-				"Types":          []any{Ref("EndpointType")},
-				"VpcEndpointIds": If(privateCondition, Ref("VpcEndpointIds"), NoValue),
+				"Types":          []any{If(privateCondition, "PRIVATE", "REGIONAL")},
+				"VpcEndpointIds": If(privateCondition, allowedEndpoints, NoValue),
 			},
-			"Policy": If(privateCondition, map[string]any{
-				"Version": "2012-10-17",
-				"Statement": []any{
-					map[string]any{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
-					map[string]any{
-						"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*",
-						"Condition": map[string]any{"StringNotEquals": map[string]any{"aws:SourceVpce": Ref("VpcEndpointIds")}},
-					},
-				},
-			}, NoValue),
+			"Policy":                    If(privateCondition, PrivatePolicy(allowedEndpoints), NoValue),
 			"DisableExecuteApiEndpoint": false,
 		},
 	})

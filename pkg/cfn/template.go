@@ -61,14 +61,21 @@ type Resource struct {
 	DependsOn           []string       `json:"DependsOn,omitempty"`
 	DeletionPolicy      any            `json:"DeletionPolicy,omitempty"`
 	UpdateReplacePolicy any            `json:"UpdateReplacePolicy,omitempty"`
+	Metadata            map[string]any `json:"Metadata,omitempty"`
 	Properties          map[string]any `json:"Properties,omitempty"`
 }
 
 // Output is a template output.
 type Output struct {
-	Description string `json:"Description,omitempty"`
-	Condition   string `json:"Condition,omitempty"`
-	Value       any    `json:"Value"`
+	Description string  `json:"Description,omitempty"`
+	Condition   string  `json:"Condition,omitempty"`
+	Value       any     `json:"Value"`
+	Export      *Export `json:"Export,omitempty"`
+}
+
+// Export names an output other stacks may import (Fn::ImportValue).
+type Export struct {
+	Name any `json:"Name"`
 }
 
 // JSON renders the template, indented: resources in the order they were

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -193,4 +194,70 @@ func TestDeployToMoto(t *testing.T) {
 	gone := deployCmd(t, cfg, "outputs", "--service", "claims", "--stage", "dev")
 	assert.Equal(t, 1, gone.code)
 	assert.Contains(t, gone.stderr, "does not exist")
+}
+
+// The network deploys like a service; a private stage reads its outputs
+// itself, runs its functions in the network's subnets and admits its
+// endpoint; a private stage without its network is refused, saying what to
+// deploy first.
+func TestPrivateStagesRunInTheirNetwork(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Endpoint(t))
+	dist := t.TempDir()
+	base := []string{"--arch", "host", "--poll", "100ms", "--dist", dist}
+	r := deployCmd(t, cfg, append([]string{"deploy", "--service", "claims", "--stage", "nonet", "--param", "Network=private"}, base...)...)
+	require.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "no network stack network-nonet: deploy it first (go tool task deploy SERVICE=network STAGE=nonet)")
+	_, err := cloudformation.NewFromConfig(cfg).DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String("claims-nonet")})
+	require.Error(t, err, "nothing was made")
+
+	r = deployCmd(t, cfg, append([]string{"deploy", "--service", "network", "--stage", "priv", "--param", "AZCount=3"}, base...)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	network := outputs(r.stdout)
+	assert.Equal(t, "3", network["AZCount"])
+	subnets := strings.Split(network["PrivateSubnetIds"], ",")
+	require.Len(t, subnets, 3, r.stdout)
+	require.True(t, strings.HasPrefix(network["ApiEndpointId"], "vpce-"), r.stdout)
+	vpcs, err := ec2.NewFromConfig(cfg).DescribeSubnets(t.Context(), &ec2.DescribeSubnetsInput{SubnetIds: subnets})
+	require.NoError(t, err)
+	var blocks []string
+	for _, s := range vpcs.Subnets {
+		assert.Equal(t, network["VpcId"], aws.ToString(s.VpcId))
+		assert.False(t, aws.ToBool(s.MapPublicIpOnLaunch))
+		blocks = append(blocks, aws.ToString(s.CidrBlock))
+	}
+	sort.Strings(blocks)
+	assert.Equal(t, []string{"10.40.0.0/18", "10.40.128.0/18", "10.40.64.0/18"}, blocks, "the VPC block split in four, three used")
+	r = deployCmd(t, cfg, "diff", "--service", "network", "--stage", "priv", "--param", "AZCount=3")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "network-priv: no changes")
+
+	r = deployCmd(t, cfg, append([]string{"deploy", "--service", "claims", "--stage", "priv", "--param", "Network=private", "--param", "ExtraVpcEndpointIds=vpce-0peer"}, base...)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "claims-priv: private, in network-priv")
+	fn, err := lambda.NewFromConfig(cfg).GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("claims-priv-createClaim")})
+	require.NoError(t, err)
+	require.NotNil(t, fn.VpcConfig)
+	assert.ElementsMatch(t, subnets, fn.VpcConfig.SubnetIds)
+	assert.Equal(t, []string{network["FunctionSecurityGroupId"]}, fn.VpcConfig.SecurityGroupIds)
+	st, err := cloudformation.NewFromConfig(cfg).DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String("claims-priv")})
+	require.NoError(t, err)
+	params := map[string]string{}
+	for _, p := range st.Stacks[0].Parameters {
+		params[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	assert.Equal(t, network["ApiEndpointId"], params["ApiEndpointId"])
+	assert.Equal(t, network["VpcId"], params["VpcId"])
+	assert.Contains(t, params["ExtraVpcEndpointIds"], "vpce-0peer") // moto shows a list as its Python literal
+
+	// A redeploy keeps it private without saying so again.
+	r = deployCmd(t, cfg, append([]string{"deploy", "--service", "claims", "--stage", "priv"}, base...)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "claims-priv: private, in network-priv")
+	r = deployCmd(t, cfg, "destroy", "--service", "network", "--stage", "priv")
+	require.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "network-priv still carries the private stages [claims-priv]: destroy them first")
+	r = deployCmd(t, cfg, "destroy", "--service", "claims", "--stage", "priv", "--poll", "100ms")
+	require.Equal(t, 0, r.code, r.stderr)
+	// The network's own deletion is left out: moto's CloudFormation deletes
+	// no VPC endpoint, so the VPC would be refused as still in use.
 }

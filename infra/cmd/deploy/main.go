@@ -5,6 +5,8 @@
 //	deploy build    --service claims [--arch arm64]   bootstrap binaries in dist/
 //	deploy package  --service claims [--arch arm64]   deterministic zips, named by content hash
 //	deploy deploy   --service claims --stage dev [--param Auth=API_KEY ...]
+//	deploy deploy   --service network --stage dev [--param VpcCidr=10.40.0.0/16 --param AZCount=2]
+//	deploy deploy   --service claims --stage dev --param Network=private   (in network-dev)
 //	deploy diff     --service claims --stage dev      what a deploy would change
 //	deploy outputs  --service claims --stage dev      the stack's outputs (API URL, ...)
 //	deploy destroy  --service claims --stage dev [--force for production stages]

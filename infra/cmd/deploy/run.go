@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfi
 	}
 	fs := flag.NewFlagSet("deploy "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.service, "service", "", "service: "+strings.Join(stacks.Names(), ", "))
+	fs.StringVar(&c.service, "service", "", "service: "+strings.Join(stacks.Names(), ", ")+", or "+stacks.NetworkName+" (the private network)")
 	fs.StringVar(&c.stage, "stage", "dev", "stage (prod and production are production stages)")
 	fs.StringVar(&c.arch, "arch", "arm64", "function architecture: arm64, amd64 or host")
 	fs.StringVar(&c.consumer, "consumer", "", "API key consumer (keys issue|revoke), e.g. jenkins")
@@ -133,6 +133,9 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 			return err
 		}
 		return c.print(map[string]string{"ArtifactBucketName": bucket})
+	}
+	if c.service == stacks.NetworkName {
+		return c.network(ctx, name)
 	}
 	svc, err := c.serviceSpec()
 	if err != nil {
@@ -253,6 +256,9 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 		if err != nil {
 			return err
 		}
+		if err := tool.PrivateNetwork(ctx, stack, c.stage, params); err != nil {
+			return err
+		}
 		body, err := tool.Body(ctx, stack, svc.Name, params)
 		if err != nil {
 			return err
@@ -283,10 +289,81 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 	if err != nil {
 		return err
 	}
+	if err := tool.PrivateNetwork(ctx, stack, c.stage, params); err != nil {
+		return err
+	}
 	if err := tool.EnsureCursorKey(ctx, svc, stack); err != nil {
 		return err
 	}
 	st, _, err := tool.DeployTemplate(ctx, stack, svc.Name, params)
+	if err != nil {
+		return err
+	}
+	return c.print(st.Outputs)
+}
+
+// network deploys, plans, shows or destroys the stage's network stack,
+// the platform stack private services run in.
+func (c *command) network(ctx context.Context, name string) error {
+	if err := deploy.CheckStage(c.stage, nil); err != nil {
+		return usagef("%v", err)
+	}
+	stack := deploy.NetworkStackName(c.stage)
+	switch name {
+	case "deploy", "diff", "outputs", "destroy":
+	default:
+		return usagef("%s is a platform stack: deploy, diff, outputs or destroy it, not %s", stacks.NetworkName, name)
+	}
+	if name == "destroy" && deploy.IsProduction(c.stage) && !c.force {
+		return usagef("%s serves a production stage; destroy it with --force", stack)
+	}
+	tool, err := c.tool(ctx)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case "outputs":
+		st, err := tool.Outputs(ctx, stack, stacks.NetworkName)
+		if err != nil {
+			return err
+		}
+		return c.print(st.Outputs)
+	case "destroy":
+		if users, err := tool.NetworkUsers(ctx, c.stage); err != nil {
+			return err
+		} else if len(users) > 0 {
+			return fmt.Errorf("%s still carries the private stages %v: destroy them first", stack, users)
+		}
+		if err := tool.Destroy(ctx, stack); err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(c.stderr, "%s: deleted\n", stack)
+		return nil
+	}
+	params, err := tool.NetworkParams(ctx, c.stage, deploy.Params(c.params))
+	if err != nil {
+		return err
+	}
+	if name == "diff" {
+		body, err := tool.Body(ctx, stack, stacks.NetworkName, params)
+		if err != nil {
+			return err
+		}
+		plan, err := tool.PlanChanges(ctx, stack, body, params)
+		if err != nil {
+			return err
+		}
+		if plan.Empty() && !plan.Create {
+			_, _ = fmt.Fprintf(c.stdout, "%s: no changes\n", stack)
+			return nil
+		}
+		for _, ch := range plan.Changes {
+			_, _ = fmt.Fprintln(c.stdout, ch)
+		}
+		tool.Abandon(ctx, plan)
+		return nil
+	}
+	st, _, err := tool.DeployTemplate(ctx, stack, stacks.NetworkName, params)
 	if err != nil {
 		return err
 	}

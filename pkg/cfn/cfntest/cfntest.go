@@ -82,7 +82,8 @@ type Statement struct {
 	Condition map[string]any
 }
 
-// Statements returns a role's inline policy statements.
+// Statements returns a role's inline policy statements, those of every
+// Fn::If branch included.
 func Statements(t *testing.T, role map[string]any) []Statement {
 	t.Helper()
 	var out []Statement
@@ -91,7 +92,7 @@ func Statements(t *testing.T, role map[string]any) []Statement {
 		require.True(t, ok, "policy %v", p)
 		doc, ok := policy["PolicyDocument"].(map[string]any)
 		require.True(t, ok, "policy document %v", policy)
-		for _, s := range AsList(doc["Statement"]) {
+		for _, s := range conditional(AsList(doc["Statement"])) {
 			m, ok := s.(map[string]any)
 			require.True(t, ok, "statement %v", s)
 			st := Statement{Resources: AsList(m["Resource"])}
@@ -106,6 +107,27 @@ func Statements(t *testing.T, role map[string]any) []Statement {
 				st.Condition = c
 			}
 			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// conditional replaces each Fn::If among statements by the statements of
+// its branches (a statement present in some stage's configuration), leaving
+// AWS::NoValue out.
+func conditional(stmts []any) []any {
+	var out []any
+	for _, s := range stmts {
+		m, ok := s.(map[string]any)
+		branches, isIf := m["Fn::If"].([]any)
+		if !ok || !isIf || len(branches) != 3 {
+			out = append(out, s)
+			continue
+		}
+		for _, b := range branches[1:] {
+			if bm, ok := b.(map[string]any); ok && bm["Ref"] != "AWS::NoValue" {
+				out = append(out, bm)
+			}
 		}
 	}
 	return out
