@@ -52,6 +52,11 @@ type API struct {
 	Functions map[string]FunctionConfig
 	// BinaryMediaTypes are the media types the API passes as binary.
 	BinaryMediaTypes []string
+	// Policy is the API's resource policy (nil: none).
+	Policy *ResourcePolicy
+	// Private is an API of endpoint type PRIVATE: reachable only through a
+	// VPC endpoint.
+	Private bool
 }
 
 // GatewayAPI is the part of the API Gateway client the gateway uses.
@@ -77,6 +82,14 @@ func Discover(ctx context.Context, gw GatewayAPI, lam LambdaAPI, apiID string) (
 		return API{}, err
 	}
 	api := API{ID: apiID, Name: aws.ToString(rest.Name), Functions: map[string]FunctionConfig{}, BinaryMediaTypes: rest.BinaryMediaTypes}
+	if api.Policy, err = ParseResourcePolicy(aws.ToString(rest.Policy)); err != nil {
+		return API{}, fmt.Errorf("API %s: %w", apiID, err)
+	}
+	if ec := rest.EndpointConfiguration; ec != nil {
+		for _, t := range ec.Types {
+			api.Private = api.Private || t == "PRIVATE"
+		}
+	}
 	for _, r := range routes {
 		if r.FunctionARN == "" {
 			return API{}, fmt.Errorf("method %s %s has no AWS_PROXY Lambda integration; only those are supported", r.Method, r.Path)

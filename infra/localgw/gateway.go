@@ -54,6 +54,95 @@ type Gateway struct {
 	// throttle is the stage's own (nil: none but the account's).
 	throttleMu sync.Mutex
 	throttle   *bucket
+	// stackAPI is the resource policy and endpoint type the API's stack
+	// declares, for an emulator that keeps neither (moto drops them).
+	stackAPI *StackAPI
+}
+
+// StackAPI is what a stack's template declares of its API that an
+// emulator may not keep.
+type StackAPI struct {
+	Policy  *ResourcePolicy
+	Private bool
+}
+
+// WithStackAPI returns the gateway enforcing the resource policy and
+// endpoint type the API's stack declares when the emulator reports none.
+func (g *Gateway) WithStackAPI(s *StackAPI) *Gateway {
+	g.stackAPI = s
+	return g
+}
+
+// policy returns the resource policy and endpoint type in force for api.
+func (g *Gateway) policy(api *API) (*ResourcePolicy, bool) {
+	if api.Policy == nil && g.stackAPI != nil {
+		return g.stackAPI.Policy, api.Private || g.stackAPI.Private
+	}
+	return api.Policy, api.Private
+}
+
+// Private reports whether the served API is a PRIVATE one.
+func (g *Gateway) Private() bool {
+	_, private := g.policy(g.api.Load())
+	return private
+}
+
+type sourceKey struct{}
+
+// WithSource marks a request as arriving from src (a VPC endpoint's
+// listener does).
+func WithSource(r *http.Request, src Source) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), sourceKey{}, src))
+}
+
+func sourceOf(r *http.Request) Source {
+	if src, ok := r.Context().Value(sourceKey{}).(Source); ok {
+		return src
+	}
+	return Source{IP: sourceIP(r.RemoteAddr)}
+}
+
+// authorize evaluates the API's resource policy for a request; it answers
+// and returns false when the policy does not allow it.
+func (g *Gateway) authorize(w http.ResponseWriter, r *http.Request, m *match, rest, principal string) bool {
+	policy, _ := g.policy(m.api)
+	if policy == nil {
+		return true
+	}
+	region := "us-east-1"
+	if g.iam != nil && g.iam.Region != "" {
+		region = g.iam.Region
+	}
+	apiARN := "arn:aws:execute-api:" + region + ":" + g.accountID + ":" + m.api.ID
+	resource := apiARN + "/" + g.stage + "/" + r.Method + "/" + rest
+	decision := policy.Evaluate(apiARN, resource, principal, sourceOf(r))
+	if decision == Allowed {
+		return true
+	}
+	user := principal
+	if user == "" {
+		user = "anonymous"
+	}
+	masked := "arn:aws:execute-api:" + region + ":" + maskAccount(g.accountID) + ":" + strings.TrimPrefix(resource, apiARN[:strings.LastIndex(apiARN, ":")+1])
+	why := "with an explicit deny"
+	if decision == ImplicitDeny {
+		why = "because no resource-based policy allows the execute-api:Invoke action"
+	}
+	w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusForbidden)
+	b, _ := json.Marshal(map[string]string{"Message": "User: " + user + " is not authorized to perform: execute-api:Invoke on resource: " + masked + " " + why})
+	_, _ = w.Write(b)
+	return false
+}
+
+// maskAccount hides an account id but its last four digits, as API
+// Gateway's denials do.
+func maskAccount(id string) string {
+	if len(id) <= 4 {
+		return id
+	}
+	return strings.Repeat("*", len(id)-4) + id[len(id)-4:]
 }
 
 // NewGateway returns the gateway of an API stage; invokers run the API's
@@ -286,7 +375,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 		message(w, http.StatusRequestEntityTooLarge, "Request Too Long")
 		return http.StatusRequestEntityTooLarge, "", false
 	}
-	identity := events.APIGatewayRequestIdentity{SourceIP: sourceIP(r.RemoteAddr), UserAgent: r.UserAgent()}
+	identity := events.APIGatewayRequestIdentity{SourceIP: sourceOf(r).IP, UserAgent: r.UserAgent()}
 	if m.route.APIKeyRequired {
 		value := r.Header.Get("X-Api-Key")
 		key, ok, err := g.keys.Lookup(r.Context(), value)
@@ -316,6 +405,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 		}
 		identity.AccessKey, identity.Caller, identity.User = p.AccessKeyID, p.ID, p.ID
 		identity.UserArn, identity.AccountID = p.ARN, p.Account
+	}
+	if !g.authorize(w, r, m, rest, identity.UserArn) {
+		return http.StatusForbidden, "", false
 	}
 	ev := g.event(r, m, rest, body, identity, requestID)
 	payload, err := json.Marshal(ev)

@@ -28,6 +28,22 @@ type Target struct {
 	Stage string
 	// Addr is the listen address (default 127.0.0.1:0, a free port).
 	Addr string
+	// Stack is the stack that deployed the API, if known: where the
+	// emulator drops the API's resource policy or endpoint type, the
+	// gateway enforces the ones its template declares.
+	Stack string
+}
+
+// VpcEndpoint is an execute-api interface endpoint the gateway stands in
+// for: a request arriving on its listener comes through it (aws:SourceVpce,
+// aws:SourceVpc), addressed to a private API by the API's host name
+// (API_ID.execute-api.REGION.amazonaws.com, or the Route 53 alias
+// API_ID-VPCE_ID.execute-api...) or by an x-apigw-api-id header.
+type VpcEndpoint struct {
+	ID    string
+	VpcID string
+	// Addr is the listen address (default 127.0.0.1:0).
+	Addr string
 }
 
 // TargetFromStack finds the REST API (logical id Api) and the Stage
@@ -41,7 +57,7 @@ func TargetFromStack(ctx context.Context, cf *cloudformation.Client, stack strin
 	if err != nil || len(st.Stacks) == 0 {
 		return Target{}, fmt.Errorf("stack %s: %w", stack, err)
 	}
-	t := Target{APIID: apiID}
+	t := Target{APIID: apiID, Stack: stack}
 	for _, p := range st.Stacks[0].Parameters {
 		if aws.ToString(p.ParameterKey) == "Stage" {
 			t.Stage = aws.ToString(p.ParameterValue)
@@ -111,6 +127,9 @@ type Config struct {
 	// RecordCalls puts a CallRecorder between the functions and Endpoint
 	// (with FunctionRoles, it tells the functions' calls apart).
 	RecordCalls bool
+	// Endpoints are the VPC endpoints to stand in for, each on its own
+	// listener, through which the targets' private APIs are reached.
+	Endpoints []VpcEndpoint
 }
 
 // Server is a running local gateway.
@@ -121,9 +140,12 @@ type Server struct {
 	Pools    map[string]*Pool
 	// Recorder holds the functions' AWS calls when Config.RecordCalls.
 	Recorder *CallRecorder
-	servers  []*http.Server
-	cacheDir string
-	ownCache bool
+	// EndpointURLs maps each VPC endpoint id to its listener's base URL
+	// (http://host:port; the stage is the path's first segment).
+	EndpointURLs map[string]string
+	servers      []*http.Server
+	cacheDir     string
+	ownCache     bool
 }
 
 // Start discovers the targets, fetches their functions' code and serves
@@ -138,7 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.AccountID == "" {
 		cfg.AccountID = "123456789012"
 	}
-	s := &Server{URLs: map[string]string{}, Gateways: map[string]*Gateway{}, Pools: map[string]*Pool{}, cacheDir: cfg.CacheDir}
+	s := &Server{URLs: map[string]string{}, EndpointURLs: map[string]string{}, Gateways: map[string]*Gateway{}, Pools: map[string]*Pool{}, cacheDir: cfg.CacheDir}
 	if s.cacheDir == "" {
 		dir, err := os.MkdirTemp("", "localgw-")
 		if err != nil {
@@ -216,6 +238,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		g := NewGateway(api, t.Stage, cfg.AccountID, invokers, NewKeyStore(gw, t.APIID, t.Stage), iam, cfg.Logger).WithWatch(watch)
+		if t.Stack != "" && api.Policy == nil {
+			declared, err := ReadStackAPI(ctx, cloudformation.NewFromConfig(cfg.AWS), t.Stack)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			g.WithStackAPI(declared)
+		}
 		// The stage's throttle, where the emulator keeps the stage and its
 		// method settings (moto keeps neither for a stage CloudFormation
 		// made: the stage is then throttled by nothing but usage plans).
@@ -248,7 +278,60 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.URLs[t.APIID] = "http://" + ln.Addr().String() + "/" + t.Stage
 		cfg.Logger.Info("serving", slog.String("api", api.Name), slog.String("apiId", api.ID), slog.String("url", s.URLs[t.APIID]), slog.Int("routes", len(api.Routes)))
 	}
+	for _, ep := range cfg.Endpoints {
+		if err := s.serveEndpoint(ctx, ep, cfg.Logger); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// serveEndpoint listens as a VPC endpoint: requests are passed to the
+// private API they name, marked as coming through the endpoint.
+func (s *Server) serveEndpoint(ctx context.Context, ep VpcEndpoint, logger *slog.Logger) error {
+	addr := ep.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for endpoint %s: %w", ep.ID, err)
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g, ok := s.Gateways[EndpointAPI(r, ep.ID)]
+		if !ok || !g.Private() {
+			// An endpoint with private DNS reaches private APIs only; API
+			// Gateway does not say whether another API exists.
+			message(w, http.StatusForbidden, "Forbidden", "X-Amzn-Errortype", "ForbiddenException")
+			return
+		}
+		g.ServeHTTP(w, WithSource(r, Source{Vpce: ep.ID, Vpc: ep.VpcID, IP: sourceIP(r.RemoteAddr)}))
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 40 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	s.servers = append(s.servers, srv)
+	s.EndpointURLs[ep.ID] = "http://" + ln.Addr().String()
+	logger.Info("serving VPC endpoint", slog.String("endpoint", ep.ID), slog.String("url", s.EndpointURLs[ep.ID]))
+	return nil
+}
+
+// EndpointAPI is the API a request to a VPC endpoint is for: its
+// x-apigw-api-id header, else the first label of its host name
+// (API_ID.execute-api... or API_ID-VPCE_ID.execute-api...).
+func EndpointAPI(r *http.Request, vpce string) string {
+	if id := r.Header.Get("X-Apigw-Api-Id"); id != "" {
+		return id
+	}
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	label, rest, _ := strings.Cut(host, ".")
+	if !strings.HasPrefix(rest, "execute-api.") {
+		return ""
+	}
+	return strings.TrimSuffix(label, "-"+vpce)
 }
 
 // roleCredentials are credentials of the function's own execution role,
