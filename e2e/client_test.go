@@ -59,6 +59,10 @@ type caller struct {
 	apiKey string
 	// creds, when set, sign instead of the suite's credentials.
 	creds *aws.Credentials
+	// apiID names a private API to a VPC endpoint's own DNS name (the
+	// x-apigw-api-id header); host, when set, is the Host the request
+	// names instead (the API's private DNS name).
+	apiID, host string
 }
 
 // claims calls the claims API, signed with SigV4 as its AWS_IAM methods need.
@@ -88,6 +92,12 @@ func (c caller) do(t *testing.T, method, path, body string, headers ...string) r
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if c.apiID != "" {
+		req.Header.Set("X-Apigw-Api-Id", c.apiID)
+	}
+	if c.host != "" {
+		req.Host = c.host
 	}
 	if c.apiKey != "" && req.Header.Get("X-Api-Key") == "" {
 		req.Header.Set("X-Api-Key", c.apiKey)

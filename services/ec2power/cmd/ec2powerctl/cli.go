@@ -54,6 +54,7 @@ type options struct {
 	asJSON    bool
 	sigv4     bool
 	region    string
+	apiID     string
 	limit     int
 	poll      time.Duration
 }
@@ -106,6 +107,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	fs.BoolVar(&c.opts.asJSON, "json", false, "print the result as JSON")
 	fs.BoolVar(&c.opts.sigv4, "sigv4", env("EC2POWER_AUTH") == "sigv4", "sign requests with AWS SigV4 (or EC2POWER_AUTH=sigv4)")
 	fs.StringVar(&c.opts.region, "region", "", "region for SigV4 (default: from the URL or the AWS configuration)")
+	fs.StringVar(&c.opts.apiID, "api-id", env("EC2POWER_API_ID"),
+		"a private API's id, when --url is a VPC endpoint's DNS name (https://vpce-ID.execute-api.REGION.vpce.amazonaws.com/STAGE); sent as x-apigw-api-id (or EC2POWER_API_ID)")
 	fs.IntVar(&c.opts.limit, "limit", 20, "history entries to show")
 	fs.DurationVar(&c.opts.poll, "poll", 2*time.Second, "time between two status reads while waiting")
 	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
@@ -194,7 +197,9 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 }
 
-var executeAPIHost = regexp.MustCompile(`\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$`)
+// executeAPIHost matches an API's own host and a VPC endpoint's
+// (vpce-ID.execute-api.REGION.vpce.amazonaws.com).
+var executeAPIHost = regexp.MustCompile(`\.execute-api\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com$`)
 
 func (c *cli) setupAuth(ctx context.Context) error {
 	c.apiKey = c.env("EC2POWER_API_KEY")
@@ -254,8 +259,10 @@ func (r response) errorMessage() string {
 		}
 		return s
 	}
-	if m, ok := r.body["message"].(string); ok { // API Gateway's own answers
-		return m
+	for _, k := range []string{"message", "Message"} { // API Gateway's own answers (a denial by resource policy says Message)
+		if m, ok := r.body[k].(string); ok {
+			return m
+		}
 	}
 	return strings.TrimSpace(string(r.raw))
 }
@@ -271,6 +278,11 @@ func (c *cli) do(ctx context.Context, method, path string) (response, error) {
 	req.Header.Set("User-Agent", "ec2powerctl")
 	if c.apiKey != "" {
 		req.Header.Set("X-Api-Key", c.apiKey)
+	}
+	if c.opts.apiID != "" {
+		// A VPC endpoint's own DNS name serves every private API it may
+		// reach: the header says which.
+		req.Header.Set("X-Apigw-Api-Id", c.opts.apiID)
 	}
 	if c.signer != nil {
 		creds, err := c.creds.Retrieve(ctx)

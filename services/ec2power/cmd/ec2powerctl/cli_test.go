@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -301,4 +302,38 @@ func TestVersionIsStampedByTheReleaseBuild(t *testing.T) {
 	got, err := exec.CommandContext(t.Context(), bin, "--version").Output()
 	require.NoError(t, err)
 	assert.Equal(t, "ec2powerctl 9.8.7 (commit abc1234def56)\n", string(got))
+}
+
+// Through a VPC endpoint's own DNS name the private API is named by the
+// x-apigw-api-id header; a denial by resource policy is reported with its
+// message and exit code.
+func TestAPrivateAPIThroughAnEndpointName(t *testing.T) {
+	t.Parallel()
+	var apiIDs []string
+	var mu sync.Mutex
+	s := newServer(t, 10*time.Millisecond, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			apiIDs = append(apiIDs, r.Header.Get("X-Apigw-Api-Id"))
+			mu.Unlock()
+			if r.Header.Get("X-Apigw-Api-Id") != "abc123" {
+				w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, `{"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:********9012:x/dev/GET/instances with an explicit deny"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	code, _, stderr := ctl(t, map[string]string{"EC2POWER_URL": s.url}, "--api-id", "abc123", "list")
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": s.url, "EC2POWER_API_ID": "abc123"}, "list")
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": s.url}, "list")
+	assert.Equal(t, exitDenied, code)
+	assert.Contains(t, stderr, "not authorized to perform: execute-api:Invoke")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"abc123", "abc123", ""}, apiIDs)
+	assert.Equal(t, []string{"us-east-1"}, executeAPIHost.FindStringSubmatch("vpce-0a1b-c2d3.execute-api.us-east-1.vpce.amazonaws.com")[1:])
 }
