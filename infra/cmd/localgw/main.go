@@ -5,6 +5,10 @@
 //
 //	AWS_ENDPOINT_URL=http://127.0.0.1:5000 localgw --stack claims-dev --stack ec2power-dev
 //
+// With --network network-dev it also stands in for that network's
+// execute-api VPC endpoint, on a listener of its own: a private API answers
+// there and denies every other source, as its resource policy says.
+//
 // It prints each API's base URL (http://127.0.0.1:PORT/STAGE). Functions
 // must have been deployed for this machine's architecture
 // (go tool task deploy ... ARCH=host). API keys are checked against the
@@ -50,10 +54,12 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("localgw", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var stackNames, apis, buckets multi
+	var stackNames, apis, buckets, networks, vpces multi
 	fs.Var(&stackNames, "stack", "stack deployed by the deploy tool, e.g. claims-dev (repeatable)")
 	fs.Var(&apis, "api", "REST API as ID:STAGE (repeatable)")
 	fs.Var(&buckets, "code-bucket", "bucket holding function code (default: the bootstrap stack's artifact bucket)")
+	fs.Var(&networks, "network", "network stack (network-STAGE) whose execute-api endpoint to stand in for, so its private APIs answer (repeatable)")
+	fs.Var(&vpces, "vpc-endpoint", "another execute-api endpoint to stand in for, as VPCE_ID[:VPC_ID] (repeatable)")
 	port := fs.Int("port", 0, "port of the first API (the next ones follow); 0 picks free ports")
 	maxProcs := fs.Int("max-processes", 4, "concurrent processes per function")
 	functionLogs := fs.Bool("function-logs", true, "copy the functions' logs to stderr")
@@ -94,13 +100,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			buckets = append(buckets, bucket)
 		}
 	}
+	var endpoints []localgw.VpcEndpoint
+	for _, n := range networks {
+		ep, err := localgw.StackResource(ctx, cf, n, "ApiEndpoint")
+		if err != nil {
+			return err
+		}
+		vpc, err := localgw.StackResource(ctx, cf, n, "Vpc")
+		if err != nil {
+			return err
+		}
+		endpoints = append(endpoints, localgw.VpcEndpoint{ID: ep, VpcID: vpc})
+	}
+	for _, v := range vpces {
+		id, vpc, _ := strings.Cut(v, ":")
+		endpoints = append(endpoints, localgw.VpcEndpoint{ID: id, VpcID: vpc})
+	}
 	var fnOut io.Writer
 	if *functionLogs {
 		fnOut = stderr
 	}
 	srv, err := localgw.Start(ctx, localgw.Config{
 		AWS: cfg, Endpoint: endpoint, Targets: targets, CodeBuckets: buckets, MaxProcesses: *maxProcs,
-		Logger: slog.New(slog.NewJSONHandler(stderr, nil)), FunctionOutput: fnOut,
+		Logger: slog.New(slog.NewJSONHandler(stderr, nil)), FunctionOutput: fnOut, Endpoints: endpoints,
 	})
 	if err != nil {
 		return err
@@ -108,6 +130,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer srv.Close()
 	for _, t := range targets {
 		_, _ = fmt.Fprintln(stdout, srv.URLs[t.APIID])
+	}
+	for _, ep := range endpoints {
+		_, _ = fmt.Fprintf(stdout, "%s %s (name a private API by x-apigw-api-id or Host API_ID.execute-api.REGION.amazonaws.com)\n", ep.ID, srv.EndpointURLs[ep.ID])
 	}
 	<-ctx.Done()
 	return nil
