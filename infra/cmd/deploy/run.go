@@ -259,23 +259,7 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 		if err := tool.PrivateNetwork(ctx, stack, c.stage, params); err != nil {
 			return err
 		}
-		body, err := tool.Body(ctx, stack, svc.Name, params)
-		if err != nil {
-			return err
-		}
-		plan, err := tool.PlanChanges(ctx, stack, body, params)
-		if err != nil {
-			return err
-		}
-		if plan.Empty() && !plan.Create {
-			_, _ = fmt.Fprintf(c.stdout, "%s: no changes\n", stack)
-			return nil
-		}
-		for _, ch := range plan.Changes {
-			_, _ = fmt.Fprintln(c.stdout, ch)
-		}
-		tool.Abandon(ctx, plan)
-		return nil
+		return c.diff(ctx, tool, stack, svc.Name, params)
 	}
 	bucket, err := tool.EnsureBootstrap(ctx)
 	if err != nil {
@@ -300,6 +284,28 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 		return err
 	}
 	return c.print(st.Outputs)
+}
+
+// diff prints what deploying the template with params would change, and
+// changes nothing: the plan is discarded, with the stack it made if any.
+func (c *command) diff(ctx context.Context, tool *deploy.Tool, stack, template string, params deploy.Params) error {
+	body, err := tool.Body(ctx, stack, template, params)
+	if err != nil {
+		return err
+	}
+	plan, err := tool.PlanChanges(ctx, stack, body, params)
+	if err != nil {
+		return err
+	}
+	if plan.Empty() && !plan.Create {
+		_, _ = fmt.Fprintf(c.stdout, "%s: no changes\n", stack)
+		return nil
+	}
+	for _, ch := range plan.Changes {
+		_, _ = fmt.Fprintln(c.stdout, ch)
+	}
+	tool.Abandon(ctx, plan)
+	return nil
 }
 
 // network deploys, plans, shows or destroys the stage's network stack,
@@ -345,23 +351,7 @@ func (c *command) network(ctx context.Context, name string) error {
 		return err
 	}
 	if name == "diff" {
-		body, err := tool.Body(ctx, stack, stacks.NetworkName, params)
-		if err != nil {
-			return err
-		}
-		plan, err := tool.PlanChanges(ctx, stack, body, params)
-		if err != nil {
-			return err
-		}
-		if plan.Empty() && !plan.Create {
-			_, _ = fmt.Fprintf(c.stdout, "%s: no changes\n", stack)
-			return nil
-		}
-		for _, ch := range plan.Changes {
-			_, _ = fmt.Fprintln(c.stdout, ch)
-		}
-		tool.Abandon(ctx, plan)
-		return nil
+		return c.diff(ctx, tool, stack, stacks.NetworkName, params)
 	}
 	st, _, err := tool.DeployTemplate(ctx, stack, stacks.NetworkName, params)
 	if err != nil {
