@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -72,7 +73,7 @@ func (a *Adapter) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 func Request(ev events.APIGatewayProxyRequest) (ports.Request, error) {
 	req := ports.Request{
 		Method:    ev.HTTPMethod,
-		Path:      ev.Path,
+		Path:      routedPath(ev),
 		Query:     query(ev),
 		Header:    header(ev),
 		RequestID: ev.RequestContext.RequestID,
@@ -95,6 +96,31 @@ func Request(ev events.APIGatewayProxyRequest) (ports.Request, error) {
 		req.Body = []byte(ev.Body)
 	}
 	return req, nil
+}
+
+// routedPath is the path to route on: the method's resource with its path
+// parameters filled in. The event's own path is the one the client asked
+// for, which under a custom domain holds the base path mapping's prefix
+// (/v1/members/... for the resource /members/{memberId}/claims), so it
+// is used only when the event names no resource (or lacks a parameter).
+func routedPath(ev events.APIGatewayProxyRequest) string {
+	if ev.Resource == "" || !strings.HasPrefix(ev.Resource, "/") {
+		return ev.Path
+	}
+	segs := strings.Split(ev.Resource, "/")
+	for i, seg := range segs {
+		name, ok := strings.CutPrefix(seg, "{")
+		if !ok {
+			continue
+		}
+		name = strings.TrimSuffix(strings.TrimSuffix(name, "}"), "+")
+		v, ok := ev.PathParameters[name]
+		if !ok {
+			return ev.Path
+		}
+		segs[i] = v
+	}
+	return strings.Join(segs, "/")
 }
 
 func query(ev events.APIGatewayProxyRequest) url.Values {

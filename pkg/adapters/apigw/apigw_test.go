@@ -101,3 +101,46 @@ func TestBinaryBodiesAreBase64Encoded(t *testing.T) {
 	assert.True(t, resp.IsBase64Encoded)
 	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{0, 1, 2}), resp.Body)
 }
+
+// Under a custom domain with a base path mapping the event's path carries
+// the mapping's prefix; routing follows the resource and path parameters.
+func TestRoutesUnderACustomDomainsBasePath(t *testing.T) {
+	t.Parallel()
+	router := httpapi.NewRouter(
+		httpapi.Route{Operation: "get", Method: http.MethodGet, Pattern: "/members/{memberId}/claims/{claimId}", Handler: echoParams{}},
+		httpapi.Route{Operation: "files", Method: http.MethodGet, Pattern: "/files/{proxy+}", Handler: echoParams{}},
+		httpapi.Route{Operation: "root", Method: http.MethodGet, Pattern: "/", Handler: echoParams{}},
+	)
+	h := apigw.New(router, logging.New(&bytes.Buffer{}, 0))
+	for _, c := range []struct {
+		ev   events.APIGatewayProxyRequest
+		want string
+	}{
+		{events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/v1/members/m1/claims/c9", Resource: "/members/{memberId}/claims/{claimId}",
+			PathParameters: map[string]string{"memberId": "m1", "claimId": "c9"}}, `{"claimId":"c9","memberId":"m1"}`},
+		{events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/api/v2/files/a/b/c.txt", Resource: "/files/{proxy+}",
+			PathParameters: map[string]string{"proxy": "a/b/c.txt"}}, `{"proxy":"a/b/c.txt"}`},
+		{events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/v1", Resource: "/"}, `{}`},
+		// Without a custom domain the path is the resource's.
+		{events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/members/m2/claims/c1", Resource: "/members/{memberId}/claims/{claimId}",
+			PathParameters: map[string]string{"memberId": "m2", "claimId": "c1"}}, `{"claimId":"c1","memberId":"m2"}`},
+		// An event naming no resource is routed on its path.
+		{events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/members/m3/claims/c2"}, `{"claimId":"c2","memberId":"m3"}`},
+	} {
+		resp, err := h.Handle(context.Background(), c.ev)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", c.ev.Path, resp.Body)
+		assert.JSONEq(t, c.want, resp.Body, c.ev.Path)
+	}
+}
+
+// echoParams answers with the path parameters it was routed with.
+type echoParams struct{}
+
+func (echoParams) Handle(_ context.Context, req ports.Request) (ports.Response, error) {
+	params := req.PathParams
+	if params == nil {
+		params = map[string]string{}
+	}
+	return httpapi.JSON(http.StatusOK, params), nil
+}
