@@ -35,7 +35,7 @@ type Options struct {
 	Observer Observer
 	// Cold marks the first request a process serves.
 	Cold bool
-	// Attrs are added to every log line of the request (e.g. traceId).
+	// Attrs are added to every log line of the request (e.g. xray_trace_id).
 	Attrs []slog.Attr
 }
 
@@ -87,7 +87,7 @@ func ServeWith(ctx context.Context, o Options, h ports.Handler, req ports.Reques
 		slog.Int("status", resp.Status),
 		slog.String("code", code),
 		slog.Float64("durationMs", float64(d.Microseconds())/1000),
-		slog.Bool("cold", o.Cold),
+		slog.Bool(logging.FieldColdStart, o.Cold),
 	)
 	if o.Observer != nil {
 		o.Observer.Observe(ctx, Observation{Route: *route, Method: req.Method, Status: resp.Status, Code: code, Duration: d, Cold: o.Cold})

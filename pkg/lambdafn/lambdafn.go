@@ -32,11 +32,12 @@ const (
 )
 
 // Logger returns the function's JSON logger on stdout; every line names the
-// function when functionName is set (AWS_LAMBDA_FUNCTION_NAME).
-func Logger(level slog.Level, functionName string) *slog.Logger {
-	l := logging.New(os.Stdout, level)
+// service, and the function when functionName is set
+// (AWS_LAMBDA_FUNCTION_NAME).
+func Logger(level slog.Level, service, functionName string) *slog.Logger {
+	l := logging.New(os.Stdout, level).With(slog.String(logging.FieldService, service))
 	if functionName != "" {
-		l = l.With(slog.String("function", functionName))
+		l = l.With(slog.String(logging.FieldFunctionName, functionName))
 	}
 	return l
 }

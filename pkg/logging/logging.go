@@ -56,10 +56,38 @@ func ParseLevel(s string) (slog.Level, error) {
 	}
 }
 
+// Field names shared with Powertools for AWS Lambda, so the queries its
+// users write find our lines too: level (INFO, ...), message, timestamp,
+// service, cold_start, function_name, function_request_id, xray_trace_id.
+const (
+	FieldMessage           = "message"
+	FieldTimestamp         = "timestamp"
+	FieldService           = "service"
+	FieldColdStart         = "cold_start"
+	FieldFunctionName      = "function_name"
+	FieldFunctionRequestID = "function_request_id"
+	FieldTraceID           = "xray_trace_id"
+)
+
 // New returns a JSON logger writing to w at level, whose lines carry the
-// context's attributes.
+// context's attributes. Each line is one JSON object with "level",
+// "message" and "timestamp", which Lambda's JSON log format reads to
+// filter by its application log level.
 func New(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(contextHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+	return slog.New(contextHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: powertoolsNames})})
+}
+
+func powertoolsNames(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.MessageKey:
+		a.Key = FieldMessage
+	case slog.TimeKey:
+		a.Key = FieldTimestamp
+	}
+	return a
 }
 
 type contextHandler struct {

@@ -15,16 +15,18 @@ import (
 func TestLinesCarryTheContextAttributes(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	log := logging.New(&buf, slog.LevelInfo).With("function", "getOrder")
+	log := logging.New(&buf, slog.LevelInfo).With(logging.FieldFunctionName, "getOrder")
 	ctx := logging.WithRequestID(t.Context(), "req-1")
 	assert.Equal(t, "req-1", logging.RequestID(ctx))
 	log.InfoContext(ctx, "hello", "n", 1)
 	log.DebugContext(ctx, "hidden")
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
-	assert.Equal(t, "hello", m["msg"])
+	assert.Equal(t, "hello", m["message"], "Powertools' field names")
+	assert.Equal(t, "INFO", m["level"])
+	assert.Contains(t, m, "timestamp")
 	assert.Equal(t, "req-1", m["requestId"])
-	assert.Equal(t, "getOrder", m["function"])
+	assert.Equal(t, "getOrder", m["function_name"])
 	assert.Equal(t, 1, bytes.Count(buf.Bytes(), []byte("\n")), "debug is below the level")
 }
 

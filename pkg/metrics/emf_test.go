@@ -108,13 +108,13 @@ func TestServeFeedsTheMetricsAndLogs(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(l), &m))
-		if m["msg"] == "request" {
+		if m["message"] == "request" {
 			access = m
 		}
 		assert.NotContains(t, l, "s3cr3t", "bodies are never logged")
 	}
 	require.NotNil(t, access)
-	for k, v := range map[string]any{"requestId": "r-9", "route": "GET /items/{id}", "status": float64(404), "code": "item_not_found", "cold": true, "method": "GET"} {
+	for k, v := range map[string]any{"requestId": "r-9", "route": "GET /items/{id}", "status": float64(404), "code": "item_not_found", "cold_start": true, "method": "GET"} {
 		assert.Equal(t, v, access[k], k)
 	}
 	assert.Contains(t, access, "durationMs")

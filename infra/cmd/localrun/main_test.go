@@ -55,7 +55,7 @@ func serve(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
-		assert.Contains(t, logs.String(), `"msg":"stopped"`)
+		assert.Contains(t, logs.String(), `"message":"stopped"`)
 	})
 	return url, logs
 }

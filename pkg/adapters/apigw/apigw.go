@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
+	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
@@ -61,8 +62,11 @@ func (a *Adapter) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 	opts := httpapi.Options{Logger: a.logger, Observer: a.observer, Cold: !a.served.Swap(true)}
 	// The Lambda runtime client sets the invocation's X-Ray trace header
 	// here; the SDK clients send it on (their recursion-detection step).
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		opts.Attrs = append(opts.Attrs, slog.String(logging.FieldFunctionRequestID, lc.AwsRequestID))
+	}
 	if trace := os.Getenv("_X_AMZN_TRACE_ID"); trace != "" {
-		opts.Attrs = []slog.Attr{slog.String("traceId", trace)}
+		opts.Attrs = append(opts.Attrs, slog.String(logging.FieldTraceID, trace))
 	}
 	return Response(httpapi.ServeWith(ctx, opts, handler, req)), nil
 }

@@ -98,7 +98,9 @@ func LoadConfig(getenv Getenv) (Config, error) {
 func ConfigFromEnv() (Config, error) { return LoadConfig(os.Getenv) }
 
 // NewLogger returns the JSON logger.
-func NewLogger(cfg Config) *slog.Logger { return lambdafn.Logger(cfg.LogLevel, cfg.FunctionName) }
+func NewLogger(cfg Config) *slog.Logger {
+	return lambdafn.Logger(cfg.LogLevel, Service, cfg.FunctionName)
+}
 
 // NewAWSConfig loads the SDK configuration from the environment (region,
 // credentials, AWS_ENDPOINT_URL). It makes no network call.

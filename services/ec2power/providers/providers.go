@@ -120,7 +120,9 @@ func LoadConfig(getenv Getenv) (Config, error) {
 func ConfigFromEnv() (Config, error) { return LoadConfig(os.Getenv) }
 
 // NewLogger returns the JSON logger.
-func NewLogger(cfg Config) *slog.Logger { return lambdafn.Logger(cfg.LogLevel, cfg.FunctionName) }
+func NewLogger(cfg Config) *slog.Logger {
+	return lambdafn.Logger(cfg.LogLevel, Service, cfg.FunctionName)
+}
 
 // NewAWSConfig loads the SDK configuration from the environment; it makes
 // no network call.
