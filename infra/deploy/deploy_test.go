@@ -201,17 +201,22 @@ type reviewCFN struct {
 	created, deleted bool
 	csType           cfntypes.ChangeSetType
 	status           string
+	// params are the stack's parameters; sent, the change set's.
+	params []cfntypes.Parameter
+	sent   []cfntypes.Parameter
 }
 
 func (r *reviewCFN) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
 	if r.status == "" {
 		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: "Stack with id claims-qa does not exist"}
 	}
-	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{StackName: aws.String("claims-qa"), StackStatus: cfntypes.StackStatus(r.status)}}}, nil
+	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{
+		StackName: aws.String("claims-qa"), StackStatus: cfntypes.StackStatus(r.status), Parameters: r.params,
+	}}}, nil
 }
 
 func (r *reviewCFN) CreateChangeSet(_ context.Context, in *cloudformation.CreateChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error) {
-	r.created, r.csType = true, in.ChangeSetType
+	r.created, r.csType, r.sent = true, in.ChangeSetType, in.Parameters
 	return &cloudformation.CreateChangeSetOutput{Id: aws.String("cs-1")}, nil
 }
 
@@ -281,4 +286,41 @@ func TestTheRegionsLoggingRoleIsSetOnlyWhereNoneIs(t *testing.T) {
 	}
 	assert.Contains(t, log.String(), "already logs with arn:aws:iam::1:role/someone-elses; leaving it")
 	assert.Contains(t, log.String(), "has no CloudWatch logging role")
+}
+
+// A create states every default, so the stack records each value it was
+// made with; an update keeps the previous values, a list's given back as
+// CloudFormation reads it (moto takes no UsePreviousValue for a list).
+func TestParametersNotGivenKeepTheirValues(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"Parameters":{"Stage":{"Type":"String"},"Owner":{"Type":"String","Default":"unassigned"},` +
+		`"MemorySize":{"Type":"Number","Default":128},"SubnetIds":{"Type":"CommaDelimitedList","Default":""},"Auth":{"Type":"String","Default":"AWS_IAM"}},"Resources":{}}`)
+	sent := func(ps []cfntypes.Parameter) map[string]string {
+		out := map[string]string{}
+		for _, p := range ps {
+			v := aws.ToString(p.ParameterValue)
+			if aws.ToBool(p.UsePreviousValue) {
+				v = "(previous)"
+			}
+			out[aws.ToString(p.ParameterKey)] = v
+		}
+		return out
+	}
+	fresh := &reviewCFN{}
+	tool := &deploy.Tool{CFN: fresh, Log: io.Discard, Poll: time.Millisecond}
+	_, err := tool.PlanChanges(context.Background(), "claims-qa", body, deploy.Params{"Stage": "qa", "Auth": "API_KEY"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"Stage": "qa", "Auth": "API_KEY", "Owner": "unassigned", "MemorySize": "128", "SubnetIds": ""}, sent(fresh.sent))
+
+	existing := &reviewCFN{status: "CREATE_COMPLETE", params: []cfntypes.Parameter{
+		{ParameterKey: aws.String("Stage"), ParameterValue: aws.String("qa")}, {ParameterKey: aws.String("Owner"), ParameterValue: aws.String("team-a")},
+		{ParameterKey: aws.String("MemorySize"), ParameterValue: aws.String("256")},
+		{ParameterKey: aws.String("SubnetIds"), ParameterValue: aws.String("['subnet-1', 'subnet-2']")},
+		{ParameterKey: aws.String("Auth"), ParameterValue: aws.String("API_KEY")},
+	}}
+	tool = &deploy.Tool{CFN: existing, Log: io.Discard, Poll: time.Millisecond}
+	_, err = tool.PlanChanges(context.Background(), "claims-qa", body, deploy.Params{"Auth": "AWS_IAM"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"Stage": "(previous)", "Owner": "(previous)", "MemorySize": "(previous)", "SubnetIds": "subnet-1,subnet-2", "Auth": "AWS_IAM"},
+		sent(existing.sent))
 }

@@ -153,12 +153,16 @@ func (t *Tool) Body(ctx context.Context, stack, template string, params Params) 
 	return body, nil
 }
 
+// NoBootstrapBucket stands for the artifact bucket before the bootstrap
+// stack exists.
+const NoBootstrapBucket = "bootstrap-not-deployed-yet"
+
 // BootstrapBucket returns the artifact bucket of the bootstrap stack, or a
 // placeholder when there is none yet, for plans that deploy nothing.
 func (t *Tool) BootstrapBucket(ctx context.Context) (string, error) {
 	st, err := t.Outputs(ctx, stacks.BootstrapStackName, "bootstrap")
 	if errors.Is(err, ErrNoStack) {
-		return "bootstrap-not-deployed-yet", nil
+		return NoBootstrapBucket, nil
 	}
 	if err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,20 +208,36 @@ func NewSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// templateParameters lists the parameters a template declares.
-func templateParameters(body []byte) ([]string, error) {
+// templateParameters lists the parameters a template declares, with their
+// defaults (as CloudFormation passes them: lists comma-separated) where
+// they have one, and which are lists.
+func templateParameters(body []byte) ([]string, map[string]string, map[string]bool, error) {
 	var t struct {
-		Parameters map[string]json.RawMessage `json:"Parameters"`
+		Parameters map[string]struct {
+			Type    string `json:"Type"`
+			Default any    `json:"Default"`
+		} `json:"Parameters"`
 	}
 	if err := json.Unmarshal(body, &t); err != nil {
-		return nil, fmt.Errorf("read template parameters: %w", err)
+		return nil, nil, nil, fmt.Errorf("read template parameters: %w", err)
 	}
 	var names []string
-	for n := range t.Parameters {
+	defaults, lists := map[string]string{}, map[string]bool{}
+	for n, p := range t.Parameters {
 		names = append(names, n)
+		lists[n] = p.Type == "CommaDelimitedList" || strings.HasPrefix(p.Type, "List<")
+		switch d := p.Default.(type) {
+		case nil:
+		case string:
+			defaults[n] = d
+		case float64:
+			defaults[n] = strconv.FormatFloat(d, 'f', -1, 64)
+		default:
+			defaults[n] = fmt.Sprint(d)
+		}
 	}
 	sort.Strings(names)
-	return names, nil
+	return names, defaults, lists, nil
 }
 
 // PlanChanges creates a change set for stack and reads what it would
@@ -244,7 +261,7 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 	case strings.HasSuffix(existing.Status, "_IN_PROGRESS"):
 		return Plan{}, fmt.Errorf("stack %s is busy (%s); wait for it to finish", stack, existing.Status)
 	}
-	names, err := templateParameters(template)
+	names, defaults, lists, err := templateParameters(template)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -252,11 +269,22 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 	for _, n := range names {
 		v, given := params[n]
 		_, had := existing.Parameters[n]
+		def, hasDefault := defaults[n]
 		switch {
 		case given:
 			cfnParams = append(cfnParams, cfntypes.Parameter{ParameterKey: aws.String(n), ParameterValue: aws.String(v)})
+		case !create && had && lists[n]:
+			// A list's previous value, given back as CloudFormation reads
+			// it (moto cannot take UsePreviousValue for a list).
+			cfnParams = append(cfnParams, cfntypes.Parameter{ParameterKey: aws.String(n), ParameterValue: aws.String(existing.Parameters[n])})
 		case !create && had:
 			cfnParams = append(cfnParams, cfntypes.Parameter{ParameterKey: aws.String(n), UsePreviousValue: aws.Bool(true)})
+		case create && hasDefault:
+			// The default, stated: the stack then records every value it
+			// was created with, and a later update's UsePreviousValue is
+			// that value (moto otherwise sees every defaulted parameter as
+			// changed on the first update, and rebuilds what uses it).
+			cfnParams = append(cfnParams, cfntypes.Parameter{ParameterKey: aws.String(n), ParameterValue: aws.String(def)})
 		}
 	}
 	var compact bytes.Buffer
@@ -286,6 +314,10 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 		}
 		in.TemplateURL = aws.String(url)
 	} else {
+		if compact.Len() > MaxTemplateBody {
+			return Plan{}, fmt.Errorf("the template of %s is %d bytes, above CloudFormation's %d-byte TemplateBody: it goes by URL through the bootstrap stack's bucket, which does not exist yet (deploy bootstrap first)",
+				stack, compact.Len(), MaxTemplateBody)
+		}
 		in.TemplateBody = aws.String(compact.String())
 	}
 	out, err := t.CFN.CreateChangeSet(ctx, in)
@@ -577,6 +609,9 @@ func (t *Tool) RefreshStage(ctx context.Context, plan Plan, st Stack) error {
 	}
 	return nil
 }
+
+// MaxTemplateBody is the largest template CloudFormation takes inline.
+const MaxTemplateBody = 51200
 
 // uploadTemplate puts a template in the template bucket under its hash and
 // returns its URL.

@@ -13,10 +13,14 @@ const SetLoggingRole = "SetApiGatewayLoggingRole"
 // has none, API Gateway's account-wide role for writing access logs.
 func Bootstrap() cfn.Template {
 	setsRole := "SetsLoggingRole"
-	return cfn.Template{
+	t := cfn.Template{
 		AWSTemplateFormatVersion: "2010-09-09",
 		Description:              "hexlambda bootstrap: artifact bucket and, where the region has none, API Gateway's logging role",
 		Parameters: map[string]cfn.Parameter{
+			"Owner": {
+				Type: "String", Default: "unassigned", AllowedPattern: `^[A-Za-z0-9 _.:/=+@-]{1,128}$`,
+				Description: "Team or person owning the platform: the owner tag of every resource, for cost allocation",
+			},
 			SetLoggingRole: {
 				Type: "String", Default: "false", AllowedValues: []string{"false", "true"},
 				Description: "Set the region's API Gateway CloudWatch role (the deploy tool decides: only where none is set)",
@@ -109,4 +113,7 @@ func Bootstrap() cfn.Template {
 			},
 		},
 	}
+	cfn.Tag(&t, "platform", "shared", cfn.Ref("Owner"))
+	cfn.ExportOutputs(&t)
+	return t
 }

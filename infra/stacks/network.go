@@ -130,6 +130,10 @@ func Network(azCount int) (cfn.Template, error) {
 				Type: "CommaDelimitedList", Default: strings.Join(defaults, ","),
 				Description: "Block of each private subnet, one per zone (the deploy tool splits VpcCidr)",
 			},
+			"Owner": {
+				Type: "String", Default: "unassigned", AllowedPattern: `^[A-Za-z0-9 _.:/=+@-]{1,128}$`,
+				Description: "Team or person owning the network: the owner tag of every resource, for cost allocation",
+			},
 			DynamoDBPrefixList: {
 				Type: "String", AllowedPattern: "^pl-[0-9a-f]+$",
 				Description: "The region's DynamoDB prefix list (com.amazonaws.REGION.dynamodb), which the functions reach through the gateway endpoint; the deploy tool looks it up",
@@ -243,6 +247,7 @@ func Network(azCount int) (cfn.Template, error) {
 	output("FunctionSecurityGroupId", "The functions' security group", cfn.Ref("FunctionSecurityGroup"))
 	output("ApiEndpointId", "The execute-api interface endpoint: the only way into the private APIs", cfn.Ref("ApiEndpoint"))
 	output("EndpointSecurityGroupId", "The interface endpoints' security group", cfn.Ref("EndpointSecurityGroup"))
+	cfn.Tag(&t, NetworkName, cfn.Ref("Stage"), cfn.Ref("Owner"))
 	return t, nil
 }
 

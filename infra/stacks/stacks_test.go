@@ -428,3 +428,106 @@ func TestEveryChangeTheStageSnapshotsMakesANewDeployment(t *testing.T) {
 		}
 	}
 }
+
+// Lambda reads the functions' lines as JSON and filters them at the
+// stage's LogLevel.
+func TestFunctionsLogJSONAtTheStagesLevel(t *testing.T) {
+	t.Parallel()
+	for _, name := range stacks.Names() {
+		tp := load(t, name)
+		levels := tp.Mappings["LogLevels"].(map[string]any)
+		for _, l := range tp.Parameters["LogLevel"]["AllowedValues"].([]any) {
+			require.Contains(t, levels, l, "%s: LogLevel %s maps to a Lambda level", name, l)
+			assert.Contains(t, []any{"DEBUG", "INFO", "WARN", "ERROR"}, levels[l.(string)].(map[string]any)["Lambda"])
+		}
+		for id, fn := range tp.OfType("AWS::Lambda::Function") {
+			lc := fn["LoggingConfig"].(map[string]any)
+			assert.Equal(t, "JSON", lc["LogFormat"], id)
+			assert.JSONEq(t, `{"Fn::FindInMap":["LogLevels",{"Ref":"LogLevel"},"Lambda"]}`, cfntest.JS(lc["ApplicationLogLevel"]), id)
+			assert.Equal(t, "WARN", lc["SystemLogLevel"], id)
+		}
+	}
+}
+
+// Every taggable resource of every stack carries service, stage and owner,
+// for cost allocation; every output is exported as STACK-NAME.
+func TestEveryResourceIsTaggedAndEveryOutputExported(t *testing.T) {
+	t.Parallel()
+	tagged := []string{"AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage", "AWS::ApiGateway::UsagePlan", "AWS::CloudWatch::Alarm",
+		"AWS::DynamoDB::Table", "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::S3::Bucket",
+		"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable", "AWS::EC2::SecurityGroup", "AWS::EC2::VPCEndpoint"}
+	for _, name := range stacks.TemplateNames() {
+		tp := load(t, name)
+		require.Contains(t, tp.Parameters, "Owner", name)
+		n := 0
+		for _, typ := range tagged {
+			for id, props := range tp.OfType(typ) {
+				keys := map[string]bool{}
+				for _, tag := range props["Tags"].([]any) {
+					keys[tag.(map[string]any)["Key"].(string)] = true
+				}
+				for _, k := range []string{"service", "stage", "owner"} {
+					assert.True(t, keys[k], "%s %s has no %s tag", name, id, k)
+				}
+				assert.Contains(t, cfntest.JS(props["Tags"]), `{"Key":"owner","Value":{"Ref":"Owner"}}`, "%s %s", name, id)
+				n++
+			}
+		}
+		assert.Positive(t, n, name)
+		for key, out := range tp.Outputs {
+			assert.Contains(t, cfntest.JS(out), `"Export":{"Name":{"Fn::Sub":"${AWS::StackName}-`+key+`"}}`, "%s output %s", name, key)
+		}
+	}
+}
+
+// Every function alarms on errors, throttles and a p99 duration near its
+// timeout; the API on its 5XX rate; every table on throttled reads and
+// writes. They notify AlarmTopicArn when it is set.
+func TestEveryFunctionHasItsAlarms(t *testing.T) {
+	t.Parallel()
+	for _, name := range stacks.Names() {
+		tp := load(t, name)
+		svc := stacks.Services()[name]
+		alarms := tp.OfType("AWS::CloudWatch::Alarm")
+		on := func(namespace, metric, dimension string) []map[string]any {
+			var out []map[string]any
+			for _, a := range alarms {
+				if a["Namespace"] == namespace && a["MetricName"] == metric && strings.Contains(cfntest.JS(a["Dimensions"]), dimension) {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+		for _, f := range svc.Functions {
+			fn := `{"Ref":"` + cfn.FunctionLogicalID(f.Operation) + `"}`
+			assert.Len(t, on("AWS/Lambda", "Errors", fn), 1, "%s %s errors", name, f.Operation)
+			assert.Len(t, on("AWS/Lambda", "Throttles", fn), 1, "%s %s throttles", name, f.Operation)
+			duration := on("AWS/Lambda", "Duration", fn)
+			if assert.Len(t, duration, 1, "%s %s duration", name, f.Operation) {
+				assert.Equal(t, "p99", duration[0]["ExtendedStatistic"])
+				assert.InDelta(t, float64(f.Timeout)*1000*cfn.DurationShareOfTimeout, duration[0]["Threshold"], 0.001)
+			}
+		}
+		api := on("AWS/ApiGateway", "5XXError", `{"Name":"ApiName","Value":{"Fn::Sub":"${AWS::StackName}"}}`)
+		if assert.Len(t, api, 1, name) {
+			assert.Equal(t, "Average", api[0]["Statistic"], "an average of 5XXError is the 5XX rate")
+		}
+		for _, tb := range svc.Tables {
+			for _, m := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+				assert.Len(t, on("AWS/DynamoDB", m, `{"Ref":"`+tb.LogicalID+`"}`), 1, "%s %s %s", name, tb.LogicalID, m)
+			}
+		}
+		for id, a := range alarms {
+			assert.JSONEq(t, `{"Fn::If":["NotifiesAlarmTopic",[{"Ref":"AlarmTopicArn"}],[]]}`, cfntest.JS(a["AlarmActions"]), id)
+		}
+		assert.Empty(t, tp.Parameters["AlarmTopicArn"]["Default"], "no topic unless given")
+		dash := tp.OfType("AWS::CloudWatch::Dashboard")
+		require.Len(t, dash, 1, name)
+		for _, d := range dash {
+			body := cfntest.JS(d["DashboardBody"])
+			for _, f := range svc.Functions {
+				assert.Contains(t, body, "${AWS::StackName}-"+f.Operation, "%s: the dashboard shows %s", name, f.Operation)
+			}
+		}
+	}
+}

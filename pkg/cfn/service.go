@@ -209,6 +209,8 @@ const (
 	privateCondition  = "IsPrivate"
 	extraEndpoints    = "HasExtraVpcEndpoints"
 	reservedCondition = "ReservesConcurrency"
+	// alarmTopicCondition holds when alarms notify a topic.
+	alarmTopicCondition = "NotifiesAlarmTopic"
 )
 
 // SnapshotParameters are the parameters whose values API Gateway's stage
@@ -267,9 +269,14 @@ func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 				}},
 			},
 		},
+		Mappings: map[string]any{"LogLevels": map[string]any{
+			"debug": map[string]any{"Lambda": "DEBUG"}, "info": map[string]any{"Lambda": "INFO"},
+			"warn": map[string]any{"Lambda": "WARN"}, "error": map[string]any{"Lambda": "ERROR"},
+		}},
 		Resources: map[string]Resource{},
 		Outputs:   map[string]Output{},
 	}
+	t.Conditions[alarmTopicCondition] = Not(Equals(Ref("AlarmTopicArn"), ""))
 	for k, v := range s.ExtraParameters {
 		t.Parameters[k] = v
 	}
@@ -289,6 +296,10 @@ func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 	for _, p := range s.AccessPolicies {
 		addAccessPolicy(&t, s, p)
 	}
+	addAlarms(&t, s)
+	addDashboard(&t, s)
+	Tag(&t, s.Name, Ref("Stage"), Ref("Owner"))
+	ExportOutputs(&t)
 	return t, nil
 }
 
@@ -369,7 +380,18 @@ func commonParameters(s Service) map[string]Parameter {
 			Type: "Number", Default: "14", Description: "Days to keep function and access logs",
 			AllowedValues: []string{"1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653"},
 		},
-		"LogLevel": {Type: "String", Default: "info", AllowedValues: []string{"debug", "info", "warn", "error"}},
+		"LogLevel": {
+			Type: "String", Default: "info", AllowedValues: []string{"debug", "info", "warn", "error"},
+			Description: "Level of the functions' logs (Lambda filters their JSON lines by it)",
+		},
+		"Owner": {
+			Type: "String", Default: "unassigned", AllowedPattern: `^[A-Za-z0-9 _.:/=+@-]{1,128}$`,
+			Description: "Team or person owning the stage: the owner tag of every resource, for cost allocation",
+		},
+		"AlarmTopicArn": {
+			Type: "String", Default: "", AllowedPattern: `^(|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256})$`,
+			Description: "SNS topic the stage's alarms notify (empty: alarms without notification)",
+		},
 		ParamNetwork: {
 			Type: "String", Default: NetworkPublic, AllowedValues: []string{NetworkPublic, NetworkPrivate},
 			Description: "public: a regional API; private: a PRIVATE API callable only through the network stack's execute-api endpoint (and ExtraVpcEndpointIds), functions in its private subnets",
@@ -498,7 +520,13 @@ func addFunction(t *Template, s Service, f Function) {
 		"Code":          map[string]any{"S3Bucket": Ref("ArtifactBucket"), "S3Key": Ref(CodeKeyParameter(f.Operation))},
 		"Environment":   map[string]any{"Variables": env},
 		"TracingConfig": map[string]any{"Mode": "Active"},
-		"LoggingConfig": map[string]any{"LogGroup": Ref(logGroup), "LogFormat": "Text"},
+		// JSON lines, so Lambda filters them by the LogLevel parameter
+		// (and its own platform lines at WARN).
+		"LoggingConfig": map[string]any{
+			"LogGroup": Ref(logGroup), "LogFormat": "JSON",
+			"ApplicationLogLevel": map[string]any{"Fn::FindInMap": []any{"LogLevels", Ref("LogLevel"), "Lambda"}},
+			"SystemLogLevel":      "WARN",
+		},
 		"VpcConfig": If(privateCondition, map[string]any{
 			"SubnetIds": Ref(ParamSubnetIDs), "SecurityGroupIds": []any{Ref(ParamFunctionSecurityGroupID)},
 		}, NoValue),

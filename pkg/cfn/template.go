@@ -20,6 +20,7 @@ type Template struct {
 	Description              string               `json:"Description,omitempty"`
 	Parameters               map[string]Parameter `json:"Parameters,omitempty"`
 	Rules                    map[string]any       `json:"Rules,omitempty"`
+	Mappings                 map[string]any       `json:"Mappings,omitempty"`
 	Conditions               map[string]any       `json:"Conditions,omitempty"`
 	Resources                map[string]Resource  `json:"Resources"`
 	Outputs                  map[string]Output    `json:"Outputs,omitempty"`
@@ -119,7 +120,7 @@ func (t Template) JSON() ([]byte, error) {
 	var out bytes.Buffer
 	out.WriteByte('{')
 	first := true
-	for _, key := range []string{"AWSTemplateFormatVersion", "Description", "Parameters", "Rules", "Conditions", "Resources", "Outputs"} {
+	for _, key := range []string{"AWSTemplateFormatVersion", "Description", "Parameters", "Rules", "Mappings", "Conditions", "Resources", "Outputs"} {
 		v, ok := sections[key]
 		if key == "Resources" {
 			v, ok = res.Bytes(), true

@@ -289,6 +289,13 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 // diff prints what deploying the template with params would change, and
 // changes nothing: the plan is discarded, with the stack it made if any.
 func (c *command) diff(ctx context.Context, tool *deploy.Tool, stack, template string, params deploy.Params) error {
+	// Templates past CloudFormation's inline limit go by URL, through the
+	// bootstrap stack's bucket where it exists.
+	if bucket, err := tool.BootstrapBucket(ctx); err != nil {
+		return err
+	} else if bucket != deploy.NoBootstrapBucket {
+		tool.TemplateBucket = bucket
+	}
 	body, err := tool.Body(ctx, stack, template, params)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ type Template struct {
 	Parameters map[string]map[string]any
 	Conditions map[string]any
 	Rules      map[string]any
+	Mappings   map[string]any
 	Resources  map[string]struct {
 		Type                string
 		Condition           string
