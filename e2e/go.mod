@@ -15,6 +15,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8
 	github.com/hexlambda/hexlambda/infra v0.0.0
 	github.com/hexlambda/hexlambda/pkg v0.0.0
+	github.com/hexlambda/hexlambda/services/claims v0.0.0
 	github.com/hexlambda/hexlambda/services/ec2power v0.0.0
 	github.com/stretchr/testify v1.12.1
 	github.com/testcontainers/testcontainers-go v0.44.0
