@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes.
@@ -32,17 +34,23 @@ const (
 	exitDenied   = 4
 )
 
-const usage = `usage: ec2powerctl [flags] COMMAND [INSTANCE_ID]
+// help is the root command's long help: what people look for first.
+const help = `ec2powerctl starts, stops and inspects the EC2 instances an ec2power API
+manages, from a shell or a CI pipeline.
 
-commands:
-  start    start an instance (or --group)
-  stop     stop an instance (or --group); --hibernate to hibernate
-  status   show an instance (or --group)
-  list     list the managed instances
-  history  show an instance's recorded start and stop requests
+Flags go anywhere on the line (ec2powerctl start i-0123 --wait, or
+ec2powerctl --wait start i-0123).
 
-flags:
-`
+Environment:
+  EC2POWER_URL      the API's base URL (or --url), e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/prod
+  EC2POWER_API_KEY  the API key, sent as x-api-key
+  EC2POWER_AUTH     sigv4 to sign requests with AWS SigV4 (or --sigv4), with the standard AWS credential chain
+  EC2POWER_API_ID   a private API's id, when the URL is a VPC endpoint's DNS name (or --api-id)
+
+Exit codes:
+  0 success, 1 the action failed, 2 usage error, 3 timed out, 4 denied
+
+Progress goes to stderr, results to stdout (--json for the API's JSON).`
 
 type options struct {
 	baseURL   string
@@ -70,10 +78,12 @@ type cli struct {
 	apiKey string
 }
 
-// exitError carries the exit code of a failure.
+// exitError carries the exit code of a failure; transient marks one a
+// retry may get past (the network failed, not the API).
 type exitError struct {
-	code int
-	msg  string
+	code      int
+	msg       string
+	transient bool
 }
 
 func (e *exitError) Error() string { return e.msg }
@@ -92,37 +102,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	hc := *c.http
 	hc.CheckRedirect = sameOrigin
 	c.http = &hc
-	fs := flag.NewFlagSet("ec2powerctl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		_, _ = fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&c.opts.baseURL, "url", env("EC2POWER_URL"), "base URL of the API (or EC2POWER_URL)")
-	fs.StringVar(&c.opts.group, "group", "", "act on a group instead of an instance")
-	fs.BoolVar(&c.opts.wait, "wait", false, "wait until the instances reach the target state")
-	fs.DurationVar(&c.opts.timeout, "timeout", 5*time.Minute, "how long --wait waits")
-	fs.BoolVar(&c.opts.dryRun, "dry-run", false, "only check that the action is permitted")
-	fs.BoolVar(&c.opts.hibernate, "hibernate", false, "hibernate instead of stopping")
-	fs.BoolVar(&c.opts.asJSON, "json", false, "print the result as JSON")
-	fs.BoolVar(&c.opts.sigv4, "sigv4", env("EC2POWER_AUTH") == "sigv4", "sign requests with AWS SigV4 (or EC2POWER_AUTH=sigv4)")
-	fs.StringVar(&c.opts.region, "region", "", "region for SigV4 (default: from the URL or the AWS configuration)")
-	fs.StringVar(&c.opts.apiID, "api-id", env("EC2POWER_API_ID"),
-		"a private API's id, when --url is a VPC endpoint's DNS name (https://vpce-ID.execute-api.REGION.vpce.amazonaws.com/STAGE); sent as x-apigw-api-id (or EC2POWER_API_ID)")
-	fs.IntVar(&c.opts.limit, "limit", 20, "history entries to show")
-	fs.DurationVar(&c.opts.poll, "poll", 2*time.Second, "time between two status reads while waiting")
-	showVersion := fs.Bool("version", false, "print the version and commit, and exit")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if *showVersion {
-		_, _ = fmt.Fprintln(stdout, versionLine())
-		return exitOK
-	}
-	err := c.dispatch(ctx, fs.Args())
+	root := c.commands()
+	root.SetArgs(commandFirst(root, args))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee *exitError
 	switch {
 	case err == nil:
@@ -130,20 +114,110 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	case errors.As(err, &ee):
 		_, _ = fmt.Fprintln(stderr, "ec2powerctl:", ee.msg)
 		if ee.code == exitUsage {
-			_, _ = fmt.Fprintln(stderr, "run ec2powerctl -h for help")
+			_, _ = fmt.Fprintf(stderr, "usage: %s\nrun ec2powerctl %s --help for help\n", cmd.UseLine(), cmd.Name())
 		}
 		return ee.code
 	default:
+		// cobra's own: an unknown command or flag, a wrong argument count.
 		_, _ = fmt.Fprintln(stderr, "ec2powerctl:", err)
-		return exitFailed
+		_, _ = fmt.Fprintf(stderr, "usage: %s\nrun ec2powerctl --help for help\n", cmd.UseLine())
+		return exitUsage
 	}
 }
 
-func (c *cli) dispatch(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fail(exitUsage, "a command is required: start, stop, status, list or history")
+// commands builds the command tree: flags every command takes on the root,
+// each command's own on it.
+func (c *cli) commands() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ec2powerctl",
+		Short:         "Start, stop and inspect ec2power instances",
+		Long:          help,
+		Version:       versionLine(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(*cobra.Command, []string) error {
+			return fail(exitUsage, "a command is required: start, stop, status, list or history")
+		},
 	}
-	cmd, rest := args[0], args[1:]
+	root.SetVersionTemplate("{{.Version}}\n")
+	pf := root.PersistentFlags()
+	pf.StringVar(&c.opts.baseURL, "url", c.env("EC2POWER_URL"), "base URL of the API (or EC2POWER_URL)")
+	pf.BoolVar(&c.opts.asJSON, "json", false, "print the result as JSON")
+	pf.BoolVar(&c.opts.sigv4, "sigv4", c.env("EC2POWER_AUTH") == "sigv4", "sign requests with AWS SigV4 (or EC2POWER_AUTH=sigv4)")
+	pf.StringVar(&c.opts.region, "region", "", "region for SigV4 (default: from the URL or the AWS configuration)")
+	pf.StringVar(&c.opts.apiID, "api-id", c.env("EC2POWER_API_ID"),
+		"a private API's id, when --url is a VPC endpoint's DNS name (https://vpce-ID.execute-api.REGION.vpce.amazonaws.com/STAGE); sent as x-apigw-api-id (or EC2POWER_API_ID)")
+	pf.DurationVar(&c.opts.timeout, "timeout", 5*time.Minute, "how long --wait waits, retries included")
+	pf.DurationVar(&c.opts.poll, "poll", 2*time.Second, "time between two status reads while waiting")
+
+	action := func(name, short string) *cobra.Command {
+		cmd := &cobra.Command{
+			Use:   name + " [INSTANCE_ID]",
+			Short: short,
+			Args:  cobra.MaximumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := c.target(cmd.Name(), args)
+				if err != nil {
+					return err
+				}
+				return c.prepare(cmd.Context(), func(ctx context.Context) error { return c.act(ctx, cmd.Name(), id) })
+			},
+		}
+		cmd.Flags().StringVar(&c.opts.group, "group", "", "act on a group instead of an instance")
+		cmd.Flags().BoolVar(&c.opts.wait, "wait", false, "wait until the instances reach the target state (transient failures are retried)")
+		cmd.Flags().BoolVar(&c.opts.dryRun, "dry-run", false, "only check that the action is permitted")
+		return cmd
+	}
+	start := action("start", "Start an instance, or a group with --group")
+	stop := action("stop", "Stop an instance, or a group with --group")
+	stop.Flags().BoolVar(&c.opts.hibernate, "hibernate", false, "hibernate instead of stopping")
+	status := &cobra.Command{
+		Use: "status [INSTANCE_ID]", Short: "Show an instance, or a group with --group", Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.target("status", args)
+			if err != nil {
+				return err
+			}
+			return c.prepare(cmd.Context(), func(ctx context.Context) error { return c.status(ctx, id) })
+		},
+	}
+	status.Flags().StringVar(&c.opts.group, "group", "", "show a group instead of an instance")
+	list := &cobra.Command{
+		Use: "list", Short: "List the managed instances", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.prepare(cmd.Context(), func(ctx context.Context) error { return c.show(ctx, "/instances") })
+		},
+	}
+	history := &cobra.Command{
+		Use: "history INSTANCE_ID", Short: "Show an instance's recorded start and stop requests", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.prepare(cmd.Context(), func(ctx context.Context) error {
+				return c.show(ctx, "/instances/"+url.PathEscape(args[0])+"/history?limit="+strconv.Itoa(c.opts.limit))
+			})
+		},
+	}
+	history.Flags().IntVar(&c.opts.limit, "limit", 20, "history entries to show")
+	root.AddCommand(start, stop, status, list, history)
+	return root
+}
+
+// target checks an instance id or --group was given, not both.
+func (c *cli) target(cmd string, args []string) (string, error) {
+	switch {
+	case c.opts.group == "" && len(args) != 1:
+		return "", fail(exitUsage, "%s needs one instance id or --group", cmd)
+	case c.opts.group != "" && len(args) != 0:
+		return "", fail(exitUsage, "give an instance id or --group, not both")
+	}
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	return "", nil
+}
+
+// prepare checks the URL and the options, sets up authentication, and runs
+// the command.
+func (c *cli) prepare(ctx context.Context, run func(context.Context) error) error {
 	if c.opts.baseURL == "" {
 		return fail(exitUsage, "the API's base URL is required: --url or EC2POWER_URL")
 	}
@@ -158,43 +232,46 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	if c.opts.timeout <= 0 {
 		return fail(exitUsage, "--timeout must be positive")
 	}
-	if c.opts.hibernate && cmd != "stop" {
-		return fail(exitUsage, "--hibernate goes with stop")
-	}
 	if err := c.setupAuth(ctx); err != nil {
 		return err
 	}
-	id := ""
-	switch cmd {
-	case "start", "stop", "status", "history":
+	return run(ctx)
+}
+
+// commandFirst moves the command name (the first argument that is neither
+// a flag nor a flag's value) to the front, so flags may come before it as
+// well as after: ec2powerctl --wait start ID is ec2powerctl start --wait ID.
+func commandFirst(root *cobra.Command, args []string) []string {
+	valued := map[string]bool{}
+	note := func(f *pflag.Flag) {
+		if f.NoOptDefVal == "" {
+			valued["--"+f.Name] = true
+			if f.Shorthand != "" {
+				valued["-"+f.Shorthand] = true
+			}
+		}
+	}
+	root.PersistentFlags().VisitAll(note)
+	for _, sub := range root.Commands() {
+		sub.Flags().VisitAll(note)
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		switch {
-		case cmd == "history" && (len(rest) != 1 || c.opts.group != ""):
-			return fail(exitUsage, "history needs one instance id")
-		case c.opts.group == "" && len(rest) != 1:
-			return fail(exitUsage, "%s needs one instance id or --group", cmd)
-		case c.opts.group != "" && len(rest) != 0:
-			return fail(exitUsage, "give an instance id or --group, not both")
+		case a == "--":
+			return args
+		case strings.HasPrefix(a, "-"):
+			if !strings.Contains(a, "=") && valued[a] {
+				i++
+			}
+		case i == 0:
+			return args
+		default:
+			out := append([]string{a}, args[:i]...)
+			return append(out, args[i+1:]...)
 		}
-		if len(rest) == 1 {
-			id = rest[0]
-		}
-	case "list":
-		if len(rest) != 0 {
-			return fail(exitUsage, "list takes no argument")
-		}
-	default:
-		return fail(exitUsage, "unknown command %q", cmd)
 	}
-	switch cmd {
-	case "start", "stop":
-		return c.act(ctx, cmd, id)
-	case "status":
-		return c.status(ctx, id)
-	case "list":
-		return c.show(ctx, "/instances")
-	default:
-		return c.show(ctx, "/instances/"+url.PathEscape(id)+"/history?limit="+strconv.Itoa(c.opts.limit))
-	}
+	return args
 }
 
 // executeAPIHost matches an API's own host and a VPC endpoint's
@@ -298,7 +375,7 @@ func (c *cli) do(ctx context.Context, method, path string) (response, error) {
 		if ctx.Err() != nil {
 			return response{}, fail(exitTimedOut, "gave up waiting: %v", ctx.Err())
 		}
-		return response{}, fail(exitFailed, "%s %s: %v", method, path, err)
+		return response{}, &exitError{code: exitFailed, msg: fmt.Sprintf("%s %s: %v", method, path, err), transient: true}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
@@ -436,7 +513,7 @@ func (c *cli) act(ctx context.Context, action, id string) error {
 			q.Set("timeout", strconv.Itoa(max(1, int(time.Until(deadline).Seconds())))+"s")
 		}
 		var err error
-		if r, err = c.do(ctx, http.MethodPost, path+"?"+q.Encode()); err != nil {
+		if r, err = c.attempt(ctx, deadline, http.MethodPost, path+"?"+q.Encode()); err != nil {
 			return err
 		}
 		retryable := r.status == http.StatusConflict || r.errorCode() == "throttled"
@@ -471,6 +548,62 @@ func (c *cli) act(ctx context.Context, action, id string) error {
 	}
 }
 
+// Backoff between retries of transient failures while waiting: jittered,
+// doubling from retryBase up to retryMax (or the answer's Retry-After).
+var (
+	retryBase = 500 * time.Millisecond
+	retryMax  = 10 * time.Second
+)
+
+// attempt makes a request; while waiting (--wait) it retries what may pass
+// by itself (network errors, 429, 502, 503, 504) with jittered exponential
+// backoff, saying so on stderr, until the --timeout deadline.
+func (c *cli) attempt(ctx context.Context, deadline time.Time, method, path string) (response, error) {
+	backoff := retryBase
+	for n := 1; ; n++ {
+		r, err := c.do(ctx, method, path)
+		reason := transient(r, err)
+		if !c.opts.wait || reason == "" {
+			return r, err
+		}
+		pause := backoff/2 + rand.N(backoff/2+1) //nolint:gosec // jitter, not a secret
+		pause = max(pause, r.retryAfter)
+		if time.Now().Add(pause).After(deadline) {
+			return r, fail(exitTimedOut, "timed out after %s; the last attempt: %s", c.opts.timeout, reason)
+		}
+		c.progress("%s: %s; retry %d in %s", what(path, ""), reason, n, pause.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return r, fail(exitTimedOut, "timed out after %s", c.opts.timeout)
+		case <-time.After(pause):
+		}
+		backoff = min(backoff*2, retryMax)
+	}
+}
+
+// transient says why a failure may pass by itself, or "" when it will not:
+// the network failed, or the gateway (or the API, with a Retry-After)
+// answered busy or unavailable.
+func transient(r response, err error) string {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee) && ee.transient:
+		return ee.msg
+	case err != nil:
+		return ""
+	}
+	switch r.status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		// The gateway's or a proxy's answer, or the API's own when it
+		// says when to retry; not an API error that will not change (a
+		// start that failed).
+		if r.errorCode() == "" || r.retryAfter > 0 {
+			return fmt.Sprintf("%d %s", r.status, printable(r.errorMessage()))
+		}
+	}
+	return ""
+}
+
 func what(id, group string) string {
 	if group != "" {
 		return "group " + group
@@ -486,7 +619,7 @@ func (c *cli) poll(ctx context.Context, action, id string, deadline time.Time) e
 	want := target(action)
 	started := time.Now()
 	for {
-		r, err := c.do(ctx, http.MethodGet, path)
+		r, err := c.attempt(ctx, deadline, http.MethodGet, path)
 		if err != nil {
 			return err
 		}

@@ -337,3 +337,111 @@ func TestAPrivateAPIThroughAnEndpointName(t *testing.T) {
 	assert.Equal(t, []string{"abc123", "abc123", ""}, apiIDs)
 	assert.Equal(t, []string{"us-east-1"}, executeAPIHost.FindStringSubmatch("vpce-0a1b-c2d3.execute-api.us-east-1.vpce.amazonaws.com")[1:])
 }
+
+// Flags go anywhere on the line, as in the tools people know.
+func TestFlagsGoAnywhere(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, 20*time.Millisecond, nil)
+	id := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	code, stdout, stderr := ctl(t, nil, "start", id, "--wait", "--timeout", "30s", "--url", s.url)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "state=running")
+	code, stdout, stderr = ctl(t, nil, "--url", s.url, "status", "--json", id)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `"state":"running"`)
+	code, stdout, stderr = ctl(t, nil, "--url="+s.url, "stop", "--group", "ci", "--wait")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "state=stopped")
+}
+
+// help and -h exit 0 and say what people look for: the environment and
+// the exit codes; each command has its own help and flags; a usage error
+// exits 2 with the usage line; completion scripts are generated.
+func TestHelpVersionAndCompletion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		code, stdout, stderr := ctl(t, nil, args...)
+		assert.Equal(t, exitOK, code, "%v: %s", args, stderr)
+		for _, want := range []string{"EC2POWER_URL", "EC2POWER_API_KEY", "EC2POWER_AUTH", "EC2POWER_API_ID", "Exit codes", "3 timed out", "4 denied", "completion"} {
+			assert.Contains(t, stdout, want, "%v", args)
+		}
+	}
+	code, stdout, _ := ctl(t, nil, "help", "stop")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "--hibernate")
+	assert.Contains(t, stdout, "--wait")
+	code, stdout, _ = ctl(t, nil, "history", "-h")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "--limit")
+	assert.NotContains(t, stdout, "--hibernate", "each command lists its own flags")
+
+	code, _, stderr := ctl(t, nil, "stop", "--limit", "3", "i-0123456789abcdef0")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "unknown flag: --limit")
+	assert.Contains(t, stderr, "usage: ec2powerctl stop [INSTANCE_ID] [flags]")
+
+	code, stdout, _ = ctl(t, nil, "--version")
+	assert.Equal(t, exitOK, code)
+	assert.Regexp(t, `^ec2powerctl \S+ \(commit \S+\)\n$`, stdout)
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		code, stdout, stderr := ctl(t, nil, "completion", shell)
+		assert.Equal(t, exitOK, code, "%s: %s", shell, stderr)
+		assert.Contains(t, stdout, "ec2powerctl", shell)
+	}
+}
+
+// While waiting, what may pass by itself is retried with backoff: network
+// errors, the gateway's 502/503/504 and 429; each retry is said on stderr.
+// Without --wait, or for an API error that will not change, it is not.
+func TestWaitRetriesTransientFailures(t *testing.T) {
+	retryBase = 5 * time.Millisecond
+	t.Cleanup(func() { retryBase = 500 * time.Millisecond })
+	var calls atomic.Int32
+	flaky := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch calls.Add(1) {
+			case 1: // the connection drops
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					_ = conn.Close()
+				}
+			case 2:
+				w.WriteHeader(http.StatusBadGateway)
+				_, _ = io.WriteString(w, `{"message":"Internal server error"}`)
+			case 3:
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = io.WriteString(w, `{"message":"Too Many Requests"}`)
+			case 5: // while polling
+				w.WriteHeader(http.StatusGatewayTimeout)
+				_, _ = io.WriteString(w, `{"message":"Endpoint request timed out"}`)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+	s := newServer(t, 50*time.Millisecond, flaky)
+	id := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	code, stdout, stderr := ctl(t, map[string]string{"EC2POWER_URL": s.url}, "start", id, "--wait", "--timeout", "30s")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "state=running")
+	for _, want := range []string{"retry 1 in", "retry 2 in", "502 Internal server error", "retry 3 in", "429 Too Many Requests", "504 Endpoint request timed out"} {
+		assert.Contains(t, stderr, want)
+	}
+
+	calls.Store(1) // the next call answers 502
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": s.url}, "stop", id)
+	assert.Equal(t, exitFailed, code, "without --wait a failure is the answer: %s", stderr)
+	assert.NotContains(t, stderr, "retry")
+
+	// An API error that will not change is not retried, even while waiting.
+	failing := newServer(t, 10*time.Millisecond, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, `{"error":{"code":"start_failed","message":"the instance fell back to stopped"}}`)
+		})
+	})
+	code, _, stderr = ctl(t, map[string]string{"EC2POWER_URL": failing.url}, "--wait", "start", id)
+	assert.Equal(t, exitFailed, code)
+	assert.NotContains(t, stderr, "retry")
+	assert.Contains(t, stderr, "start_failed")
+}

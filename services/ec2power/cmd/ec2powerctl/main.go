@@ -1,10 +1,15 @@
 // Command ec2powerctl starts, stops and inspects ec2power instances from a
 // shell or a CI pipeline.
 //
-//	ec2powerctl [flags] start|stop|status INSTANCE_ID
-//	ec2powerctl [flags] --group NAME start|stop|status
-//	ec2powerctl [flags] list
-//	ec2powerctl [flags] history INSTANCE_ID
+//	ec2powerctl start|stop|status INSTANCE_ID [--wait] [--json] ...
+//	ec2powerctl start|stop|status --group NAME [--wait]
+//	ec2powerctl list
+//	ec2powerctl history INSTANCE_ID [--limit N]
+//	ec2powerctl help [COMMAND] | completion bash|zsh|fish|powershell | --version
+//
+// Flags go anywhere on the line. With --wait, network errors and the
+// gateway's 429, 502, 503 and 504 are retried with jittered exponential
+// backoff within --timeout.
 //
 // The base URL comes from --url or EC2POWER_URL. Requests carry the API key
 // in EC2POWER_API_KEY as x-api-key, or, with --sigv4 (or EC2POWER_AUTH=sigv4),
