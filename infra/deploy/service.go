@@ -198,6 +198,12 @@ func (t *Tool) DeployTemplate(ctx context.Context, stack, template string, param
 	for _, c := range plan.Changes {
 		t.logf("  %s", c)
 	}
+	if t.Confirm != nil {
+		if err := t.Confirm(stack, plan); err != nil {
+			t.Abandon(ctx, plan)
+			return Stack{}, false, err
+		}
+	}
 	st, err := t.Execute(ctx, plan)
 	if err != nil {
 		return st, true, err

@@ -67,6 +67,9 @@ type Tool struct {
 	// TemplateBucket, when set, receives templates, passed to
 	// CloudFormation by URL (TemplateBody stops at 51,200 bytes).
 	TemplateBucket string
+	// Confirm, when set, is asked before a shown plan is executed; an
+	// error leaves everything as it was (the plan is discarded).
+	Confirm func(stack string, plan Plan) error
 }
 
 // NewTool returns a tool for cfg. With an endpoint override (an emulator
@@ -464,6 +467,7 @@ func (t *Tool) describeRetrying(ctx context.Context, stack string) (Stack, error
 
 func (t *Tool) wait(ctx context.Context, stack, marker, token string) (Stack, error) {
 	seen := map[string]bool{}
+	started := time.Now()
 	var firstFailure string
 	for {
 		st, err := t.describeRetrying(ctx, stack)
@@ -473,7 +477,7 @@ func (t *Tool) wait(ctx context.Context, stack, marker, token string) (Stack, er
 		if err != nil {
 			return Stack{}, err
 		}
-		if f := t.reportEvents(ctx, stack, marker, token, seen); firstFailure == "" {
+		if f := t.reportEvents(ctx, stack, marker, token, seen, time.Since(started)); firstFailure == "" {
 			firstFailure = f
 		}
 		if terminal[st.Status] {
@@ -509,7 +513,7 @@ func (t *Tool) newestEvent(ctx context.Context, stack string) string {
 // first failure among them. This operation's events are those carrying its
 // token or, where the service sets none, those newer than marker: found by
 // paging back from the newest, never by comparing clocks.
-func (t *Tool) reportEvents(ctx context.Context, stack, marker, token string, seen map[string]bool) string {
+func (t *Tool) reportEvents(ctx context.Context, stack, marker, token string, seen map[string]bool, elapsed time.Duration) string {
 	var fresh []cfntypes.StackEvent
 	in := &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)}
 pages:
@@ -538,7 +542,7 @@ pages:
 		e := fresh[i]
 		seen[aws.ToString(e.EventId)] = true
 		reason := aws.ToString(e.ResourceStatusReason)
-		t.logf("  %-28s %-40s %-32s %s", e.ResourceStatus, aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), reason)
+		t.logf("  %5s  %-28s %-40s %-32s %s", elapsed.Round(time.Second), e.ResourceStatus, aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), reason)
 		if failure == "" && strings.HasSuffix(string(e.ResourceStatus), "_FAILED") && reason != "" && !strings.Contains(reason, "Resource creation cancelled") {
 			failure = fmt.Sprintf("%s (%s): %s", aws.ToString(e.LogicalResourceId), aws.ToString(e.ResourceType), reason)
 		}

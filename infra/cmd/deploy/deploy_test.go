@@ -34,7 +34,7 @@ type result struct {
 func deployCmd(t *testing.T, cfg aws.Config, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut, func(context.Context) (aws.Config, error) { return cfg, nil })
+	code := run(context.Background(), args, &out, &errOut, func(context.Context) (aws.Config, error) { return cfg, nil }, Console{})
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
 }
 
@@ -260,4 +260,79 @@ func TestPrivateStagesRunInTheirNetwork(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	// The network's own deletion is left out: moto's CloudFormation deletes
 	// no VPC endpoint, so the VPC would be refused as still in use.
+}
+
+func TestHelpVersionAndCompletion(t *testing.T) {
+	t.Parallel()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1")}
+	r := deployCmd(t, cfg, "help", "deploy")
+	assert.Equal(t, 0, r.code, r.stderr)
+	for _, want := range []string{"--yes", "--param", "--allow-anonymous", "--service", "network"} {
+		assert.Contains(t, r.stdout, want)
+	}
+	r = deployCmd(t, cfg, "keys", "issue", "-h")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "--consumer")
+	assert.NotContains(t, r.stdout, "--allow-anonymous", "each command lists its own flags")
+	r = deployCmd(t, cfg, "--help")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "asks before executing it on a terminal")
+	r = deployCmd(t, cfg, "frobnicate")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, `unknown command "frobnicate"`, "not a missing --service")
+	r = deployCmd(t, cfg, "outputs", "--arch", "host")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "unknown flag: --arch")
+	assert.Contains(t, r.stderr, "usage: deploy outputs [flags]")
+	r = deployCmd(t, cfg, "--version")
+	assert.Equal(t, 0, r.code)
+	assert.Regexp(t, `^deploy \S+ \(commit \S+\)\n$`, r.stdout)
+	r = deployCmd(t, cfg, "completion", "bash")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "deploy")
+}
+
+// A deploy shows its plan and asks on a terminal: only yes executes it.
+// Without a terminal a production stage needs --yes. Stack events stream
+// while it waits, with the time elapsed.
+func TestDeploysAskFirst(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Endpoint(t))
+	cf := cloudformation.NewFromConfig(cfg)
+	exists := func(stack string) bool {
+		out, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+		return err == nil && len(out.Stacks) > 0 && out.Stacks[0].StackStatus != "REVIEW_IN_PROGRESS"
+	}
+	at := func(answer string, args ...string) result {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), append(args, "--poll", "50ms"), &out, &errOut,
+			func(context.Context) (aws.Config, error) { return cfg, nil }, Console{In: strings.NewReader(answer), Terminal: true})
+		return result{code: code, stdout: out.String(), stderr: errOut.String()}
+	}
+	r := at("n\n", "deploy", "--service", "network", "--stage", "ask")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "Create network-ask with the ")
+	assert.Contains(t, r.stderr, "change(s) above? [y/N]")
+	assert.Contains(t, r.stderr, "not confirmed; nothing was changed")
+	assert.False(t, exists("network-ask"), "a declined plan leaves nothing behind")
+
+	r = at("yes\n", "deploy", "--service", "network", "--stage", "ask")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, exists("network-ask"))
+	assert.Regexp(t, `(?m)^\s+\d+s\s+CREATE_COMPLETE\s+network-ask\s+AWS::CloudFormation::Stack`, r.stderr, "events stream with the time elapsed")
+
+	r = at("\n", "destroy", "--service", "network", "--stage", "ask")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "Destroy network-ask? [y/N]")
+	assert.True(t, exists("network-ask"), "destroy asks too; an empty answer is no")
+
+	r = deployCmd(t, cfg, "deploy", "--service", "network", "--stage", "prod", "--poll", "50ms")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "network-prod is a production stage and there is no terminal to confirm on: pass --yes")
+	assert.False(t, exists("network-prod"))
+	r = deployCmd(t, cfg, "deploy", "--service", "claims", "--stage", "production", "--arch", "host")
+	assert.Equal(t, 2, r.code, "refused before anything is built")
+	assert.Contains(t, r.stderr, "pass --yes")
+	r = deployCmd(t, cfg, "deploy", "--service", "network", "--stage", "prod", "--poll", "50ms", "--yes")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, exists("network-prod"))
 }

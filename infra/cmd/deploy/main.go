@@ -26,11 +26,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
+// isTerminal reports whether f is a terminal (a character device), where
+// a person can answer a question.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, func(ctx context.Context) (aws.Config, error) {
 		return config.LoadDefaultConfig(ctx)
-	})
+	}, Console{In: os.Stdin, Terminal: isTerminal(os.Stdin)})
 	stop()
 	os.Exit(code)
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/spf13/cobra"
 
 	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/infra/stacks"
@@ -25,6 +26,8 @@ import (
 type paramFlags map[string]string
 
 func (p paramFlags) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p paramFlags) Type() string { return "KEY=VALUE" }
 
 func (p paramFlags) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
@@ -43,70 +46,151 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 type command struct {
 	service, stage, arch, consumer, root, dist, out, usagePlan string
-	force, asJSON, check                                       bool
+	force, asJSON, check, yes                                  bool
 	poll                                                       time.Duration
 	params                                                     paramFlags
 	allowAnonymous, audit                                      bool
 	groups                                                     string
 	stdout, stderr                                             io.Writer
 	loadConfig                                                 func(context.Context) (aws.Config, error)
+	// stdin answers the confirmation question when terminal says it is a
+	// terminal.
+	stdin    io.Reader
+	terminal bool
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfig func(context.Context) (aws.Config, error)) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		_, _ = fmt.Fprintln(stderr, "usage: deploy bootstrap|build|package|deploy|diff|outputs|destroy|keys|templates [flags]  (deploy CMD -h for flags)")
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c := &command{params: paramFlags{}, stdout: stdout, stderr: stderr, loadConfig: loadConfig}
-	name, rest := args[0], args[1:]
-	keyAction := ""
-	if name == "keys" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			_, _ = fmt.Fprintln(stderr, "deploy: keys needs issue, list or revoke")
-			return 2
-		}
-		keyAction, rest = rest[0], rest[1:]
-	}
-	fs := flag.NewFlagSet("deploy "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.service, "service", "", "service: "+strings.Join(stacks.Names(), ", ")+", or "+stacks.NetworkName+" (the private network)")
-	fs.StringVar(&c.stage, "stage", "dev", "stage (prod and production are production stages)")
-	fs.StringVar(&c.arch, "arch", "arm64", "function architecture: arm64, amd64 or host")
-	fs.StringVar(&c.consumer, "consumer", "", "API key consumer (keys issue|revoke), e.g. jenkins")
-	fs.StringVar(&c.usagePlan, "usage-plan", "", "keys: the usage plan id, when the stack does not report one")
-	fs.StringVar(&c.groups, "groups", "", "keys issue: what the key may act on, for services whose keys carry a grant (ec2power: ci,integration or *)")
-	fs.BoolVar(&c.audit, "audit", false, "keys issue: the key may also see who asked, in histories")
-	fs.StringVar(&c.root, "root", "", "repository root (default: the directory holding go.work)")
-	fs.StringVar(&c.dist, "dist", "", "build output directory (default ROOT/dist)")
-	fs.StringVar(&c.out, "out", "", "templates: output directory (default ROOT/infra/cloudformation)")
-	fs.BoolVar(&c.force, "force", false, "destroy: allow destroying a production stage")
-	fs.BoolVar(&c.allowAnonymous, "allow-anonymous", false, "deploy: allow Auth=NONE (never for production stages)")
-	fs.BoolVar(&c.asJSON, "json", false, "print results as JSON")
-	fs.BoolVar(&c.check, "check", false, "templates: fail when the committed templates are stale")
-	fs.DurationVar(&c.poll, "poll", 2*time.Second, "time between two status reads")
-	fs.Var(c.params, "param", "stack parameter KEY=VALUE (repeatable), e.g. Auth=API_KEY")
-	if err := fs.Parse(rest); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		_, _ = fmt.Fprintf(stderr, "deploy: unexpected arguments %v\n", fs.Args())
-		return 2
-	}
-	err := c.dispatch(ctx, name, keyAction)
+// Console is where the tool asks before it changes a stack: a terminal,
+// or not (CI), in which case production stages need --yes.
+type Console struct {
+	In       io.Reader
+	Terminal bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfig func(context.Context) (aws.Config, error), console Console) int {
+	c := &command{params: paramFlags{}, stdout: stdout, stderr: stderr, loadConfig: loadConfig, stdin: console.In, terminal: console.Terminal}
+	root := c.commands()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ue usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
 		_, _ = fmt.Fprintln(stderr, "deploy:", err)
+		_, _ = fmt.Fprintf(stderr, "usage: %s\nrun deploy %s --help for help\n", cmd.UseLine(), cmd.Name())
 		return 2
-	default:
-		_, _ = fmt.Fprintln(stderr, "deploy:", err)
+	case errors.Is(err, errRuntime):
+		_, _ = fmt.Fprintln(stderr, "deploy:", strings.TrimSuffix(err.Error(), ": "+errRuntime.Error()))
 		return 1
+	default:
+		// cobra's own: an unknown command or flag, a missing argument.
+		_, _ = fmt.Fprintln(stderr, "deploy:", err)
+		_, _ = fmt.Fprintf(stderr, "usage: %s\nrun deploy %s --help for help\n", cmd.UseLine(), cmd.Name())
+		return 2
 	}
+}
+
+// errRuntime marks a failure of the work itself (exit 1), as opposed to a
+// usage error (exit 2).
+var errRuntime = errors.New("runtime")
+
+// commands builds the command tree: each command with its own flags.
+func (c *command) commands() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "deploy",
+		Short: "Build, package and deploy the services' stacks to AWS, LocalStack or moto (AWS_ENDPOINT_URL)",
+		Long: "Build, package and deploy the services' stacks, one service stage at a time, to AWS, LocalStack or moto\n" +
+			"(AWS_ENDPOINT_URL). A deploy shows its change set and asks before executing it on a terminal (--yes does\n" +
+			"not ask); without a terminal it refuses production stages (prod, production) unless --yes is given.\n" +
+			"Progress goes to stderr; results (outputs, keys) to stdout.\n\nExit codes: 0 done, 1 failed, 2 usage error.",
+		Version:       versionLine(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return usagef("a command is required: bootstrap, build, package, deploy, diff, outputs, destroy, keys or templates")
+		},
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentFlags().StringVar(&c.root, "root", "", "repository root (default: the directory holding go.work)")
+	root.PersistentFlags().BoolVar(&c.asJSON, "json", false, "print results as JSON")
+	root.PersistentFlags().DurationVar(&c.poll, "poll", 2*time.Second, "time between two status reads")
+	service := func(cmd *cobra.Command) {
+		cmd.Flags().StringVarP(&c.service, "service", "s", "", "service: "+strings.Join(stacks.Names(), ", "))
+	}
+	serviceOrNetwork := func(cmd *cobra.Command) {
+		cmd.Flags().StringVarP(&c.service, "service", "s", "", "service: "+strings.Join(stacks.Names(), ", ")+", or "+stacks.NetworkName+" (the stage's private network)")
+	}
+	stage := func(cmd *cobra.Command) {
+		cmd.Flags().StringVar(&c.stage, "stage", "dev", "stage (prod and production are production stages)")
+	}
+	build := func(cmd *cobra.Command) {
+		cmd.Flags().StringVar(&c.arch, "arch", "arm64", "function architecture: arm64, amd64 or host")
+		cmd.Flags().StringVar(&c.dist, "dist", "", "build output directory (default ROOT/dist)")
+	}
+	params := func(cmd *cobra.Command) {
+		cmd.Flags().Var(c.params, "param", "stack parameter KEY=VALUE (repeatable), e.g. Auth=API_KEY")
+		cmd.Flags().BoolVar(&c.allowAnonymous, "allow-anonymous", false, "allow Auth=NONE (never for production stages)")
+	}
+	yes := func(cmd *cobra.Command) {
+		cmd.Flags().BoolVarP(&c.yes, "yes", "y", false, "do not ask for confirmation (needed for production stages without a terminal)")
+	}
+	run := func(name string) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error { return c.runE(cmd.Context(), name, "") }
+	}
+	mk := func(use, short string, flags ...func(*cobra.Command)) *cobra.Command {
+		cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, RunE: run(strings.Fields(use)[0])}
+		for _, f := range flags {
+			f(cmd)
+		}
+		return cmd
+	}
+	deploy := mk("deploy", "Deploy a service stage (or the stage's network): plan, show, ask, execute", serviceOrNetwork, stage, build, params, yes)
+	diff := mk("diff", "Show what a deploy would change, changing nothing", serviceOrNetwork, stage, build, params)
+	destroy := mk("destroy", "Delete a service stage (or the stage's network), its API keys and cursor key", serviceOrNetwork, stage, yes)
+	destroy.Flags().BoolVar(&c.force, "force", false, "allow destroying a production stage")
+	templates := mk("templates", "Write the CloudFormation templates (infra/cloudformation), or check them")
+	templates.Flags().StringVar(&c.out, "out", "", "output directory (default ROOT/infra/cloudformation)")
+	templates.Flags().BoolVar(&c.check, "check", false, "fail when the committed templates are stale")
+	keys := &cobra.Command{Use: "keys", Short: "Issue, list and revoke a stage's API keys", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return usagef("keys needs issue, list or revoke") }}
+	for _, action := range []string{"issue", "list", "revoke"} {
+		k := &cobra.Command{Use: action, Args: cobra.NoArgs, Short: map[string]string{
+			"issue": "Issue a consumer's API key (printed once)", "list": "List the stage's keys", "revoke": "Revoke a consumer's key",
+		}[action], RunE: func(cmd *cobra.Command, _ []string) error { return c.runE(cmd.Context(), "keys", action) }}
+		service(k)
+		stage(k)
+		k.Flags().StringVar(&c.usagePlan, "usage-plan", "", "the usage plan id, when the stack does not report one")
+		if action != "list" {
+			k.Flags().StringVar(&c.consumer, "consumer", "", "the key's consumer, e.g. jenkins")
+		}
+		if action == "issue" {
+			k.Flags().StringVar(&c.groups, "groups", "", "what the key may act on, for services whose keys carry a grant (ec2power: ci,integration or *)")
+			k.Flags().BoolVar(&c.audit, "audit", false, "the key may also see who asked, in histories")
+		}
+		keys.AddCommand(k)
+	}
+	root.AddCommand(
+		mk("bootstrap", "Deploy the shared bootstrap stack (artifact bucket)"),
+		mk("build", "Build a service's functions (bootstrap binaries in dist/)", service, build),
+		mk("package", "Build and zip a service's functions, named by content hash", service, build),
+		deploy, diff,
+		mk("outputs", "Print a stage's stack outputs (API URL, ...)", serviceOrNetwork, stage),
+		destroy, keys, templates,
+	)
+	return root
+}
+
+// runE runs a command; failures of the work itself are marked errRuntime.
+func (c *command) runE(ctx context.Context, name, keyAction string) error {
+	err := c.dispatch(ctx, name, keyAction)
+	var ue usageError
+	if err == nil || errors.As(err, &ue) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, errRuntime)
 }
 
 func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
@@ -172,9 +256,17 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 		if deploy.IsProduction(c.stage) && !c.force {
 			return usagef("%s is a production stage; destroy it with --force", stack)
 		}
+		if err := c.mayChange(stack); err != nil {
+			return err
+		}
 		tool, err := c.tool(ctx)
 		if err != nil {
 			return err
+		}
+		if c.terminal && !c.yes {
+			if err := c.ask(fmt.Sprintf("Destroy %s, its API keys and its cursor key?", stack)); err != nil {
+				return err
+			}
 		}
 		if err := c.revokeStageKeys(ctx, stack); err != nil {
 			return err
@@ -211,6 +303,47 @@ func (c *command) serviceSpec() (cfn.Service, error) {
 	return svc, nil
 }
 
+// errNotConfirmed is a change the person at the terminal declined.
+var errNotConfirmed = errors.New("not confirmed; nothing was changed")
+
+// confirm asks the person at the terminal before a planned change is
+// executed; without a terminal (or with --yes) it does not ask: production
+// stages were refused up front unless --yes was given (mayChange).
+func (c *command) confirm(stack string, plan deploy.Plan) error {
+	if c.yes || !c.terminal {
+		return nil
+	}
+	verb := "Update"
+	if plan.Create {
+		verb = "Create"
+	}
+	return c.ask(fmt.Sprintf("%s %s with the %d change(s) above?", verb, stack, len(plan.Changes)))
+}
+
+// ask puts a yes/no question on the terminal; only yes goes ahead.
+func (c *command) ask(question string) error {
+	_, _ = fmt.Fprintf(c.stderr, "%s [y/N] ", question)
+	answer, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if err != nil && answer == "" {
+		return errNotConfirmed
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	default:
+		return errNotConfirmed
+	}
+}
+
+// mayChange refuses to change a production stage with nobody to confirm:
+// no terminal and no --yes.
+func (c *command) mayChange(stack string) error {
+	if deploy.IsProduction(c.stage) && !c.yes && !c.terminal {
+		return usagef("%s is a production stage and there is no terminal to confirm on: pass --yes to go ahead", stack)
+	}
+	return nil
+}
+
 func (c *command) tool(ctx context.Context) (*deploy.Tool, error) {
 	cfg, err := c.loadConfig(ctx)
 	if err != nil {
@@ -221,6 +354,7 @@ func (c *command) tool(ctx context.Context) (*deploy.Tool, error) {
 	}
 	t := deploy.NewTool(cfg, c.stderr)
 	t.Poll, t.Root = c.poll, c.root
+	t.Confirm = c.confirm
 	return t, nil
 }
 
@@ -237,6 +371,11 @@ func (c *command) build(ctx context.Context, svc cfn.Service) (deploy.Arch, []de
 }
 
 func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) error {
+	if !dryRun {
+		if err := c.mayChange(deploy.StackName(svc.Name, c.stage)); err != nil {
+			return err
+		}
+	}
 	tool, err := c.tool(ctx)
 	if err != nil {
 		return err
@@ -330,6 +469,11 @@ func (c *command) network(ctx context.Context, name string) error {
 	if name == "destroy" && deploy.IsProduction(c.stage) && !c.force {
 		return usagef("%s serves a production stage; destroy it with --force", stack)
 	}
+	if name == "deploy" || name == "destroy" {
+		if err := c.mayChange(stack); err != nil {
+			return err
+		}
+	}
 	tool, err := c.tool(ctx)
 	if err != nil {
 		return err
@@ -346,6 +490,11 @@ func (c *command) network(ctx context.Context, name string) error {
 			return err
 		} else if len(users) > 0 {
 			return fmt.Errorf("%s still carries the private stages %v: destroy them first", stack, users)
+		}
+		if c.terminal && !c.yes {
+			if err := c.ask(fmt.Sprintf("Destroy %s?", stack)); err != nil {
+				return err
+			}
 		}
 		if err := tool.Destroy(ctx, stack); err != nil {
 			return err
