@@ -21,6 +21,7 @@ import (
 	"github.com/hexlambda/hexlambda/infra/stacks"
 	"github.com/hexlambda/hexlambda/infra/workspace"
 	"github.com/hexlambda/hexlambda/pkg/cfn"
+	"github.com/hexlambda/hexlambda/pkg/cli"
 )
 
 type paramFlags map[string]string
@@ -69,7 +70,7 @@ type Console struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, loadConfig func(context.Context) (aws.Config, error), console Console) int {
 	c := &command{params: paramFlags{}, stdout: stdout, stderr: stderr, loadConfig: loadConfig, stdin: console.In, terminal: console.Terminal}
 	root := c.commands()
-	root.SetArgs(args)
+	root.SetArgs(cli.CommandFirst(root, args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)

@@ -22,7 +22,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
+
+	clitool "github.com/hexlambda/hexlambda/pkg/cli"
 )
 
 // Exit codes.
@@ -103,7 +104,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	hc.CheckRedirect = sameOrigin
 	c.http = &hc
 	root := c.commands()
-	root.SetArgs(commandFirst(root, args))
+	root.SetArgs(clitool.CommandFirst(root, args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -236,42 +237,6 @@ func (c *cli) prepare(ctx context.Context, run func(context.Context) error) erro
 		return err
 	}
 	return run(ctx)
-}
-
-// commandFirst moves the command name (the first argument that is neither
-// a flag nor a flag's value) to the front, so flags may come before it as
-// well as after: ec2powerctl --wait start ID is ec2powerctl start --wait ID.
-func commandFirst(root *cobra.Command, args []string) []string {
-	valued := map[string]bool{}
-	note := func(f *pflag.Flag) {
-		if f.NoOptDefVal == "" {
-			valued["--"+f.Name] = true
-			if f.Shorthand != "" {
-				valued["-"+f.Shorthand] = true
-			}
-		}
-	}
-	root.PersistentFlags().VisitAll(note)
-	for _, sub := range root.Commands() {
-		sub.Flags().VisitAll(note)
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return args
-		case strings.HasPrefix(a, "-"):
-			if !strings.Contains(a, "=") && valued[a] {
-				i++
-			}
-		case i == 0:
-			return args
-		default:
-			out := append([]string{a}, args[:i]...)
-			return append(out, args[i+1:]...)
-		}
-	}
-	return args
 }
 
 // executeAPIHost matches an API's own host and a VPC endpoint's
