@@ -24,14 +24,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"golang.org/x/term"
 )
 
-// isTerminal reports whether f is a terminal (a character device), where
-// a person can answer a question.
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal, where a person can answer a
+// question (/dev/null, a character device too, is not one).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
