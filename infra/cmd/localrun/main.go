@@ -36,7 +36,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
@@ -47,7 +46,6 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
-	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
@@ -122,7 +120,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if awsCfg == nil {
 		fleet = DemoFleet(*transition, powerCfg.App.Selector)
 	} else {
-		fleet, fleetName = ec2.NewFleet(awsec2.NewFromConfig(*awsCfg)), "ec2 (audit in "+powerCfg.AuditTable+")"
+		if fleet, err = emulatorFleet(*awsCfg); err != nil {
+			return err
+		}
+		fleetName = "ec2 (audit in " + powerCfg.AuditTable + ")"
 	}
 	clock := lambdafn.SystemClock{}
 	claims := claimsproviders.Local(claimsCfg, claimsTable, clock, claimsproviders.UUIDv7{}, logger)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/google/wire"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
@@ -23,7 +22,6 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
-	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
@@ -128,9 +126,6 @@ func NewLogger(cfg Config) *slog.Logger {
 // no network call.
 func NewAWSConfig(ctx context.Context) (aws.Config, error) { return lambdafn.AWSConfig(ctx) }
 
-// NewFleet returns the EC2 fleet adapter.
-func NewFleet(cfg aws.Config) *ec2.Fleet { return ec2.NewFleet(awsec2.NewFromConfig(cfg)) }
-
 // NewDynamoClient returns the DynamoDB client.
 func NewDynamoClient(cfg aws.Config) *awsdynamodb.Client { return awsdynamodb.NewFromConfig(cfg) }
 
@@ -197,23 +192,20 @@ const Service = "ec2power"
 // configuration, and the transport for its Operation.
 var Base = wire.NewSet(ConfigFromEnv, NewLogger, NewAWSConfig, NewAPI, NewLambdaHandler)
 
+// Sets the functions combine (the EC2 fleet's are in ec2wiring, so what
+// does not drive EC2 does not compile its client).
 var (
-	clock    = wire.NewSet(wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)))
-	ec2Fleet = wire.NewSet(NewFleet, wire.Bind(new(fleet.Fleet), new(*ec2.Fleet)), NewInventory)
-	auditLog = wire.NewSet(NewDynamoClient, NewAuditLog, wire.Bind(new(app.AuditLog), new(*audittable.Log)),
+	// Clock is the system clock.
+	Clock = wire.NewSet(wire.Value(lambdafn.SystemClock{}), wire.Bind(new(ports.Clock), new(lambdafn.SystemClock)))
+	// AuditLog is the audit log and the key grants, on the audit table.
+	AuditLog = wire.NewSet(NewDynamoClient, NewAuditLog, wire.Bind(new(app.AuditLog), new(*audittable.Log)),
 		NewGrants, wire.Bind(new(app.Grants), new(*grants.Store)))
-	onTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
+	// OnTable serves ports.Table with the DynamoDB table.
+	OnTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
 )
 
-// Describe builds describeInstances: the fleet, nothing else.
-var Describe = wire.NewSet(Base, ec2Fleet, wire.Struct(new(api.Deps), "Inventory"))
-
-// Act builds startInstance and stopInstance: the fleet and the audit log
-// (written, never paged).
-var Act = wire.NewSet(Base, ec2Fleet, clock, auditLog, AuditTable, onTable, NewPower, wire.Struct(new(api.Deps), "Power"))
-
 // ReadHistory builds instanceHistory: the audit log, paged.
-var ReadHistory = wire.NewSet(Base, auditLog, PagedAuditTable, onTable, NewHistory, wire.Struct(new(api.Deps), "History"))
+var ReadHistory = wire.NewSet(Base, AuditLog, PagedAuditTable, OnTable, NewHistory, wire.Struct(new(api.Deps), "History"))
 
 // Start builds a function with its injector and serves it; a failure to
 // build is one JSON log line naming the cause, and the process exits.

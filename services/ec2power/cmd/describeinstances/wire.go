@@ -10,9 +10,10 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/providers"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers/ec2wiring"
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Describe, wire.Value(providers.Operation(api.OpDescribeInstances)))
+	wire.Build(ec2wiring.Describe, wire.Value(providers.Operation(api.OpDescribeInstances)))
 	return nil, nil
 }

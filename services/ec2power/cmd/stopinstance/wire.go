@@ -10,9 +10,10 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/providers"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers/ec2wiring"
 )
 
 func initialize(ctx context.Context) (*apigw.Adapter, error) {
-	wire.Build(providers.Act, wire.Value(providers.Operation(api.OpStopInstance)))
+	wire.Build(ec2wiring.Act, wire.Value(providers.Operation(api.OpStopInstance)))
 	return nil, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/providers"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers/ec2wiring"
 )
 
 // Injectors from wire.go:
@@ -21,7 +22,7 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	fleet := providers.NewFleet(config)
+	fleet := ec2wiring.NewFleet(config)
 	providersConfig, err := providers.ConfigFromEnv()
 	if err != nil {
 		return nil, err

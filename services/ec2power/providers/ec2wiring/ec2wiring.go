@@ -1,0 +1,30 @@
+// Package ec2wiring is the Wire wiring of the ec2power functions that drive
+// EC2 (describeInstances, startInstance, stopInstance): apart from the
+// providers package, so the functions and the local run that do not drive
+// EC2 do not compile its SDK client.
+package ec2wiring
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsec2 "github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/google/wire"
+
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers"
+)
+
+// NewFleet returns the EC2 fleet adapter.
+func NewFleet(cfg aws.Config) *ec2.Fleet { return ec2.NewFleet(awsec2.NewFromConfig(cfg)) }
+
+// Fleet is the EC2 fleet and the inventory over it.
+var Fleet = wire.NewSet(NewFleet, wire.Bind(new(fleet.Fleet), new(*ec2.Fleet)), providers.NewInventory)
+
+// Describe builds describeInstances: the fleet, nothing else.
+var Describe = wire.NewSet(providers.Base, Fleet, wire.Struct(new(api.Deps), "Inventory"))
+
+// Act builds startInstance and stopInstance: the fleet and the audit log
+// (written, never paged).
+var Act = wire.NewSet(providers.Base, Fleet, providers.Clock, providers.AuditLog, providers.AuditTable, providers.OnTable,
+	providers.NewPower, wire.Struct(new(api.Deps), "Power"))
