@@ -3,6 +3,8 @@
 package cli
 
 import (
+	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -47,4 +49,24 @@ func CommandFirst(root *cobra.Command, args []string) []string {
 		}
 	}
 	return args
+}
+
+// VersionLine is what a tool's --version prints: "NAME VERSION (commit
+// COMMIT)". A release build stamps version and commit (-ldflags "-X
+// main.version=1.2.0 -X main.commit=abc1234"); a plain build passes "dev"
+// and "", and the commit is taken from the build's VCS information.
+func VersionLine(name, version, commit string) string {
+	if commit == "" {
+		if info, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range info.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					commit = s.Value[:12]
+				}
+			}
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	return fmt.Sprintf("%s %s (commit %s)", name, version, commit)
 }

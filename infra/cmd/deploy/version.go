@@ -1,8 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"runtime/debug"
+	"github.com/hexlambda/hexlambda/pkg/cli"
 )
 
 // version and commit may be stamped by a build
@@ -14,19 +13,4 @@ var (
 )
 
 // versionLine is what --version prints.
-func versionLine() string {
-	c := commit
-	if c == "" {
-		if info, ok := debug.ReadBuildInfo(); ok {
-			for _, s := range info.Settings {
-				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-					c = s.Value[:12]
-				}
-			}
-		}
-	}
-	if c == "" {
-		c = "unknown"
-	}
-	return fmt.Sprintf("deploy %s (commit %s)", version, c)
-}
+func versionLine() string { return cli.VersionLine("deploy", version, commit) }
