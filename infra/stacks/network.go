@@ -77,9 +77,9 @@ func SplitCidr(cidr string, n int) ([]string, error) {
 }
 
 // serviceActions are the AWS actions the registered services' functions are
-// granted by their own statements (not Lambda's logs and traces, which the
-// Lambda service sends itself), by service prefix: what the functions call,
-// so what the network must reach privately.
+// granted by their own statements, and the X-Ray daemon's, by service
+// prefix: what is called from inside the functions' network, so what it
+// must reach privately.
 func serviceActions() map[string][]string {
 	out := map[string][]string{}
 	for _, s := range Services() {
@@ -92,6 +92,10 @@ func serviceActions() map[string][]string {
 			}
 		}
 	}
+	// The X-Ray daemon runs in the function's execution environment, so in
+	// a VPC its traces leave through the function's network too. (Logs do
+	// not: Lambda collects the function's output itself.)
+	out["xray"] = append(out["xray"], cfn.TraceActions...)
 	for k, v := range out {
 		slices.Sort(v)
 		out[k] = slices.Compact(v)

@@ -294,6 +294,7 @@ func TestEveryServiceTheFunctionsCallHasAScopedEndpoint(t *testing.T) {
 		}
 	}
 	require.Contains(t, endpoints, "execute-api")
+	require.Contains(t, endpoints, "xray", "the X-Ray daemon sends the functions' traces from inside the VPC")
 	ddb := endpoints["dynamodb"]
 	require.NotNil(t, ddb)
 	assert.Equal(t, "Gateway", ddb["VpcEndpointType"])

@@ -476,7 +476,7 @@ func addFunction(t *Template, s Service, f Function) {
 		map[string]any{
 			"Sid":      "WriteTraces",
 			"Effect":   "Allow",
-			"Action":   []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"},
+			"Action":   TraceActions,
 			"Resource": "*",
 		},
 	}
@@ -574,6 +574,11 @@ func PrivatePolicy(endpoints any) map[string]any {
 		},
 	}
 }
+
+// TraceActions are what the X-Ray daemon in a function's execution
+// environment does with its role (active tracing); they support no
+// resource-level permission.
+var TraceActions = []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
 // NetworkInterfaceActions are what Lambda does with a private function's
 // role to attach it to its subnets: describing first, then the rest.
