@@ -115,12 +115,12 @@ func teardown() {
 	awstest.Stop()
 }
 
+// target is the emulator or account the suite runs against: moto unless
+// E2E_TARGET says otherwise. LocalStack is opt-in (E2E_TARGET=localstack),
+// never picked because a Docker engine happens to answer.
 func target() string {
 	if t := os.Getenv("E2E_TARGET"); t != "" {
 		return t
-	}
-	if dockerAnswers() {
-		return "localstack"
 	}
 	return "moto"
 }
