@@ -40,7 +40,9 @@ type Middleware struct {
 	// TTL is how long a completed answer is replayed (default 24 h).
 	TTL time.Duration
 	// InProgressTTL is how long an unfinished execution blocks its key, for
-	// a process that died mid-request (default 60 s).
+	// a process that died mid-request (default 60 s), and never past the
+	// request's own deadline (a Lambda function's remaining time): a
+	// request that timed out may be retried as soon as it is over.
 	InProgressTTL time.Duration
 	// Wait is how long a duplicate waits for the first to finish before it
 	// gets 409 (default 2 s).
@@ -81,11 +83,17 @@ func (m *Middleware) Wrap(scope string, h ports.Handler, check ...ReplayCheck) p
 			return ports.Response{}, httpapi.Errorf(http.StatusBadRequest, CodeInvalidKey,
 				"%s must be 1 to %d printable ASCII characters", Header, MaxKeyLength)
 		}
+		inProgress := m.InProgressTTL
+		if deadline, ok := ctx.Deadline(); ok {
+			inProgress = max(min(inProgress, time.Until(deadline)), 0)
+		}
 		rec := ports.IdempotencyRecord{
 			Key:         scope + "#" + callerScope(req.Caller) + "#" + key,
 			PayloadHash: payloadHash(req),
 			Status:      ports.IdempotencyInProgress,
-			ExpiresAt:   m.clock.Now().Add(m.InProgressTTL),
+			// Tables keep expiries in whole seconds: rounded up, so a
+			// record never expires before its request's time is over.
+			ExpiresAt: ceilSecond(m.clock.Now().Add(inProgress)),
 		}
 		deadline := time.Now().Add(m.Wait)
 		for {
@@ -94,7 +102,7 @@ func (m *Middleware) Wrap(scope string, h ports.Handler, check ...ReplayCheck) p
 				return ports.Response{}, fmt.Errorf("idempotency: %w", err)
 			}
 			if started {
-				return m.run(ctx, h, req, rec.Key)
+				return m.run(ctx, h, req, rec)
 			}
 			if existing.PayloadHash != rec.PayloadHash {
 				return ports.Response{}, httpapi.Errorf(http.StatusUnprocessableEntity, CodeKeyReused,
@@ -122,18 +130,19 @@ func (m *Middleware) Wrap(scope string, h ports.Handler, check ...ReplayCheck) p
 	})
 }
 
-func (m *Middleware) run(ctx context.Context, h ports.Handler, req ports.Request, key string) (ports.Response, error) {
+func (m *Middleware) run(ctx context.Context, h ports.Handler, req ports.Request, rec ports.IdempotencyRecord) (ports.Response, error) {
 	resp, err := h.Handle(ctx, req)
 	if err != nil || resp.Status < 200 || resp.Status > 299 {
 		// Only successes are remembered; a failed request may be retried.
-		if rerr := m.store.Release(context.WithoutCancel(ctx), key); rerr != nil {
+		if rerr := m.store.Release(context.WithoutCancel(ctx), rec.Key); rerr != nil {
 			m.logger.ErrorContext(ctx, "idempotency record not released", slog.String("error", rerr.Error()))
 		}
 		return resp, err
 	}
 	stored, err := json.Marshal(storedResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body})
 	if err == nil {
-		err = m.store.Complete(context.WithoutCancel(ctx), key, stored, m.clock.Now().Add(m.TTL))
+		rec.Status, rec.Response, rec.ExpiresAt = ports.IdempotencyCompleted, stored, m.clock.Now().Add(m.TTL)
+		err = m.store.Complete(context.WithoutCancel(ctx), rec)
 	}
 	if err != nil {
 		// The action happened; answer it. A retry before the in-progress
@@ -141,6 +150,13 @@ func (m *Middleware) run(ctx context.Context, h ports.Handler, req ports.Request
 		m.logger.ErrorContext(ctx, "idempotency record not completed", slog.String("error", err.Error()))
 	}
 	return resp, nil
+}
+
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 func replay(raw []byte) (ports.Response, error) {

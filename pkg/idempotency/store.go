@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
@@ -86,16 +85,19 @@ func fromItem(key string, it ports.Item) ports.IdempotencyRecord {
 	}
 }
 
-// Complete implements ports.IdempotencyStore.
-func (s *TableStore) Complete(ctx context.Context, key string, response []byte, expiresAt time.Time) error {
-	cur, err := s.table.Get(ctx, recordKey(key))
-	if err != nil {
-		return fmt.Errorf("complete idempotent execution: %w", err)
+// Complete implements ports.IdempotencyStore: one write, conditional on
+// the record being the one Begin created (version 1), no read first.
+func (s *TableStore) Complete(ctx context.Context, rec ports.IdempotencyRecord) error {
+	item := ports.Item{
+		Key:       recordKey(rec.Key),
+		ExpiresAt: rec.ExpiresAt,
+		Attributes: ports.Attributes{
+			"payloadHash": rec.PayloadHash,
+			"status":      string(ports.IdempotencyCompleted),
+			"response":    string(rec.Response),
+		},
 	}
-	cur.Attributes["status"] = string(ports.IdempotencyCompleted)
-	cur.Attributes["response"] = string(response)
-	cur.ExpiresAt = expiresAt
-	if _, err := s.table.Update(ctx, cur, cur.Version); err != nil {
+	if _, err := s.table.Update(ctx, item, 1); err != nil {
 		return fmt.Errorf("complete idempotent execution: %w", err)
 	}
 	return nil

@@ -33,9 +33,12 @@ type IdempotencyStore interface {
 	// started=false; exactly one of any number of concurrent callers with
 	// the same key starts.
 	Begin(ctx context.Context, rec IdempotencyRecord) (existing IdempotencyRecord, started bool, err error)
-	// Complete stores the response of a started execution and keeps the
-	// record until expiresAt.
-	Complete(ctx context.Context, key string, response []byte, expiresAt time.Time) error
+	// Complete stores rec's Response on the record Begin made for rec.Key,
+	// in one conditional write, and keeps it until rec.ExpiresAt. It fails
+	// when the record is gone (released, or expired). The in-progress
+	// record expires no later than its request's deadline, so an execution
+	// does not outlive it to complete a later one's.
+	Complete(ctx context.Context, rec IdempotencyRecord) error
 	// Release forgets a started execution that failed, so the client may
 	// retry it.
 	Release(ctx context.Context, key string) error

@@ -36,13 +36,29 @@ func IdempotencyContract(t *testing.T, newStore NewIdempotencyStoreFunc) {
 		assert.Equal(t, "h1", existing.PayloadHash)
 		assert.Equal(t, ports.IdempotencyInProgress, existing.Status)
 
-		require.NoError(t, s.Complete(ctx, "k1", []byte(`{"status":201}`), start.Add(24*time.Hour)))
+		done := rec("k1", "h1")
+		done.Response, done.ExpiresAt = []byte(`{"status":201}`), start.Add(24*time.Hour)
+		require.NoError(t, s.Complete(ctx, done))
 		existing, started, err = s.Begin(ctx, rec("k1", "h1"))
 		require.NoError(t, err)
 		require.False(t, started)
 		assert.Equal(t, ports.IdempotencyCompleted, existing.Status)
 		assert.JSONEq(t, `{"status":201}`, string(existing.Response))
 		assert.Equal(t, start.Add(24*time.Hour).Unix(), existing.ExpiresAt.Unix())
+	})
+
+	t.Run("complete only completes the execution that began", func(t *testing.T) {
+		t.Parallel()
+		clock := NewClock(start)
+		s, ctx := newStore(t, clock), t.Context()
+		_, started, err := s.Begin(ctx, rec("k5", "h"))
+		require.NoError(t, err)
+		require.True(t, started)
+		require.NoError(t, s.Release(ctx, "k5"))
+		done := rec("k5", "h")
+		done.Response = []byte(`{"status":201}`)
+		require.Error(t, s.Complete(ctx, done), "a released execution is not completed")
+
 	})
 
 	t.Run("release lets the key start again", func(t *testing.T) {
