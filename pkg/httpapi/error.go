@@ -82,6 +82,7 @@ const (
 	CodeNotFound         = "not_found"
 	CodeConflict         = "conflict"
 	CodeThrottled        = "throttled"
+	CodeUnavailable      = "dependency_unavailable"
 	CodeInvalidCursor    = "invalid_cursor"
 	CodeTimeout          = "timeout"
 	CodeRouteNotFound    = "route_not_found"
@@ -103,6 +104,9 @@ func AsError(err error) *Error {
 		return NewError(http.StatusConflict, CodeConflict, "the resource was changed concurrently; retry").WithCause(err)
 	case errors.Is(err, ports.ErrThrottled):
 		return NewError(http.StatusServiceUnavailable, CodeThrottled, "the service is busy; retry later").WithRetryAfter(1).WithCause(err)
+	case errors.Is(err, ports.ErrUnavailable):
+		return NewError(http.StatusServiceUnavailable, CodeUnavailable, "a service this one depends on could not be reached; retry later").
+			WithRetryAfter(2).WithCause(err)
 	case errors.Is(err, ports.ErrInvalidCursor):
 		return NewError(http.StatusBadRequest, CodeInvalidCursor, "the cursor is invalid or belongs to another query").WithCause(err)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -18,6 +18,9 @@ var (
 	// ErrThrottled means the store refused the request for capacity reasons
 	// after the client's own retries; the caller may retry later.
 	ErrThrottled = errors.New("store throttled the request")
+	// ErrUnavailable means the store could not be reached, or failed on
+	// its side, after the client's own retries; the caller may retry later.
+	ErrUnavailable = errors.New("store unavailable")
 	// ErrInvalidCursor means a pagination cursor was malformed, tampered
 	// with, or issued for another query.
 	ErrInvalidCursor = errors.New("invalid cursor")

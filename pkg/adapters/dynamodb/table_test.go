@@ -2,16 +2,22 @@ package dynamodb_test
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
+	"github.com/hexlambda/hexlambda/pkg/httpapi"
 	"github.com/hexlambda/hexlambda/pkg/idempotency"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
@@ -51,4 +57,38 @@ func TestIdempotencyContract(t *testing.T) {
 		t.Helper()
 		return idempotency.NewTableStore(newTable(t, clock))
 	})
+}
+
+// A DynamoDB that cannot be reached (connection refused, after the SDK's
+// retries) or that fails on its side is ErrUnavailable to callers, which
+// answer 503 with a Retry-After, not a 500.
+func TestAnUnreachableStoreIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	cfg := awstest.Config(t, closed)
+	cfg.RetryMaxAttempts = 2
+	table := dynamodb.NewTable(awsdynamodb.NewFromConfig(cfg), "claims", dynamodb.WithClock(porttest.NewClock(time.Now())))
+	key := ports.Key{Partition: "MEMBER#m", Sort: "CLAIM#c"}
+	_, err = table.Get(t.Context(), key)
+	require.ErrorIs(t, err, ports.ErrUnavailable)
+	_, err = table.Create(t.Context(), ports.Item{Key: key, Attributes: ports.Attributes{"a": "b"}})
+	require.ErrorIs(t, err, ports.ErrUnavailable)
+	err = table.Transact(t.Context(), ports.Write{Create: &ports.Item{Key: key, Attributes: ports.Attributes{"a": "b"}}})
+	require.ErrorIs(t, err, ports.ErrUnavailable)
+	assert.Equal(t, 503, httpapi.AsError(err).Status)
+	assert.Equal(t, httpapi.CodeUnavailable, httpapi.AsError(err).Code)
+
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"__type":"com.amazon.coral.service#InternalServerError","message":"boom"}`))
+	}))
+	t.Cleanup(failing.Close)
+	cfg = awstest.Config(t, failing.URL)
+	cfg.RetryMaxAttempts = 1
+	_, err = dynamodb.NewTable(awsdynamodb.NewFromConfig(cfg), "claims").Get(t.Context(), key)
+	require.ErrorIs(t, err, ports.ErrUnavailable)
 }
