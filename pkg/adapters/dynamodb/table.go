@@ -13,12 +13,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/hexlambda/hexlambda/pkg/netfail"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
@@ -174,23 +172,10 @@ func mapErr(op string, err error) error {
 			return fmt.Errorf("dynamodb %s: %w: %w", op, ports.ErrUnavailable, err)
 		}
 	}
-	if unreachable(err) {
+	if netfail.Unreachable(err) {
 		return fmt.Errorf("dynamodb %s: %w: %w", op, ports.ErrUnavailable, err)
 	}
 	return fmt.Errorf("dynamodb %s: %w", op, err)
-}
-
-// unreachable reports whether err is the network failing on the way to the
-// service (refused, reset, unresolvable, cut short), as opposed to the
-// request's own deadline, which callers see as such.
-func unreachable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var opErr *net.OpError
-	var dnsErr *net.DNSError
-	return errors.As(err, &opErr) || errors.As(err, &dnsErr) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // conditionFailure reports whether err is a failed condition and, if so,

@@ -55,6 +55,7 @@ var problems = map[string]problem{
 	domain.CodeStartFailed:          {http.StatusBadGateway, 0, domain.Message(domain.CodeStartFailed)},
 	domain.CodeDryRunDenied:         {http.StatusForbidden, 0, domain.Message(domain.CodeDryRunDenied)},
 	domain.CodeUpstreamError:        {http.StatusBadGateway, 0, domain.Message(domain.CodeUpstreamError)},
+	domain.CodeUnavailable:          {http.StatusServiceUnavailable, 5, domain.Message(domain.CodeUnavailable)},
 }
 
 // apiError returns the error answered for code, with the table's status,
@@ -94,6 +95,7 @@ var errorCodes = []struct {
 	{app.ErrGrantsUnavailable, CodeGrantsUnavailable},
 	{fleet.ErrNotFound, CodeInstanceNotFound},
 	{fleet.ErrThrottled, domain.CodeThrottled},
+	{fleet.ErrUnavailable, domain.CodeUnavailable},
 	{fleet.ErrDenied, domain.CodeUpstreamDenied},
 }
 

@@ -470,6 +470,8 @@ func failureCode(err error) string {
 		return domain.CodeInsufficientCapacity
 	case errors.Is(err, fleet.ErrThrottled):
 		return domain.CodeThrottled
+	case errors.Is(err, fleet.ErrUnavailable):
+		return domain.CodeUnavailable
 	case errors.Is(err, fleet.ErrDenied):
 		return domain.CodeUpstreamDenied
 	case errors.Is(err, fleet.ErrNotFound):

@@ -93,6 +93,7 @@ const (
 	CodeStartFailed          = "start_failed"
 	CodeDryRunDenied         = "dry_run_denied"
 	CodeUpstreamError        = "upstream_error"
+	CodeUnavailable          = "upstream_unavailable"
 )
 
 // Result is the outcome of an action on one instance.
@@ -127,6 +128,7 @@ var messages = map[string]string{
 	CodeStartFailed:          "the instance started but fell back to stopped",
 	CodeDryRunDenied:         "the action would be denied",
 	CodeUpstreamError:        "EC2 failed the request",
+	CodeUnavailable:          "EC2 could not be reached; retry later",
 }
 
 // Message returns the message for a code.

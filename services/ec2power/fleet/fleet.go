@@ -25,6 +25,9 @@ var (
 	// ErrInsufficientCapacity: the provider has no capacity to start the
 	// instance now.
 	ErrInsufficientCapacity = errors.New("insufficient capacity")
+	// ErrUnavailable: the provider could not be reached, or failed on its
+	// side, after the client's own retries; the caller may retry later.
+	ErrUnavailable = errors.New("provider unavailable")
 	// ErrDenied: the provider refused the caller's permissions.
 	ErrDenied = errors.New("permission denied by the provider")
 	// ErrDryRunSucceeded: a dry run found that the action would succeed.

@@ -3,6 +3,7 @@ package ec2_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -61,6 +62,8 @@ func TestErrorCodesMapToPortErrors(t *testing.T) {
 		{403, "UnauthorizedOperation", fleet.ErrDenied},
 		{412, "DryRunOperation", fleet.ErrDryRunSucceeded},
 		{400, "UnsupportedHibernationConfiguration", fleet.ErrHibernationUnsupported},
+		{500, "InternalError", fleet.ErrUnavailable},
+		{503, "Unavailable", fleet.ErrUnavailable},
 	}
 	for _, c := range cases {
 		t.Run(c.code, func(t *testing.T) {
@@ -93,4 +96,26 @@ func TestUnknownCodesStayUnmapped(t *testing.T) {
 	for _, sentinel := range []error{fleet.ErrNotFound, fleet.ErrThrottled, fleet.ErrDenied, fleet.ErrIncorrectState} {
 		assert.NotErrorIs(t, err, sentinel)
 	}
+}
+
+// An EC2 endpoint that cannot be reached is ErrUnavailable, which the API
+// answers 503 with a Retry-After, never a 500.
+func TestAnUnreachableEC2IsUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	client := awsec2.New(awsec2.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(closed), Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			o.RateLimiter = ratelimit.None
+		}),
+	})
+	f := ec2.NewFleet(client)
+	_, err = f.Describe(context.Background(), "i-0123456789abcdef0")
+	require.ErrorIs(t, err, fleet.ErrUnavailable)
+	_, err = f.Start(context.Background(), []string{"i-0123456789abcdef0"}, fleet.ActionOptions{})
+	require.ErrorIs(t, err, fleet.ErrUnavailable)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
+	"github.com/hexlambda/hexlambda/pkg/netfail"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 )
@@ -52,6 +53,10 @@ var errorKinds = map[string]error{
 	"DryRunOperation":                        fleet.ErrDryRunSucceeded,
 	"UnsupportedHibernationConfiguration":    fleet.ErrHibernationUnsupported,
 	"UnsupportedOperation.HibernationConfig": fleet.ErrHibernationUnsupported,
+	"InternalError":                          fleet.ErrUnavailable,
+	"InternalFailure":                        fleet.ErrUnavailable,
+	"Unavailable":                            fleet.ErrUnavailable,
+	"ServiceUnavailable":                     fleet.ErrUnavailable,
 }
 
 // mapErr wraps an SDK error with the port error its code means (the SDK
@@ -62,6 +67,9 @@ func mapErr(op string, err error) error {
 		if kind, ok := errorKinds[ae.ErrorCode()]; ok {
 			return fmt.Errorf("ec2 %s: %w: %w", op, kind, err)
 		}
+	}
+	if netfail.Unreachable(err) {
+		return fmt.Errorf("ec2 %s: %w: %w", op, fleet.ErrUnavailable, err)
 	}
 	return fmt.Errorf("ec2 %s: %w", op, err)
 }
