@@ -35,7 +35,7 @@ func BenchmarkRoutes(b *testing.B) {
 		b.Fatal(err)
 	}
 	svc := app.NewPower(app.NewInventory(fleet, app.DefaultConfig()), audit, g, systemClock{}, app.DefaultConfig(), logger)
-	adapter := apigw.New(api.New(api.Deps{Power: svc, History: app.NewHistory(audit, g)}).Router(), logger)
+	adapter := apigw.New(api.New(api.Deps{Power: svc, History: app.NewHistory(audit, g, systemClock{})}).Router(), logger)
 	ctx := context.Background()
 	setup := app.Who{Caller: ports.Caller{APIKeyID: "bench"}, RequestID: "setup"}
 	if _, err := svc.ActOnInstance(ctx, "stop", running, app.ActOptions{}, setup); err != nil {

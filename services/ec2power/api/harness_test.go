@@ -86,7 +86,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	g, err := grants.Parse(h.audit, s.grants, s.auditors)
 	require.NoError(t, err)
 	power := app.NewPower(app.NewInventory(fleet, cfg), audit, g, systemClock{}, cfg, logging.New(io.Discard, 0))
-	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit, g)}).Router()
+	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit, g, systemClock{})}).Router()
 	return h
 }
 

@@ -45,7 +45,7 @@ func newWorld(t *testing.T, audit app.AuditLog) world {
 	g, err := grants.Parse(nil, "ci web=apikey:key-1;*=apikey:key-ops", "apikey:key-ops")
 	require.NoError(t, err)
 	return world{
-		fleet: f, inv: inv, history: app.NewHistory(audit, g),
+		fleet: f, inv: inv, history: app.NewHistory(audit, g, wallClock{}),
 		power: app.NewPower(inv, audit, g, wallClock{}, cfg, logging.New(io.Discard, 0)),
 	}
 }
@@ -193,4 +193,31 @@ func TestOnlyAuditorsSeeWhoAsked(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "key-1", audited.Entries[0].APIKeyID)
 	assert.Equal(t, "192.0.2.9", audited.Entries[0].SourceIP)
+}
+
+// An entry whose function stopped before recording the result (killed, or
+// past its timeout) is not shown as requested forever: once no function
+// can still be working on it, the history says it was interrupted.
+func TestAnEntryNobodyFinishedIsShownInterrupted(t *testing.T) {
+	t.Parallel()
+	audit := audittable.New(memory.NewTable(), 0)
+	start := time.Now().Add(-time.Hour)
+	g, err := grants.Parse(nil, "*=*", "*")
+	require.NoError(t, err)
+	open := func(id string, at time.Time) {
+		require.NoError(t, audit.Open(t.Context(), app.AuditEntry{
+			InstanceID: id, Action: domain.Start, RequestID: "r-" + id, RequestedAt: at, Result: app.ResultRequested,
+		}))
+	}
+	open("i-0000000000000000a", start)
+	open("i-0000000000000000b", time.Now().Add(-time.Minute))
+	h := app.NewHistory(audit, g, wallClock{})
+	page, err := h.History(t.Context(), "i-0000000000000000a", 10, "", who)
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 1)
+	assert.Equal(t, "timed_out", page.Entries[0].Result, "requested an hour ago and never finished")
+	assert.Equal(t, app.CodeInterrupted, page.Entries[0].Code)
+	page, err = h.History(t.Context(), "i-0000000000000000b", 10, "", who)
+	require.NoError(t, err)
+	assert.Equal(t, app.ResultRequested, page.Entries[0].Result, "a function may still be working on it")
 }

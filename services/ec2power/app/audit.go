@@ -14,6 +14,17 @@ import (
 // finished yet.
 const ResultRequested = "requested"
 
+// CodeInterrupted is how the history shows an entry still requested after
+// InterruptedAfter: result timed_out, code interrupted. The function acting
+// on it stopped (killed, or past its timeout) before it recorded the
+// result; whether the action happened is in the instance's state, and a
+// retry acts and records as usual.
+const CodeInterrupted = "interrupted"
+
+// InterruptedAfter is Lambda's longest run: no function still works on an
+// entry requested longer ago.
+const InterruptedAfter = 15 * time.Minute
+
 // ErrAuditEntryNotOpen means Complete found no open entry to complete: the
 // entry does not exist or was completed already. Entries are append-only.
 var ErrAuditEntryNotOpen = errors.New("audit entry is not open")
@@ -70,11 +81,12 @@ type AuditLog interface {
 type History struct {
 	audit  AuditLog
 	grants Grants
+	clock  ports.Clock
 }
 
 // NewHistory returns the history use case over the audit log.
-func NewHistory(audit AuditLog, grants Grants) *History {
-	return &History{audit: audit, grants: grants}
+func NewHistory(audit AuditLog, grants Grants, clock ports.Clock) *History {
+	return &History{audit: audit, grants: grants, clock: clock}
 }
 
 // History returns a page of an instance's audit entries, newest first;
@@ -93,9 +105,14 @@ func (h *History) History(ctx context.Context, id string, limit int, cursor stri
 	if cursor == "" && len(page.Entries) == 0 {
 		return HistoryPage{}, fmt.Errorf("instance %s: %w", id, ErrHistoryNotFound)
 	}
-	if !g.Audit {
-		for i := range page.Entries {
-			page.Entries[i].APIKeyID, page.Entries[i].Principal, page.Entries[i].SourceIP = "", "", ""
+	now := h.clock.Now()
+	for i := range page.Entries {
+		e := &page.Entries[i]
+		if e.Result == ResultRequested && now.Sub(e.RequestedAt) > InterruptedAfter {
+			e.Result, e.Code = string(domain.TimedOut), CodeInterrupted
+		}
+		if !g.Audit {
+			e.APIKeyID, e.Principal, e.SourceIP = "", "", ""
 		}
 	}
 	return page, nil

@@ -171,7 +171,9 @@ func NewPower(inv *app.Inventory, audit app.AuditLog, g app.Grants, clock ports.
 }
 
 // NewHistory returns the history use case.
-func NewHistory(audit app.AuditLog, g app.Grants) *app.History { return app.NewHistory(audit, g) }
+func NewHistory(audit app.AuditLog, g app.Grants, clock ports.Clock) *app.History {
+	return app.NewHistory(audit, g, clock)
+}
 
 // NewAPI returns the HTTP API over the use cases a function has.
 func NewAPI(deps api.Deps) *api.API { return api.New(deps) }
@@ -205,7 +207,7 @@ var (
 )
 
 // ReadHistory builds instanceHistory: the audit log, paged.
-var ReadHistory = wire.NewSet(Base, AuditLog, PagedAuditTable, OnTable, NewHistory, wire.Struct(new(api.Deps), "History"))
+var ReadHistory = wire.NewSet(Base, Clock, AuditLog, PagedAuditTable, OnTable, NewHistory, wire.Struct(new(api.Deps), "History"))
 
 // Start builds a function with its injector and serves it; a failure to
 // build is one JSON log line naming the cause, and the process exits.
@@ -221,7 +223,7 @@ func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock,
 		return nil, err
 	}
 	inv := NewInventory(f, cfg)
-	return NewAPI(api.Deps{Inventory: inv, Power: NewPower(inv, audit, g, clock, cfg, logger), History: NewHistory(audit, g)}), nil
+	return NewAPI(api.Deps{Inventory: inv, Power: NewPower(inv, audit, g, clock, cfg, logger), History: NewHistory(audit, g, clock)}), nil
 }
 
 // KeyGrants keeps the grants of a stage's API keys in its audit table: the

@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
+	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
@@ -34,7 +35,8 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	history := providers.NewHistory(log, store)
+	systemClock := _wireSystemClockValue
+	history := providers.NewHistory(log, store, systemClock)
 	deps := api.Deps{
 		History: history,
 	}
@@ -46,5 +48,6 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 }
 
 var (
-	_wireOperationValue = providers.Operation(api.OpInstanceHistory)
+	_wireSystemClockValue = lambdafn.SystemClock{}
+	_wireOperationValue   = providers.Operation(api.OpInstanceHistory)
 )
