@@ -352,6 +352,8 @@ func setupMoto() (*env, string, error) {
 
 // startGateway serves deployed stacks with a local gateway configured by
 // cfg, on the suite's emulator, and returns it with the stacks' targets.
+// The functions reach AWS at cfg.Endpoint when set (a fault-injecting
+// proxy), else at the emulator.
 func (e *env) startGateway(stacks []string, cfg localgw.Config) (*localgw.Server, []localgw.Target, error) {
 	ctx := context.Background()
 	cf := cloudformation.NewFromConfig(e.cfg)
@@ -367,7 +369,10 @@ func (e *env) startGateway(stacks []string, cfg localgw.Config) (*localgw.Server
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg.AWS, cfg.Endpoint, cfg.Targets, cfg.CodeBuckets = e.cfg, e.endpoint, targets, []string{bucket}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = e.endpoint
+	}
+	cfg.AWS, cfg.Targets, cfg.CodeBuckets = e.cfg, targets, []string{bucket}
 	cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	gw, err := localgw.Start(ctx, cfg)
 	return gw, targets, err
