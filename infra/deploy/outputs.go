@@ -122,18 +122,3 @@ func resolve(raw json.RawMessage, values map[string]string) (string, bool) {
 	}
 	return "", false
 }
-
-// pseudo returns the pseudo parameters of a stack from its id (an ARN).
-func pseudo(stackID, name, region string) map[string]string {
-	p := map[string]string{"AWS::StackName": name, "AWS::Region": region, "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
-	if parts := strings.Split(stackID, ":"); len(parts) > 4 {
-		p["AWS::Partition"], p["AWS::AccountId"] = parts[1], parts[4]
-		if parts[3] != "" {
-			p["AWS::Region"] = parts[3]
-		}
-	}
-	if strings.HasPrefix(p["AWS::Partition"], "aws-cn") {
-		p["AWS::URLSuffix"] = "amazonaws.com.cn"
-	}
-	return p
-}

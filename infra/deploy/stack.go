@@ -25,6 +25,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
+
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 // CloudFormation is the part of the CloudFormation client the tool uses.
@@ -154,7 +156,7 @@ func (t *Tool) Describe(ctx context.Context, name string) (Stack, error) {
 	for _, p := range s.Parameters {
 		st.Parameters[aws.ToString(p.ParameterKey)] = listValue(aws.ToString(p.ParameterValue))
 	}
-	st.Pseudo = pseudo(aws.ToString(s.StackId), name, t.Region)
+	st.Pseudo = cfn.PseudoParameters(aws.ToString(s.StackId), name, t.Region)
 	return st, nil
 }
 

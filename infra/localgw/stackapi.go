@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 // ReadStackAPI reads what a deployed stack's template declares of its REST
@@ -28,15 +30,7 @@ func ReadStackAPI(ctx context.Context, cf *cloudformation.Client, stack string) 
 	for _, p := range st.Stacks[0].Parameters {
 		params[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
 	}
-	return StackAPIOf([]byte(aws.ToString(tpl.TemplateBody)), params, pseudoParameters(aws.ToString(st.Stacks[0].StackId), stack))
-}
-
-func pseudoParameters(stackID, name string) map[string]string {
-	p := map[string]string{"AWS::StackName": name, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
-	if parts := strings.Split(stackID, ":"); len(parts) > 4 {
-		p["AWS::Partition"], p["AWS::Region"], p["AWS::AccountId"] = parts[1], parts[3], parts[4]
-	}
-	return p
+	return StackAPIOf([]byte(aws.ToString(tpl.TemplateBody)), params, cfn.PseudoParameters(aws.ToString(st.Stacks[0].StackId), stack, ""))
 }
 
 // StackAPIOf resolves the Api resource's policy and endpoint type in a

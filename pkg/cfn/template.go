@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Template is a CloudFormation template.
@@ -185,3 +186,23 @@ func Not(cond any) map[string]any { return map[string]any{"Fn::Not": []any{cond}
 var NoValue = Ref("AWS::NoValue")
 
 func intp(i int) *int { return &i }
+
+// PseudoParameters are a deployed stack's pseudo parameters (AWS::StackName,
+// AWS::Region, AWS::AccountId, AWS::Partition, AWS::URLSuffix), read from
+// its id (an ARN); region stands in where the id names none.
+func PseudoParameters(stackID, name, region string) map[string]string {
+	p := map[string]string{"AWS::StackName": name, "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
+	if region != "" {
+		p["AWS::Region"] = region
+	}
+	if parts := strings.Split(stackID, ":"); len(parts) > 4 {
+		p["AWS::Partition"], p["AWS::AccountId"] = parts[1], parts[4]
+		if parts[3] != "" {
+			p["AWS::Region"] = parts[3]
+		}
+	}
+	if strings.HasPrefix(p["AWS::Partition"], "aws-cn") {
+		p["AWS::URLSuffix"] = "amazonaws.com.cn"
+	}
+	return p
+}
