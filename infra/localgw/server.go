@@ -257,25 +257,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		} else {
 			cfg.Logger.Warn("stage settings unknown: no stage throttle", slog.String("apiId", t.APIID), slog.String("stage", t.Stage), slog.String("error", err.Error()))
 		}
-		addr := t.Addr
-		if addr == "" {
-			addr = "127.0.0.1:0"
-		}
-		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+		base, err := s.serve(ctx, t.Addr, g)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("listen for %s: %w", api.Name, err)
 		}
-		// A request is read within 30 s and answered within API Gateway's
-		// 29 s integration limit plus a margin; idle connections close.
-		srv := &http.Server{
-			Handler: g, ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 40 * time.Second, IdleTimeout: 2 * time.Minute,
-		}
-		go func() { _ = srv.Serve(ln) }()
-		s.servers = append(s.servers, srv)
 		s.Gateways[t.APIID] = g
-		s.URLs[t.APIID] = "http://" + ln.Addr().String() + "/" + t.Stage
+		s.URLs[t.APIID] = base + "/" + t.Stage
 		cfg.Logger.Info("serving", slog.String("api", api.Name), slog.String("apiId", api.ID), slog.String("url", s.URLs[t.APIID]), slog.Int("routes", len(api.Routes)))
 	}
 	for _, ep := range cfg.Endpoints {
@@ -287,17 +275,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// serveEndpoint listens as a VPC endpoint: requests are passed to the
-// private API they name, marked as coming through the endpoint.
-func (s *Server) serveEndpoint(ctx context.Context, ep VpcEndpoint, logger *slog.Logger) error {
-	addr := ep.Addr
+// serve serves h on addr (default 127.0.0.1:0, a free port) until Close,
+// and returns its base URL. A request is read within 30 s and answered
+// within API Gateway's 29 s integration limit plus a margin; idle
+// connections close.
+func (s *Server) serve(ctx context.Context, addr string, h http.Handler) (string, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen for endpoint %s: %w", ep.ID, err)
+		return "", fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 40 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+	go func() { _ = srv.Serve(ln) }()
+	s.servers = append(s.servers, srv)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// serveEndpoint listens as a VPC endpoint: requests are passed to the
+// private API they name, marked as coming through the endpoint.
+func (s *Server) serveEndpoint(ctx context.Context, ep VpcEndpoint, logger *slog.Logger) error {
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g, ok := s.Gateways[EndpointAPI(r, ep.ID)]
 		if !ok || !g.Private() {
@@ -308,10 +309,11 @@ func (s *Server) serveEndpoint(ctx context.Context, ep VpcEndpoint, logger *slog
 		}
 		g.ServeHTTP(w, WithSource(r, Source{Vpce: ep.ID, Vpc: ep.VpcID, IP: sourceIP(r.RemoteAddr)}))
 	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 40 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() { _ = srv.Serve(ln) }()
-	s.servers = append(s.servers, srv)
-	s.EndpointURLs[ep.ID] = "http://" + ln.Addr().String()
+	base, err := s.serve(ctx, ep.Addr, handler)
+	if err != nil {
+		return fmt.Errorf("listen for endpoint %s: %w", ep.ID, err)
+	}
+	s.EndpointURLs[ep.ID] = base
 	logger.Info("serving VPC endpoint", slog.String("endpoint", ep.ID), slog.String("url", s.EndpointURLs[ep.ID]))
 	return nil
 }
