@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -126,3 +128,20 @@ const (
 	defaultWait = 10 * time.Second
 	pollEvery   = 200 * time.Millisecond
 )
+
+// ctl runs ec2powerctl as a pipeline runs it, with the suite's AWS
+// environment plus env; it returns the exit code and all it printed.
+func (e *env) ctl(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(e.ctlBin, args...)
+	cmd.Env = append(e.awsEnv(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), out.String()
+	}
+	require.NoError(t, err)
+	return 0, out.String()
+}

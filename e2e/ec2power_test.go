@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"net/http"
-	"os/exec"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -181,19 +178,7 @@ func TestEC2PowerCtlDrivesARealStopAndStart(t *testing.T) {
 	e.needInstances(t)
 	id := e.instances["solo"]
 	ctl := func(args ...string) (int, string) {
-		cmd := exec.Command(e.ctlBin, args...)
-		cmd.Env = append(e.awsEnv(), "EC2POWER_URL="+e.powerURL, "EC2POWER_API_KEY="+e.apiKey)
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else {
-			require.NoError(t, err)
-		}
-		return code, out.String() + errOut.String()
+		return e.ctl(t, []string{"EC2POWER_URL=" + e.powerURL, "EC2POWER_API_KEY=" + e.apiKey}, args...)
 	}
 	code, out := ctl("--wait", "--timeout", "2m", "stop", id)
 	require.Equal(t, 0, code, out)

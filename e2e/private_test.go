@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -121,17 +118,7 @@ func TestPrivateAPIsAnswerOnlyThroughTheirEndpoint(t *testing.T) {
 	t.Run("ec2powerctl through the endpoint", func(t *testing.T) {
 		id := e.instances["solo"]
 		ctl := func(url string, args ...string) (int, string) {
-			cmd := exec.Command(e.ctlBin, append([]string{"--sigv4", "--api-id", power["ApiId"]}, args...)...)
-			cmd.Env = append(e.awsEnv(), "EC2POWER_URL="+url)
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			err := cmd.Run()
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				return ee.ExitCode(), out.String()
-			}
-			require.NoError(t, err)
-			return 0, out.String()
+			return e.ctl(t, []string{"EC2POWER_URL=" + url}, append([]string{"--sigv4", "--api-id", power["ApiId"]}, args...)...)
 		}
 		code, out := ctl(through, "--wait", "--timeout", "2m", "stop", id)
 		require.Equal(t, 0, code, out)
