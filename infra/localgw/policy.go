@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+
+	"github.com/hexlambda/hexlambda/pkg/cfn"
 )
 
 // ResourcePolicy is an API's resource policy, evaluated as API Gateway
@@ -91,41 +93,24 @@ func ParseResourcePolicy(doc string) (*ResourcePolicy, error) {
 		case string:
 			st.Principals = []string{pr}
 		case map[string]any:
-			st.Principals = stringList(pr["AWS"])
+			st.Principals = cfn.StringList(pr["AWS"])
 		}
-		st.Actions = stringList(m["Action"])
-		st.Resources = stringList(m["Resource"])
+		st.Actions = cfn.StringList(m["Action"])
+		st.Resources = cfn.StringList(m["Resource"])
 		if nr, ok := m["NotResource"]; ok {
-			st.Resources, st.NotResource = stringList(nr), true
+			st.Resources, st.NotResource = cfn.StringList(nr), true
 		}
 		cond, _ := m["Condition"].(map[string]any)
 		for op, kv := range cond {
 			keys, _ := kv.(map[string]any)
 			st.Conditions[op] = map[string][]string{}
 			for k, v := range keys {
-				st.Conditions[op][strings.ToLower(k)] = stringList(v)
+				st.Conditions[op][strings.ToLower(k)] = cfn.StringList(v)
 			}
 		}
 		p.Statements = append(p.Statements, st)
 	}
 	return p, nil
-}
-
-// stringList reads a policy value that is a string or a list of strings.
-func stringList(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 // Decision is the outcome of evaluating a policy.
