@@ -204,8 +204,9 @@ func Network(azCount int) (cfn.Template, error) {
 		}}}
 	}
 	var tablesOf []any
-	for _, s := range Names() {
-		if len(Services()[s].Tables) > 0 {
+	services := Services()
+	for _, s := range slices.Sorted(maps.Keys(services)) {
+		if len(services[s].Tables) > 0 {
 			// Tables are named STACK-LOGICALID-SUFFIX by CloudFormation.
 			tablesOf = append(tablesOf, cfn.Sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"+s+"-${Stage}-*"))
 		}

@@ -3,8 +3,8 @@ package cfn
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -112,13 +112,8 @@ func addAlarms(t *Template, s Service) {
 }
 
 func dims(m map[string]any) []any {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]any, 0, len(keys))
-	for _, k := range keys {
+	out := make([]any, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, map[string]any{"Name": k, "Value": m[k]})
 	}
 	return out
