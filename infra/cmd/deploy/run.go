@@ -254,20 +254,15 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 		}
 		return c.print(st.Outputs)
 	case "destroy":
-		if deploy.IsProduction(c.stage) && !c.force {
-			return usagef("%s is a production stage; destroy it with --force", stack)
-		}
-		if err := c.mayChange(stack); err != nil {
+		if err := c.mayDestroy(stack); err != nil {
 			return err
 		}
 		tool, err := c.tool(ctx)
 		if err != nil {
 			return err
 		}
-		if c.terminal && !c.yes {
-			if err := c.ask(fmt.Sprintf("Destroy %s, its API keys and its cursor key?", stack)); err != nil {
-				return err
-			}
+		if err := c.askFirst(fmt.Sprintf("Destroy %s, its API keys and its cursor key?", stack)); err != nil {
+			return err
 		}
 		if err := c.revokeStageKeys(ctx, stack); err != nil {
 			return err
@@ -311,18 +306,19 @@ var errNotConfirmed = errors.New("not confirmed; nothing was changed")
 // executed; without a terminal (or with --yes) it does not ask: production
 // stages were refused up front unless --yes was given (mayChange).
 func (c *command) confirm(stack string, plan deploy.Plan) error {
-	if c.yes || !c.terminal {
-		return nil
-	}
 	verb := "Update"
 	if plan.Create {
 		verb = "Create"
 	}
-	return c.ask(fmt.Sprintf("%s %s with the %d change(s) above?", verb, stack, len(plan.Changes)))
+	return c.askFirst(fmt.Sprintf("%s %s with the %d change(s) above?", verb, stack, len(plan.Changes)))
 }
 
-// ask puts a yes/no question on the terminal; only yes goes ahead.
-func (c *command) ask(question string) error {
+// askFirst puts a yes/no question on the terminal, unless there is none or
+// --yes answered it; only yes goes ahead.
+func (c *command) askFirst(question string) error {
+	if c.yes || !c.terminal {
+		return nil
+	}
 	_, _ = fmt.Fprintf(c.stderr, "%s [y/N] ", question)
 	answer, err := bufio.NewReader(c.stdin).ReadString('\n')
 	if err != nil && answer == "" {
@@ -334,6 +330,15 @@ func (c *command) ask(question string) error {
 	default:
 		return errNotConfirmed
 	}
+}
+
+// mayDestroy refuses to destroy a production stage without --force, or
+// with nobody to confirm.
+func (c *command) mayDestroy(stack string) error {
+	if deploy.IsProduction(c.stage) && !c.force {
+		return usagef("%s is a production stage; destroy it with --force", stack)
+	}
+	return c.mayChange(stack)
 }
 
 // mayChange refuses to change a production stage with nobody to confirm:
@@ -467,10 +472,12 @@ func (c *command) network(ctx context.Context, name string) error {
 	default:
 		return usagef("%s is a platform stack: deploy, diff, outputs or destroy it, not %s", stacks.NetworkName, name)
 	}
-	if name == "destroy" && deploy.IsProduction(c.stage) && !c.force {
-		return usagef("%s serves a production stage; destroy it with --force", stack)
-	}
-	if name == "deploy" || name == "destroy" {
+	switch name {
+	case "destroy":
+		if err := c.mayDestroy(stack); err != nil {
+			return err
+		}
+	case "deploy":
 		if err := c.mayChange(stack); err != nil {
 			return err
 		}
@@ -492,10 +499,8 @@ func (c *command) network(ctx context.Context, name string) error {
 		} else if len(users) > 0 {
 			return fmt.Errorf("%s still carries the private stages %v: destroy them first", stack, users)
 		}
-		if c.terminal && !c.yes {
-			if err := c.ask(fmt.Sprintf("Destroy %s?", stack)); err != nil {
-				return err
-			}
+		if err := c.askFirst(fmt.Sprintf("Destroy %s?", stack)); err != nil {
+			return err
 		}
 		if err := tool.Destroy(ctx, stack); err != nil {
 			return err
