@@ -3,6 +3,7 @@ package contracts_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -77,7 +78,9 @@ func TestABreakingChangeNeedsANewMajorVersionAndAChangelogEntry(t *testing.T) {
 	t.Parallel()
 	base := api(t, "ec2power")
 	removed := withoutInstanceState(t, base)
-	bumped := edit(t, removed, "  version: 1.1.0\n", "  version: 2.0.0\n")
+	current := regexp.MustCompile(`(?m)^  version: 1\.\d+\.\d+$`).Find(removed)
+	require.NotNil(t, current, "the document's version is 1.x")
+	bumped := edit(t, removed, string(current)+"\n", "  version: 2.0.0\n")
 
 	v, err := contracts.Check("ec2power", base, bumped, []byte("# Changelog\n\n## 1.1.0\n"))
 	require.NoError(t, err)

@@ -117,7 +117,33 @@ func (c *CallRecorder) actions(r *http.Request, service string) []string {
 			return []string{service + ":" + q.Get("Action")}
 		}
 	}
+	if a, ok := restAction(service, r.Method, r.URL.Path); ok {
+		return []string{service + ":" + a}
+	}
 	return []string{service + ":" + r.Method + " " + r.URL.Path} // a protocol not named here
+}
+
+// restActions name the calls of the REST-JSON services the functions use,
+// by method and path: "/x/" matches /x/{name}, "/x" matches itself.
+var restActions = map[string][]struct{ method, path, action string }{
+	"scheduler": {
+		{"POST", "/schedules/", "CreateSchedule"}, {"PUT", "/schedules/", "UpdateSchedule"},
+		{"DELETE", "/schedules/", "DeleteSchedule"}, {"GET", "/schedules/", "GetSchedule"}, {"GET", "/schedules", "ListSchedules"},
+		{"POST", "/schedule-groups/", "CreateScheduleGroup"}, {"DELETE", "/schedule-groups/", "DeleteScheduleGroup"},
+		{"GET", "/schedule-groups/", "GetScheduleGroup"}, {"GET", "/schedule-groups", "ListScheduleGroups"},
+	},
+}
+
+func restAction(service, method, path string) (string, bool) {
+	for _, a := range restActions[service] {
+		if a.method != method {
+			continue
+		}
+		if name, ok := strings.CutPrefix(path, a.path); (ok && strings.HasSuffix(a.path, "/") && name != "" && !strings.Contains(name, "/")) || path == a.path {
+			return a.action, true
+		}
+	}
+	return "", false
 }
 
 // transactionActions are the item actions of a DynamoDB transaction.

@@ -25,7 +25,11 @@ func TestTheRecorderNamesCallsAsIAMAuthorizesThem(t *testing.T) {
 	t.Cleanup(rec.Close)
 	rec.Own("ASIAFN", "createClaim")
 	send := func(akid, service, target, contentType, body string) {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, rec.URL()+"/", strings.NewReader(body))
+		method, path := http.MethodPost, "/"
+		if m, p, ok := strings.Cut(target, " "); ok && strings.HasPrefix(p, "/") {
+			method, path, target = m, p, ""
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, rec.URL()+path, strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+akid+"/20261123/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=00")
 		req.Header.Set("Content-Type", contentType)
@@ -41,13 +45,16 @@ func TestTheRecorderNamesCallsAsIAMAuthorizesThem(t *testing.T) {
 		`{"TransactItems":[{"Put":{}},{"Update":{}},{"ConditionCheck":{}}]}`)
 	send("ASIAFN", "ec2", "", "application/x-www-form-urlencoded", "Action=StartInstances&Version=2016-11-15")
 	send("ASIAOTHER", "ssm", "AmazonSSM.GetParameter", "application/x-amz-json-1.1", `{}`)
+	send("ASIAFN", "scheduler", "POST /schedules/lease-i-1-2-ab", "application/json", `{}`)
+	send("ASIAFN", "scheduler", "DELETE /schedules/lease-i-1-2-ab", "application/json", ``)
+	send("ASIAFN", "events", "AWSEvents.PutEvents", "application/x-amz-json-1.1", `{}`)
 
 	assert.Equal(t, map[string]map[string]int{
 		"createClaim": {
 			"dynamodb:GetItem": 1, "dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1, "dynamodb:ConditionCheckItem": 1,
-			"ec2:StartInstances": 1,
+			"ec2:StartInstances": 1, "scheduler:CreateSchedule": 1, "scheduler:DeleteSchedule": 1, "events:PutEvents": 1,
 		},
 		"unknown key ASIAOTHER": {"ssm:GetParameter": 1},
 	}, rec.Calls())
-	assert.Len(t, forwarded, 4, "every call reaches the emulator")
+	assert.Len(t, forwarded, 7, "every call reaches the emulator")
 }

@@ -105,35 +105,43 @@ func Discover(ctx context.Context, gw GatewayAPI, lam LambdaAPI, apiID string) (
 	for i, r := range api.Routes {
 		fc, ok := api.Functions[r.FunctionARN]
 		if !ok {
-			out, err := lam.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(r.FunctionARN)})
-			if err != nil {
-				return API{}, fmt.Errorf("read function %s: %w", r.FunctionARN, err)
-			}
-			c := out.Configuration
-			fc = FunctionConfig{
-				Name: aws.ToString(c.FunctionName), ARN: aws.ToString(c.FunctionArn),
-				Timeout: time.Duration(aws.ToInt32(c.Timeout)) * time.Second, Memory: int(aws.ToInt32(c.MemorySize)),
-				CodeSHA256: aws.ToString(c.CodeSha256), Env: map[string]string{}, Role: aws.ToString(c.Role),
-			}
-			if c.Environment != nil {
-				for k, v := range c.Environment.Variables {
-					fc.Env[k] = v
-				}
-			}
-			if len(c.Architectures) > 0 {
-				fc.Architecture = string(c.Architectures[0])
-			}
-			if out.Code != nil {
-				fc.CodeLocation = aws.ToString(out.Code.Location)
-			}
-			if fc.Timeout <= 0 {
-				fc.Timeout = 3 * time.Second
+			if fc, err = ReadFunction(ctx, lam, r.FunctionARN); err != nil {
+				return API{}, err
 			}
 			api.Functions[r.FunctionARN] = fc
 		}
 		api.Routes[i].FunctionName = fc.Name
 	}
 	return api, nil
+}
+
+// ReadFunction reads a function's configuration from the emulator's Lambda.
+func ReadFunction(ctx context.Context, lam LambdaAPI, nameOrARN string) (FunctionConfig, error) {
+	out, err := lam.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(nameOrARN)})
+	if err != nil {
+		return FunctionConfig{}, fmt.Errorf("read function %s: %w", nameOrARN, err)
+	}
+	c := out.Configuration
+	fc := FunctionConfig{
+		Name: aws.ToString(c.FunctionName), ARN: aws.ToString(c.FunctionArn),
+		Timeout: time.Duration(aws.ToInt32(c.Timeout)) * time.Second, Memory: int(aws.ToInt32(c.MemorySize)),
+		CodeSHA256: aws.ToString(c.CodeSha256), Env: map[string]string{}, Role: aws.ToString(c.Role),
+	}
+	if c.Environment != nil {
+		for k, v := range c.Environment.Variables {
+			fc.Env[k] = v
+		}
+	}
+	if len(c.Architectures) > 0 {
+		fc.Architecture = string(c.Architectures[0])
+	}
+	if out.Code != nil {
+		fc.CodeLocation = aws.ToString(out.Code.Location)
+	}
+	if fc.Timeout <= 0 {
+		fc.Timeout = 3 * time.Second
+	}
+	return fc, nil
 }
 
 // readMethods reads a REST API and every method of its resources.

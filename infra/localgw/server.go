@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -130,6 +131,11 @@ type Config struct {
 	// Endpoints are the VPC endpoints to stand in for, each on its own
 	// listener, through which the targets' private APIs are reached.
 	Endpoints []VpcEndpoint
+	// ScheduleInterval, when set, fires the emulator's due one-time
+	// schedules that target the stacks' functions at this interval, as
+	// EventBridge Scheduler would (see Schedules). The functions no route
+	// serves run for them too.
+	ScheduleInterval time.Duration
 }
 
 // Server is a running local gateway.
@@ -138,6 +144,8 @@ type Server struct {
 	URLs     map[string]string
 	Gateways map[string]*Gateway
 	Pools    map[string]*Pool
+	// Schedules fires due schedules when Config.ScheduleInterval is set.
+	Schedules *Schedules
 	// Recorder holds the functions' AWS calls when Config.RecordCalls.
 	Recorder *CallRecorder
 	// EndpointURLs maps each VPC endpoint id to its listener's base URL
@@ -146,6 +154,8 @@ type Server struct {
 	servers      []*http.Server
 	cacheDir     string
 	ownCache     bool
+	stop         context.CancelFunc
+	done         chan struct{}
 }
 
 // Start discovers the targets, fetches their functions' code and serves
@@ -204,6 +214,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		iam.Principals[c.AccessKeyID] = p
 	}
+	// pool runs a function: its code, in processes with its role's
+	// credentials (or the gateway's) and its environment.
+	pool := func(fc FunctionConfig) (*Pool, error) {
+		dir, err := code.Fetch(ctx, fc)
+		if err != nil {
+			return nil, err
+		}
+		fnCreds := creds
+		if cfg.FunctionRoles {
+			if fnCreds, err = s.roleCredentials(ctx, cfg, fc); err != nil {
+				return nil, err
+			}
+		}
+		fnEnv := append(slices.Clone(env), credentialEnv(fnCreds)...)
+		p := NewPool(Function{Name: fc.Name, ARN: fc.ARN, Dir: dir, Env: fc.Env, Timeout: fc.Timeout, Memory: fc.Memory},
+			cfg.MaxProcesses, fnEnv, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
+		s.Pools[fc.Name] = p
+		return p, nil
+	}
+	scheduled := map[string]Invoker{} // every function, by ARN
 	for _, t := range cfg.Targets {
 		api, err := Discover(ctx, gw, lam, t.APIID)
 		if err != nil {
@@ -212,23 +242,37 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		invokers := map[string]Invoker{}
 		for arn, fc := range api.Functions {
-			dir, err := code.Fetch(ctx, fc)
+			p, err := pool(fc)
 			if err != nil {
 				s.Close()
 				return nil, err
 			}
-			fnCreds := creds
-			if cfg.FunctionRoles {
-				if fnCreds, err = s.roleCredentials(ctx, cfg, fc); err != nil {
+			invokers[arn], scheduled[arn] = p, p
+		}
+		if cfg.ScheduleInterval > 0 && t.Stack != "" {
+			// The stack's functions no route serves: what its schedules
+			// invoke.
+			names, err := stackFunctions(ctx, cloudformation.NewFromConfig(cfg.AWS), t.Stack)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			for _, name := range names {
+				if _, ok := s.Pools[name]; ok {
+					continue
+				}
+				fc, err := ReadFunction(ctx, lam, name)
+				if err == nil {
+					var p *Pool
+					if p, err = pool(fc); err == nil {
+						scheduled[fc.ARN] = p
+					}
+				}
+				if err != nil {
 					s.Close()
 					return nil, err
 				}
 			}
-			fnEnv := append(slices.Clone(env), credentialEnv(fnCreds)...)
-			pool := NewPool(Function{Name: fc.Name, ARN: fc.ARN, Dir: dir, Env: fc.Env, Timeout: fc.Timeout, Memory: fc.Memory},
-				cfg.MaxProcesses, fnEnv, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
-			s.Pools[fc.Name] = pool
-			invokers[arn] = pool
 		}
 		watch, err := NewWatch(ctx, gw, t.APIID, time.Second, func(ctx context.Context) (API, error) {
 			return Discover(ctx, gw, lam, t.APIID)
@@ -272,7 +316,34 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.ScheduleInterval > 0 {
+		s.Schedules = NewSchedules(scheduler.NewFromConfig(cfg.AWS), scheduled, cfg.Logger)
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		s.stop, s.done = stop, make(chan struct{})
+		go func() {
+			defer close(s.done)
+			s.Schedules.Run(runCtx, cfg.ScheduleInterval)
+		}()
+	}
 	return s, nil
+}
+
+// stackFunctions lists the names of a stack's Lambda functions.
+func stackFunctions(ctx context.Context, cf *cloudformation.Client, stack string) ([]string, error) {
+	var names []string
+	p := cloudformation.NewListStackResourcesPaginator(cf, &cloudformation.ListStackResourcesInput{StackName: aws.String(stack)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the resources of %s: %w", stack, err)
+		}
+		for _, r := range page.StackResourceSummaries {
+			if aws.ToString(r.ResourceType) == "AWS::Lambda::Function" {
+				names = append(names, aws.ToString(r.PhysicalResourceId))
+			}
+		}
+	}
+	return names, nil
 }
 
 // serve serves h on addr (default 127.0.0.1:0, a free port) until Close,
@@ -366,6 +437,10 @@ func credentialEnv(c aws.Credentials) []string {
 
 // Close stops the listeners and every function process.
 func (s *Server) Close() {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
 	if s.Recorder != nil {
 		s.Recorder.Close()
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -49,6 +50,9 @@ type Function struct {
 	// concurrency (WaitingConcurrency), so a burst of waits can neither take
 	// the account's Lambda concurrency nor grow without bound.
 	Waits bool
+	// Internal marks a function no route serves: the service's own
+	// resources invoke it (a schedule, a rule), so API Gateway may not.
+	Internal bool
 }
 
 // Route is one method of the REST API.
@@ -126,6 +130,11 @@ type Service struct {
 	// callers, one per role: each allows execute-api:Invoke on the routes of
 	// its operations in this API and stage, and nothing else.
 	AccessPolicies []AccessPolicy
+	// Resources are the service's own further resources, by logical id
+	// (what invokes its internal functions, for example).
+	Resources map[string]Resource
+	// Outputs are the service's own further outputs.
+	Outputs map[string]Output
 }
 
 // AccessPolicy is a managed policy for the callers of some operations.
@@ -293,6 +302,12 @@ func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 		delete(t.Parameters, "WaitingConcurrency")
 	}
 	addAPI(&t, s, values)
+	for _, id := range slices.Sorted(maps.Keys(s.Resources)) {
+		t.Add(id, s.Resources[id])
+	}
+	for id, o := range s.Outputs {
+		t.Outputs[id] = o
+	}
 	for _, p := range s.AccessPolicies {
 		addAccessPolicy(&t, s, p)
 	}
@@ -358,6 +373,12 @@ func (s Service) check() error {
 			return fmt.Errorf("service %s: route %s %s has no function for %s", s.Name, r.Method, r.Pattern, r.Operation)
 		}
 		used[r.Operation] = true
+	}
+	for _, f := range s.Functions {
+		if f.Internal && used[f.Operation] {
+			return fmt.Errorf("service %s: internal function %s serves a route", s.Name, f.Operation)
+		}
+		used[f.Operation] = used[f.Operation] || f.Internal
 	}
 	for op := range ops {
 		if !used[op] {
@@ -540,6 +561,9 @@ func addFunction(t *Template, s Service, f Function) {
 		// leave VpcConfig out; cfn-lint checks its default as an id anyway.
 		Metadata: map[string]any{"cfn-lint": map[string]any{"config": map[string]any{"ignore_checks": []string{"W1030"}}}},
 	})
+	if f.Internal {
+		return
+	}
 	t.Add(id+"Permission", Resource{
 		Type: "AWS::Lambda::Permission",
 		Properties: map[string]any{

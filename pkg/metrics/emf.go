@@ -129,3 +129,22 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// Count writes one count metric of the function (by Service and
+// Function): n occurrences of name, such as events that could not be
+// published.
+func (m *EMF) Count(_ context.Context, name string, n int) {
+	line := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": m.now().UnixMilli(),
+			"CloudWatchMetrics": []directive{{
+				Namespace: Namespace, Dimensions: [][]string{{"Service", "Function"}}, Metrics: []metric{{name, "Count"}},
+			}},
+		},
+		"Service": m.service, "Function": m.function, name: n,
+	}
+	b := append(mustJSON(line), '\n')
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, _ = m.w.Write(b)
+}

@@ -119,3 +119,15 @@ func TestServeFeedsTheMetricsAndLogs(t *testing.T) {
 	}
 	assert.Contains(t, access, "durationMs")
 }
+
+func TestCountsAreMetricsOfTheFunction(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	m := metrics.NewEMF(&buf, "ec2power", "stopInstance")
+	m.Count(context.Background(), "EventsNotPublished", 3)
+	got := checkEMF(t, bytes.TrimSpace(buf.Bytes()))
+	assert.InDelta(t, 3, got["EventsNotPublished"], 0)
+	assert.Equal(t, "stopInstance", got["Function"])
+	d := got["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{map[string]any{"Name": "EventsNotPublished", "Unit": "Count"}}, d["Metrics"])
+}

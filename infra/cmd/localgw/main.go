@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	port := fs.Int("port", 0, "port of the first API (the next ones follow); 0 picks free ports")
 	maxProcs := fs.Int("max-processes", 4, "concurrent processes per function")
 	functionLogs := fs.Bool("function-logs", true, "copy the functions' logs to stderr")
+	schedules := fs.Duration("schedules", time.Second, "fire the emulator's due one-time schedules that target the stacks' functions, checking this often (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
@@ -123,6 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv, err := localgw.Start(ctx, localgw.Config{
 		AWS: cfg, Endpoint: endpoint, Targets: targets, CodeBuckets: buckets, MaxProcesses: *maxProcs,
 		Logger: slog.New(slog.NewJSONHandler(stderr, nil)), FunctionOutput: fnOut, Endpoints: endpoints,
+		ScheduleInterval: *schedules,
 	})
 	if err != nil {
 		return err
