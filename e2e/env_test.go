@@ -22,6 +22,8 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedulertypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/hexlambda/hexlambda/infra/localgw"
@@ -212,7 +214,26 @@ func (e *env) deployBoth() error {
 	if e.claims, err = e.outputs("claims"); err != nil {
 		return err
 	}
-	e.power, err = e.outputs("ec2power")
+	if e.power, err = e.outputs("ec2power"); err != nil {
+		return err
+	}
+	return e.ensureScheduleGroup(e.power["ScheduleGroupName"])
+}
+
+// ensureScheduleGroup makes the stack's schedule group where the
+// emulator's CloudFormation left it out (moto has no
+// AWS::Scheduler::ScheduleGroup); on AWS the stack made it.
+func (e *env) ensureScheduleGroup(name string) error {
+	if name == "" {
+		return errors.New("the ec2power stack has no ScheduleGroupName output")
+	}
+	client := scheduler.NewFromConfig(e.cfg)
+	_, err := client.GetScheduleGroup(context.Background(), &scheduler.GetScheduleGroupInput{Name: aws.String(name)})
+	var nf *schedulertypes.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		return err
+	}
+	_, err = client.CreateScheduleGroup(context.Background(), &scheduler.CreateScheduleGroupInput{Name: aws.String(name)})
 	return err
 }
 
@@ -341,7 +362,7 @@ func setupMoto() (*env, string, error) {
 	var targets []localgw.Target
 	e.gateway, targets, err = e.startGateway([]string{"claims-" + Stage, "ec2power-" + Stage}, localgw.Config{
 		MaxProcesses: 4, FunctionOutput: logs, Callers: []aws.Credentials{*e.adjuster},
-		FunctionRoles: true, RecordCalls: true,
+		FunctionRoles: true, RecordCalls: true, ScheduleInterval: 250 * time.Millisecond,
 	})
 	if err != nil {
 		return e, "", err

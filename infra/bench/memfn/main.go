@@ -25,7 +25,9 @@ import (
 	claimsapp "github.com/hexlambda/hexlambda/services/claims/app"
 	"github.com/hexlambda/hexlambda/services/claims/domain"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memevents"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memsched"
 	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
@@ -77,7 +79,7 @@ func build(service, op string, logger *slog.Logger) (*httpapi.Router, error) {
 		sel := cfg.App.Selector
 		fleet := memfleet.NewFleet(memfleet.WithTransitionDelays(0, 0))
 		fleet.Launch(memfleet.InstanceSpec{Tags: map[string]string{sel.ManagedKey: sel.ManagedValue, sel.GroupKey: "bench"}})
-		a, err := powerproviders.Local(cfg, fleet, memory.NewTable(), clock, logger)
+		a, _, err := powerproviders.Local(cfg, fleet, memory.NewTable(), clock, logger, memsched.New(nil, logger), memevents.New(nil))
 		if err != nil {
 			return nil, err
 		}

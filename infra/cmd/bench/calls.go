@@ -24,6 +24,8 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memevents"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memsched"
 	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
@@ -93,7 +95,8 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	powerAPI, err := powerproviders.Local(powerCfg, ec2.NewFleet(awsec2.NewFromConfig(cfg)), dynamodb.NewTable(ddb, "bench-audit", dynamodb.WithCursors(codec)), clk, logger)
+	powerAPI, _, err := powerproviders.Local(powerCfg, ec2.NewFleet(awsec2.NewFromConfig(cfg)), dynamodb.NewTable(ddb, "bench-audit", dynamodb.WithCursors(codec)), clk, logger,
+		memsched.New(nil, logger), memevents.New(nil))
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,9 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	claimsproviders "github.com/hexlambda/hexlambda/services/claims/providers"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memevents"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memsched"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
 	powerproviders "github.com/hexlambda/hexlambda/services/ec2power/providers"
@@ -127,10 +129,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	clock := lambdafn.SystemClock{}
 	claims := claimsproviders.Local(claimsCfg, claimsTable, clock, claimsproviders.UUIDv7{}, logger)
-	power, err := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger)
+	// Leases expire for real: schedules are timers calling the expiry,
+	// and events are log lines.
+	sched := memsched.New(nil, logger)
+	defer sched.Close()
+	power, powerUC, err := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger, sched, memevents.New(logger))
 	if err != nil {
 		return fmt.Errorf("ec2power: %w", err)
 	}
+	sched.SetTarget(powerproviders.NewExpiry(powerUC, logger).Handle)
 	router := httpapi.NewRouter(append(claims.Routes(), power.Routes()...)...)
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)

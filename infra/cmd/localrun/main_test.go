@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,4 +156,24 @@ func TestReadsTheServicesConfiguration(t *testing.T) {
 	status, group := getJSON(t, http.MethodGet, url+"/groups/web")
 	require.Equal(t, http.StatusOK, status)
 	assert.Len(t, group["items"], 2)
+}
+
+// Leases expire for real in the local run: the in-memory scheduler's
+// timers call the same expiry the deployed expireLease runs.
+func TestALeaseExpiresInTheLocalRun(t *testing.T) {
+	t.Parallel()
+	url, logs := serve(t, map[string]string{})
+	status, list := getJSON(t, http.MethodGet, url+"/groups/ci")
+	require.Equal(t, http.StatusOK, status)
+	id := list["items"].([]any)[0].(map[string]any)["instanceId"].(string)
+
+	status, started := getJSON(t, http.MethodPost, url+"/instances/"+id+"/start?lease=1s&wait=true")
+	require.Equal(t, http.StatusOK, status, "%v", started)
+	require.NotNil(t, started["lease"])
+	assert.Eventually(t, func() bool {
+		_, in := getJSON(t, http.MethodGet, url+"/instances/"+id)
+		return in["state"] == "stopped"
+	}, 10*time.Second, 50*time.Millisecond, "the lease stopped the instance")
+	assert.Eventually(t, func() bool { return strings.Contains(logs.String(), `"detailType":"Lease Expired"`) }, 5*time.Second, 50*time.Millisecond,
+		"the events are log lines")
 }

@@ -30,10 +30,14 @@ const (
 	OpStartInstance     = "startInstance"
 	OpStopInstance      = "stopInstance"
 	OpInstanceHistory   = "instanceHistory"
+	OpExtendLease       = "extendLease"
+	OpReleaseLease      = "releaseLease"
+	// OpExpireLease is served by no route: a lease's schedule invokes it.
+	OpExpireLease = "expireLease"
 )
 
 // Operations lists every operation of the service.
-var Operations = []string{OpDescribeInstances, OpStartInstance, OpStopInstance, OpInstanceHistory}
+var Operations = []string{OpDescribeInstances, OpStartInstance, OpStopInstance, OpInstanceHistory, OpExtendLease, OpReleaseLease, OpExpireLease}
 
 // Limits of the parameters.
 const (
@@ -43,12 +47,14 @@ const (
 )
 
 // Deps are the use cases behind the routes. A function gives only what its
-// operation needs: describeInstances the Inventory, startInstance and
-// stopInstance the Power, instanceHistory the History.
+// operation needs: describeInstances the Inventory and the Leases,
+// startInstance, stopInstance, extendLease and releaseLease the Power,
+// instanceHistory the History.
 type Deps struct {
 	Inventory *app.Inventory
 	Power     *app.Power
 	History   *app.History
+	Leases    *app.LeaseReader
 }
 
 // API serves the ec2power routes.
@@ -77,6 +83,8 @@ func (a *API) Routes(operations ...string) []httpapi.Route {
 		{Operation: OpStartInstance, Method: http.MethodPost, Pattern: "/groups/{group}/start", Handler: a.groupAction(domain.Start)},
 		{Operation: OpStopInstance, Method: http.MethodPost, Pattern: "/groups/{group}/stop", Handler: a.groupAction(domain.Stop)},
 		{Operation: OpInstanceHistory, Method: http.MethodGet, Pattern: "/instances/{id}/history", Handler: h(a.history)},
+		{Operation: OpExtendLease, Method: http.MethodPost, Pattern: "/instances/{id}/lease", Handler: h(a.extendLease)},
+		{Operation: OpReleaseLease, Method: http.MethodDelete, Pattern: "/instances/{id}/lease", Handler: h(a.releaseLease)},
 		{Operation: OpStartInstance, Method: http.MethodGet, Pattern: "/start", Handler: a.legacyAction(domain.Start)},
 		{Operation: OpStopInstance, Method: http.MethodGet, Pattern: "/stop", Handler: a.legacyAction(domain.Stop)},
 	}
@@ -89,14 +97,30 @@ func (a *API) Router(operations ...string) *httpapi.Router {
 }
 
 type instanceJSON struct {
-	InstanceID            string `json:"instanceId"`
-	Name                  string `json:"name,omitempty"`
-	Type                  string `json:"type"`
-	State                 string `json:"state"`
-	StateReason           string `json:"stateReason,omitempty"`
-	Group                 string `json:"group,omitempty"`
-	LaunchTime            string `json:"launchTime,omitempty"`
-	HibernationConfigured bool   `json:"hibernationConfigured"`
+	InstanceID            string     `json:"instanceId"`
+	Name                  string     `json:"name,omitempty"`
+	Type                  string     `json:"type"`
+	State                 string     `json:"state"`
+	StateReason           string     `json:"stateReason,omitempty"`
+	Group                 string     `json:"group,omitempty"`
+	LaunchTime            string     `json:"launchTime,omitempty"`
+	HibernationConfigured bool       `json:"hibernationConfigured"`
+	Lease                 *leaseJSON `json:"lease,omitempty"`
+}
+
+type leaseJSON struct {
+	ExpiresAt string `json:"expiresAt"`
+	State     string `json:"state,omitempty"`
+	GrantedAt string `json:"grantedAt,omitempty"`
+	Owner     string `json:"owner,omitempty"`
+}
+
+func toLeaseJSON(l domain.Lease) *leaseJSON {
+	out := &leaseJSON{ExpiresAt: l.ExpiresAt.UTC().Format(time.RFC3339), State: string(l.State), Owner: l.Owner()}
+	if !l.GrantedAt.IsZero() {
+		out.GrantedAt = l.GrantedAt.UTC().Format(time.RFC3339)
+	}
+	return out
 }
 
 func (a *API) toJSON(in domain.Instance) instanceJSON {
@@ -111,26 +135,31 @@ func (a *API) toJSON(in domain.Instance) instanceJSON {
 }
 
 type resultJSON struct {
-	InstanceID    string `json:"instanceId"`
-	Name          string `json:"name,omitempty"`
-	Action        string `json:"action"`
-	DryRun        bool   `json:"dryRun"`
-	Result        string `json:"result"`
-	Changed       bool   `json:"changed"`
-	PreviousState string `json:"previousState,omitempty"`
-	State         string `json:"state,omitempty"`
-	StateReason   string `json:"stateReason,omitempty"`
-	Hibernated    *bool  `json:"hibernated,omitempty"`
-	Code          string `json:"code,omitempty"`
-	Message       string `json:"message,omitempty"`
+	InstanceID    string     `json:"instanceId"`
+	Name          string     `json:"name,omitempty"`
+	Action        string     `json:"action"`
+	DryRun        bool       `json:"dryRun"`
+	Result        string     `json:"result"`
+	Changed       bool       `json:"changed"`
+	PreviousState string     `json:"previousState,omitempty"`
+	State         string     `json:"state,omitempty"`
+	StateReason   string     `json:"stateReason,omitempty"`
+	Hibernated    *bool      `json:"hibernated,omitempty"`
+	Code          string     `json:"code,omitempty"`
+	Message       string     `json:"message,omitempty"`
+	Lease         *leaseJSON `json:"lease,omitempty"`
 }
 
 func toResultJSON(action domain.Action, dryRun bool, r domain.Result) resultJSON {
-	return resultJSON{
+	out := resultJSON{
 		InstanceID: r.InstanceID, Name: r.Name, Action: string(action), DryRun: dryRun,
 		Result: string(r.Outcome), Changed: r.Changed(), PreviousState: string(r.Previous), State: string(r.State),
 		StateReason: r.StateReason, Hibernated: r.Hibernated, Code: r.Code, Message: r.Message,
 	}
+	if !r.LeaseExpiresAt.IsZero() {
+		out.Lease = &leaseJSON{ExpiresAt: r.LeaseExpiresAt.UTC().Format(time.RFC3339)}
+	}
+	return out
 }
 
 func instanceID(req ports.Request) (string, error) {
@@ -162,8 +191,32 @@ func boolParam(req ports.Request, name string) (bool, error) {
 	}
 }
 
+// duration reads a Go duration such as 90s or 5m, or whole seconds.
+func duration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		n, nerr := strconv.Atoi(s)
+		d, err = time.Duration(n)*time.Second, nerr
+	}
+	return d, err
+}
+
+// leaseParam reads a lease length: from 1s, such as 2h or 30m (the stage's
+// maximum is the use case's to check).
+func leaseParam(req ports.Request, name string) (time.Duration, error) {
+	v := req.Query.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := duration(v)
+	if err != nil || d < domain.MinLease {
+		return 0, invalidParameter(name, name+" must be a duration of at least 1s, such as 2h or 30m")
+	}
+	return d, nil
+}
+
 // actOptions reads wait, timeout (a Go duration such as 90s or 5m, or
-// seconds), dryRun and, for stops, hibernate.
+// seconds), dryRun, for starts lease and for stops hibernate.
 func actOptions(req ports.Request, action domain.Action) (app.ActOptions, error) {
 	var o app.ActOptions
 	var err error
@@ -179,12 +232,14 @@ func actOptions(req ports.Request, action domain.Action) (app.ActOptions, error)
 	if o.Hibernate && action != domain.Stop {
 		return o, invalidParameter("hibernate", "hibernate applies to stop only")
 	}
+	if o.Lease, err = leaseParam(req, "lease"); err != nil {
+		return o, err
+	}
+	if o.Lease > 0 && action != domain.Start {
+		return o, invalidParameter("lease", "lease applies to start only")
+	}
 	if t := req.Query.Get("timeout"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil {
-			n, nerr := strconv.Atoi(t)
-			d, err = time.Duration(n)*time.Second, nerr
-		}
+		d, err := duration(t)
 		if err != nil || d < time.Second || d > MaxTimeout {
 			return o, invalidParameter("timeout", "timeout must be a duration from 1s to 1h, such as 90s or 5m")
 		}
@@ -218,7 +273,55 @@ func (a *API) get(ctx context.Context, req ports.Request) (ports.Response, error
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
-	return httpapi.JSON(http.StatusOK, a.toJSON(in)), nil
+	out := a.toJSON(in)
+	if a.deps.Leases != nil {
+		l, ok, err := a.deps.Leases.Of(ctx, id, who(req))
+		if err != nil {
+			return ports.Response{}, mapError(err)
+		}
+		if ok {
+			out.Lease = toLeaseJSON(l)
+		}
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}
+
+// extendLease adds extend to the instance's lease.
+func (a *API) extendLease(ctx context.Context, req ports.Request) (ports.Response, error) {
+	id, err := instanceID(req)
+	if err != nil {
+		return ports.Response{}, err
+	}
+	d, err := leaseParam(req, "extend")
+	if err != nil {
+		return ports.Response{}, err
+	}
+	if d == 0 {
+		return ports.Response{}, invalidParameter("extend", "extend is required: how much longer the lease runs, such as 30m")
+	}
+	l, err := a.deps.Power.ExtendLease(ctx, id, d, who(req))
+	if err != nil {
+		return ports.Response{}, mapError(err)
+	}
+	lj := toLeaseJSON(l)
+	lj.Owner = ""
+	return httpapi.JSON(http.StatusOK, struct {
+		InstanceID string     `json:"instanceId"`
+		Lease      *leaseJSON `json:"lease"`
+	}{InstanceID: id, Lease: lj}), nil
+}
+
+// releaseLease ends the instance's lease now: it is stopped.
+func (a *API) releaseLease(ctx context.Context, req ports.Request) (ports.Response, error) {
+	id, err := instanceID(req)
+	if err != nil {
+		return ports.Response{}, err
+	}
+	r, err := a.deps.Power.ReleaseLease(ctx, id, who(req))
+	if err != nil {
+		return ports.Response{}, mapError(err)
+	}
+	return singleResponse(domain.Stop, false, r)
 }
 
 func (a *API) group(ctx context.Context, req ports.Request) (ports.Response, error) {
@@ -359,6 +462,9 @@ func (a *API) legacyAction(action domain.Action) ports.Handler {
 		if err != nil {
 			return ports.Response{}, mapError(err)
 		}
+		if action == domain.Start && opts.Lease == 0 && !opts.DryRun {
+			opts.Lease = a.deps.Power.LeaseLimits().Default
+		}
 		switch {
 		case target.Group != "":
 			results, err := a.deps.Power.ActOnGroup(ctx, action, target.Group, opts, who(req))
@@ -396,6 +502,10 @@ type historyJSON struct {
 	Result      string `json:"result"`
 	Code        string `json:"code,omitempty"`
 	State       string `json:"state,omitempty"`
+	// LeaseExpiresAt is the end of the lease a start came with.
+	LeaseExpiresAt string `json:"leaseExpiresAt,omitempty"`
+	// Trigger is what caused the action when it was not a caller: lease.
+	Trigger string `json:"trigger,omitempty"`
 }
 
 func (a *API) history(ctx context.Context, req ports.Request) (ports.Response, error) {
@@ -429,6 +539,10 @@ func (a *API) history(ctx context.Context, req ports.Request) (ports.Response, e
 		if !e.FinishedAt.IsZero() {
 			h.FinishedAt = e.FinishedAt.UTC().Format(time.RFC3339Nano)
 		}
+		if !e.LeaseExpiresAt.IsZero() {
+			h.LeaseExpiresAt = e.LeaseExpiresAt.UTC().Format(time.RFC3339)
+		}
+		h.Trigger = e.Trigger
 		out.Items = append(out.Items, h)
 	}
 	return httpapi.JSON(http.StatusOK, out), nil

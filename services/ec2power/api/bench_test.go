@@ -34,7 +34,7 @@ func BenchmarkRoutes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := app.NewPower(app.NewInventory(fleet, app.DefaultConfig()), audit, g, systemClock{}, app.DefaultConfig(), logger)
+	svc := app.NewPower(app.NewInventory(fleet, app.DefaultConfig()), audit, g, systemClock{}, app.DefaultConfig(), logger, app.Effects{})
 	adapter := apigw.New(api.New(api.Deps{Power: svc, History: app.NewHistory(audit, g, systemClock{})}).Router(), logger)
 	ctx := context.Background()
 	setup := app.Who{Caller: ports.Caller{APIKeyID: "bench"}, RequestID: "setup"}

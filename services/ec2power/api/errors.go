@@ -22,6 +22,9 @@ const (
 	CodeHistoryNotFound   = "history_not_found"
 	CodeNotPermitted      = "not_permitted"
 	CodeGrantsUnavailable = "grants_unavailable"
+	CodeLeaseTooLong      = "lease_too_long"
+	CodeNoLease           = "no_lease"
+	CodeLeaseExpiring     = "lease_expiring"
 )
 
 // problem is how one error code is answered.
@@ -46,6 +49,9 @@ var problems = map[string]problem{
 	CodeHistoryNotFound:   {http.StatusNotFound, 0, "nothing was ever recorded for this instance"},
 	CodeNotPermitted:      {http.StatusForbidden, 0, "this instance or group is outside the caller's grant; nothing was done"},
 	CodeGrantsUnavailable: {http.StatusServiceUnavailable, 5, "the caller's grant could not be read, so nothing was done; retry"},
+	CodeLeaseTooLong:      {http.StatusBadRequest, 0, "the lease is longer than this stage allows"},
+	CodeNoLease:           {http.StatusNotFound, 0, "the instance holds no lease"},
+	CodeLeaseExpiring:     {http.StatusConflict, 0, "the lease is over and its instance is being stopped; start it again with a new lease"},
 
 	domain.CodeIncorrectState:       {http.StatusConflict, 5, domain.Message(domain.CodeIncorrectState)},
 	domain.CodeInsufficientCapacity: {http.StatusServiceUnavailable, 60, domain.Message(domain.CodeInsufficientCapacity)},
@@ -56,6 +62,7 @@ var problems = map[string]problem{
 	domain.CodeDryRunDenied:         {http.StatusForbidden, 0, domain.Message(domain.CodeDryRunDenied)},
 	domain.CodeUpstreamError:        {http.StatusBadGateway, 0, domain.Message(domain.CodeUpstreamError)},
 	domain.CodeUnavailable:          {http.StatusServiceUnavailable, 5, domain.Message(domain.CodeUnavailable)},
+	domain.CodeLeaseUnavailable:     {http.StatusServiceUnavailable, 5, domain.Message(domain.CodeLeaseUnavailable)},
 }
 
 // apiError returns the error answered for code, with the table's status,
@@ -93,6 +100,9 @@ var errorCodes = []struct {
 	{app.ErrHistoryNotFound, CodeHistoryNotFound},
 	{app.ErrNotPermitted, CodeNotPermitted},
 	{app.ErrGrantsUnavailable, CodeGrantsUnavailable},
+	{app.ErrNoLease, CodeNoLease},
+	{app.ErrLeaseExpiring, CodeLeaseExpiring},
+	{app.ErrLeasesUnavailable, domain.CodeLeaseUnavailable},
 	{fleet.ErrNotFound, CodeInstanceNotFound},
 	{fleet.ErrThrottled, domain.CodeThrottled},
 	{fleet.ErrUnavailable, domain.CodeUnavailable},
@@ -102,6 +112,10 @@ var errorCodes = []struct {
 // mapError turns use-case errors into API errors; anything else goes on
 // to httpapi.AsError at the edge.
 func mapError(err error) error {
+	var limit *app.LeaseLimitError
+	if errors.As(err, &limit) {
+		return apiError(CodeLeaseTooLong, limit.Reason).WithDetail("maxLease", limit.Max.String()).WithCause(err)
+	}
 	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
 			return apiError(c.code, "").WithCause(err)

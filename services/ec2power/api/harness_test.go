@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -20,7 +21,9 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memevents"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memsched"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
@@ -38,6 +41,9 @@ type harness struct {
 	audit  ports.Table
 	router *httpapi.Router
 	seq    atomic.Int64
+	sched  *memsched.Scheduler
+	events *memevents.Bus
+	power  *app.Power
 }
 
 type setup struct {
@@ -50,6 +56,8 @@ type setup struct {
 	// grants and auditors are the GRANTS and AUDITORS mappings (default:
 	// every caller controls every group and audits).
 	grants, auditors string
+	// leases are the stage's lease limits (default: the documented ones).
+	leases *domain.LeaseLimits
 }
 
 func newHarness(t *testing.T, s setup) *harness {
@@ -73,6 +81,9 @@ func newHarness(t *testing.T, s setup) *harness {
 	cfg := app.DefaultConfig()
 	cfg.PollInterval = 5 * time.Millisecond
 	cfg.WaitLimit = s.limit
+	if s.leases != nil {
+		cfg.Leases = *s.leases
+	}
 	target, err := app.ParseTarget(s.target)
 	require.NoError(t, err)
 	cfg.DefaultTarget = target
@@ -85,9 +96,25 @@ func newHarness(t *testing.T, s setup) *harness {
 	}
 	g, err := grants.Parse(h.audit, s.grants, s.auditors)
 	require.NoError(t, err)
-	power := app.NewPower(app.NewInventory(fleet, cfg), audit, g, systemClock{}, cfg, logging.New(io.Discard, 0))
-	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit, g, systemClock{})}).Router()
+	h.sched = memsched.New(nil, logging.New(io.Discard, 0))
+	t.Cleanup(h.sched.Close)
+	h.events = memevents.New(nil)
+	leases := audittable.NewLeases(h.audit)
+	power := app.NewPower(app.NewInventory(fleet, cfg), audit, g, systemClock{}, cfg, logging.New(io.Discard, 0),
+		app.Effects{Leases: leases, Scheduler: h.sched, Events: h.events})
+	h.power = power
+	h.sched.SetTarget(h.expire)
+	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit, g, systemClock{}), Leases: app.NewLeaseReader(leases, g)}).Router()
 	return h
+}
+
+// expire is what a lease's schedule invokes.
+func (h *harness) expire(ctx context.Context, input []byte) error {
+	var e domain.LeaseExpiry
+	if err := json.Unmarshal(input, &e); err != nil {
+		return err
+	}
+	return h.power.ExpireLease(ctx, e)
 }
 
 type systemClock struct{}

@@ -46,7 +46,7 @@ func newWorld(t *testing.T, audit app.AuditLog) world {
 	require.NoError(t, err)
 	return world{
 		fleet: f, inv: inv, history: app.NewHistory(audit, g, wallClock{}),
-		power: app.NewPower(inv, audit, g, wallClock{}, cfg, logging.New(io.Discard, 0)),
+		power: app.NewPower(inv, audit, g, wallClock{}, cfg, logging.New(io.Discard, 0), app.Effects{}),
 	}
 }
 

@@ -53,6 +53,11 @@ type AuditEntry struct {
 	Code       string
 	State      domain.InstanceState
 	FinishedAt time.Time
+	// LeaseExpiresAt is the end of the lease a start came with.
+	LeaseExpiresAt time.Time
+	// Trigger is what caused the action: TriggerLease for a lease's
+	// expiry; empty for a caller of the API.
+	Trigger string
 }
 
 // HistoryPage is one page of an instance's audit entries, newest first.

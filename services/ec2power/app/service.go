@@ -79,13 +79,15 @@ type Config struct {
 	PollInterval time.Duration
 	// DefaultTarget is what GET /start and GET /stop act on.
 	DefaultTarget Target
+	// Leases bound the leases callers may ask for.
+	Leases domain.LeaseLimits
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
 		Selector: domain.DefaultSelector, DefaultWait: 5 * time.Minute,
-		PollInterval: 2 * time.Second,
+		PollInterval: 2 * time.Second, Leases: domain.DefaultLeaseLimits,
 	}
 }
 
@@ -165,7 +167,9 @@ type Grants interface {
 // Power starts and stops managed instances: the use cases of startInstance
 // and stopInstance. A caller acts only on the groups its grant covers;
 // every request is recorded in the audit log before anything is done, and
-// completed with its result.
+// completed with its result. A start may come with a lease, which stops
+// the instance when it ends; a stop ends the lease. What changes is
+// published as events.
 type Power struct {
 	*Inventory
 	audit  AuditLog
@@ -173,12 +177,16 @@ type Power struct {
 	clock  ports.Clock
 	cfg    Config
 	logger *slog.Logger
+	fx     Effects
 }
 
 // NewPower returns the power use cases over the inventory's fleet.
-func NewPower(inv *Inventory, audit AuditLog, grants Grants, clock ports.Clock, cfg Config, logger *slog.Logger) *Power {
-	return &Power{Inventory: inv, audit: audit, grants: grants, clock: clock, cfg: cfg, logger: logger}
+func NewPower(inv *Inventory, audit AuditLog, grants Grants, clock ports.Clock, cfg Config, logger *slog.Logger, fx Effects) *Power {
+	return &Power{Inventory: inv, audit: audit, grants: grants, clock: clock, cfg: cfg, logger: logger, fx: fx}
 }
+
+// LeaseLimits returns the stage's lease limits.
+func (s *Power) LeaseLimits() domain.LeaseLimits { return s.cfg.Leases }
 
 // permit refuses, before anything is done or recorded, an action on an
 // instance or group outside the caller's grant.
@@ -204,6 +212,24 @@ type ActOptions struct {
 	Timeout   time.Duration // 0: DefaultWait
 	DryRun    bool
 	Hibernate bool
+	// Lease, on a start, stops the instance that long after (0: no lease).
+	Lease time.Duration
+
+	// trigger is what caused the action (TriggerAPI when empty).
+	trigger string
+	// endReason is why a stop ends the instance's lease (LeaseStopped
+	// when empty).
+	endReason string
+	// schedule is the lease expiry the action serves: its stop is not
+	// the caller's, and ends no lease (the expiry ends its own).
+	schedule string
+}
+
+func (o ActOptions) triggerName() string {
+	if o.trigger == "" {
+		return TriggerAPI
+	}
+	return o.trigger
 }
 
 // ActOnInstance starts or stops one managed instance. An unmanaged instance
@@ -258,8 +284,19 @@ func (s *Power) ActOnInstances(ctx context.Context, action domain.Action, ids []
 // refuses those in the wrong state, calls the provider in one batch for the
 // rest (splitting the batch to isolate failures), and waits when asked.
 func (s *Power) act(ctx context.Context, action domain.Action, instances []domain.Instance, group string, opts ActOptions, who Who) ([]domain.Result, error) {
-	if err := s.permit(ctx, who, group, instances); err != nil {
-		return nil, err
+	if opts.schedule == "" {
+		if err := s.permit(ctx, who, group, instances); err != nil {
+			return nil, err
+		}
+	}
+	leasing := action == domain.Start && opts.Lease > 0 && !opts.DryRun
+	if action == domain.Start && opts.Lease > 0 {
+		if err := s.cfg.Leases.Check(opts.Lease); err != nil {
+			return nil, s.leaseLimit(err)
+		}
+		if s.fx.Leases == nil || s.fx.Scheduler == nil {
+			return nil, fmt.Errorf("%w: this function keeps no leases", ErrLeasesUnavailable)
+		}
 	}
 	entries := make([]AuditEntry, len(instances))
 	now := s.clock.Now().UTC()
@@ -267,12 +304,30 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 		e := AuditEntry{
 			InstanceID: in.ID, Action: action, DryRun: opts.DryRun, Group: group,
 			RequestID: who.RequestID, APIKeyID: who.APIKeyID, Principal: who.Principal, SourceIP: who.SourceIP,
-			RequestedAt: now, Result: ResultRequested,
+			RequestedAt: now, Result: ResultRequested, Trigger: opts.trigger,
+		}
+		if leasing {
+			e.LeaseExpiresAt = now.Add(opts.Lease).Truncate(time.Second)
 		}
 		if err := s.audit.Open(ctx, e); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 		}
 		entries[i] = e
+	}
+	// The leases are recorded, with their expiries, before anything
+	// starts: no instance runs on a lease that nothing will end.
+	leases := make([]domain.Lease, len(instances))
+	for i, in := range instances {
+		if !leasing || domain.Classify(action, in.State) == domain.Never {
+			continue
+		}
+		l, err := s.grantLease(ctx, in.ID, opts.Lease, who)
+		if err != nil {
+			s.abandon(ctx, entries, leases, err)
+			return nil, err
+		}
+		leases[i] = l
+		entries[i].LeaseExpiresAt = l.ExpiresAt
 	}
 
 	results := make([]domain.Result, len(instances))
@@ -345,6 +400,12 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 	}
 
 	for i := range results {
+		if leases[i].Version > 0 && results[i].OK() {
+			results[i].LeaseExpiresAt = leases[i].ExpiresAt
+		}
+	}
+	events := s.settleLeases(ctx, action, instances, group, results, leases, opts, who)
+	for i := range results {
 		e := entries[i]
 		e.Result, e.Code, e.State = string(results[i].Outcome), results[i].Code, results[i].State
 		e.FinishedAt = s.clock.Now().UTC()
@@ -352,7 +413,61 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 			s.logger.ErrorContext(ctx, "audit entry not completed", slog.String("instance", results[i].InstanceID), slog.String("error", err.Error()))
 		}
 	}
+	s.publish(ctx, events...)
 	return results, nil
+}
+
+// settleLeases ends the leases an action ends: a start's lease when the
+// start failed, the instance's lease when a stop (not an expiry's) left it
+// stopped or stopping. It returns the events of the action.
+func (s *Power) settleLeases(ctx context.Context, action domain.Action, instances []domain.Instance, group string, results []domain.Result, leases []domain.Lease, opts ActOptions, who Who) []Event {
+	var events []Event
+	for i, r := range results {
+		if ev, ok := resultEvent(action, instances[i], group, r, opts, who); ok {
+			events = append(events, ev)
+		}
+		detail := EventDetail{InstanceID: r.InstanceID, Name: r.Name, Group: group, Trigger: opts.triggerName(), RequestID: who.RequestID}
+		switch {
+		case leases[i].Version > 0 && !r.OK():
+			if _, _, err := s.endLease(context.WithoutCancel(ctx), r.InstanceID, domain.LeaseStartFailed, leases[i].Schedule); err != nil {
+				s.logger.ErrorContext(ctx, "lease of a failed start not ended", slog.String("instance", r.InstanceID), slog.String("error", err.Error()))
+			}
+		case leases[i].Version > 0:
+			detail.Lease = &LeaseDetail{ExpiresAt: stamp(leases[i].ExpiresAt)}
+			events = append(events, Event{DetailType: EventLeaseGranted, Detail: detail})
+		case action == domain.Stop && !opts.DryRun && opts.schedule == "" && r.OK() && s.fx.Leases != nil:
+			reason := opts.endReason
+			if reason == "" {
+				reason = domain.LeaseStopped
+			}
+			ended, ok, err := s.endLease(context.WithoutCancel(ctx), r.InstanceID, reason, "")
+			if err != nil {
+				s.logger.ErrorContext(ctx, "lease of a stopped instance not ended", slog.String("instance", r.InstanceID), slog.String("error", err.Error()))
+			} else if ok {
+				detail.Lease = &LeaseDetail{ExpiresAt: stamp(ended.ExpiresAt), EndReason: reason}
+				events = append(events, Event{DetailType: EventLeaseReleased, Detail: detail})
+			}
+		}
+	}
+	return events
+}
+
+// abandon completes the entries of a request that failed before anything
+// was done, and ends the leases it had granted.
+func (s *Power) abandon(ctx context.Context, entries []AuditEntry, leases []domain.Lease, cause error) {
+	ctx = context.WithoutCancel(ctx)
+	for i, e := range entries {
+		if leases[i].Version > 0 {
+			if _, _, err := s.endLease(ctx, e.InstanceID, domain.LeaseStartFailed, leases[i].Schedule); err != nil {
+				s.logger.ErrorContext(ctx, "lease of an abandoned start not ended", slog.String("instance", e.InstanceID), slog.String("error", err.Error()))
+			}
+		}
+		e.Result, e.Code, e.FinishedAt = string(domain.Failed), domain.CodeLeaseUnavailable, s.clock.Now().UTC()
+		if err := s.audit.Complete(ctx, e); err != nil {
+			s.logger.ErrorContext(ctx, "audit entry not completed", slog.String("instance", e.InstanceID), slog.String("error", err.Error()))
+		}
+	}
+	s.logger.ErrorContext(ctx, "start abandoned: lease not granted", slog.String("error", cause.Error()))
 }
 
 // bisect calls the provider for ids and, when the batch fails, splits it in

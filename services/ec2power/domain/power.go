@@ -5,6 +5,7 @@ package domain
 import (
 	"fmt"
 	"regexp"
+	"time"
 )
 
 // Action is a power action.
@@ -94,6 +95,7 @@ const (
 	CodeDryRunDenied         = "dry_run_denied"
 	CodeUpstreamError        = "upstream_error"
 	CodeUnavailable          = "upstream_unavailable"
+	CodeLeaseUnavailable     = "lease_unavailable"
 )
 
 // Result is the outcome of an action on one instance.
@@ -108,6 +110,9 @@ type Result struct {
 	StateReason string
 	// Hibernated is set for stops that asked to hibernate.
 	Hibernated *bool
+	// LeaseExpiresAt is when the lease a start came with stops the
+	// instance.
+	LeaseExpiresAt time.Time
 }
 
 // Changed reports whether the action changed the instance.
@@ -129,6 +134,7 @@ var messages = map[string]string{
 	CodeDryRunDenied:         "the action would be denied",
 	CodeUpstreamError:        "EC2 failed the request",
 	CodeUnavailable:          "EC2 could not be reached; retry later",
+	CodeLeaseUnavailable:     "the lease could not be recorded, so nothing was started; retry later",
 }
 
 // Message returns the message for a code.

@@ -5,6 +5,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,17 +13,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awsscheduler "github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/google/wire"
 
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/adapters/dynamodb"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/eventbridge"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/scheduler"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
@@ -48,6 +55,20 @@ const (
 	// EnvAuditors lists the callers who see who asked in the history;
 	// grants.DefaultAuditors when unset.
 	EnvAuditors = "AUDITORS"
+	// EnvMaxLease is the longest lease (a Go duration; 12h when unset).
+	EnvMaxLease = "MAX_LEASE"
+	// EnvDefaultLease is the lease of GET /start (empty: none).
+	EnvDefaultLease = "DEFAULT_LEASE"
+	// EnvEventBus is the EventBridge bus of the service's events
+	// ("default" when unset).
+	EnvEventBus = "EVENT_BUS"
+	// EnvScheduleGroup is the EventBridge Scheduler group of the lease
+	// expiries; EnvExpireLeaseARN the function they invoke, and
+	// EnvSchedulerRoleARN the role they invoke it as (the functions that
+	// grant leases need all three; those that only end them, the group).
+	EnvScheduleGroup    = "SCHEDULE_GROUP"
+	EnvExpireLeaseARN   = "EXPIRE_LEASE_ARN"
+	EnvSchedulerRoleARN = "SCHEDULER_ROLE_ARN"
 )
 
 // Config is the functions' configuration.
@@ -61,6 +82,10 @@ type Config struct {
 	FunctionName       string
 	// Grants and Auditors are the GRANTS and AUDITORS mappings.
 	Grants, Auditors string
+	// EventBus receives the service's events.
+	EventBus string
+	// Schedules is where lease expiries are scheduled.
+	Schedules scheduler.Target
 }
 
 // Getenv reads one environment variable.
@@ -74,6 +99,10 @@ func LoadConfig(getenv Getenv) (Config, error) {
 		CursorKey: []byte(getenv(EnvCursorKey)), CursorKeyParameter: getenv(EnvCursorKeyParameter),
 		FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		Grants:       getenv(EnvGrants), Auditors: getenv(EnvAuditors),
+		EventBus: getenv(EnvEventBus),
+		Schedules: scheduler.Target{
+			Group: getenv(EnvScheduleGroup), FunctionARN: getenv(EnvExpireLeaseARN), RoleARN: getenv(EnvSchedulerRoleARN),
+		},
 	}
 	if cfg.Grants == "" {
 		cfg.Grants = grants.DefaultGrants
@@ -102,13 +131,21 @@ func LoadConfig(getenv Getenv) (Config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{EnvWaitLimit, &cfg.App.WaitLimit}, {EnvPollInterval, &cfg.App.PollInterval}} {
+	}{
+		{EnvWaitLimit, &cfg.App.WaitLimit}, {EnvPollInterval, &cfg.App.PollInterval},
+		{EnvMaxLease, &cfg.App.Leases.Max}, {EnvDefaultLease, &cfg.App.Leases.Default},
+	} {
 		if v := getenv(d.name); v != "" {
 			parsed, err := time.ParseDuration(v)
 			if err != nil || parsed <= 0 {
 				return Config{}, fmt.Errorf("environment variable %s: %q is not a positive duration such as 25s", d.name, v)
 			}
 			*d.dst = parsed
+		}
+	}
+	if d := cfg.App.Leases.Default; d > 0 {
+		if err := cfg.App.Leases.Check(d); err != nil {
+			return Config{}, fmt.Errorf("environment variable %s: %w", EnvDefaultLease, err)
 		}
 	}
 	return cfg, nil
@@ -166,8 +203,32 @@ func NewGrants(table ports.Table, cfg Config) (*grants.Store, error) {
 func NewInventory(f fleet.Fleet, cfg Config) *app.Inventory { return app.NewInventory(f, cfg.App) }
 
 // NewPower returns the start and stop use cases.
-func NewPower(inv *app.Inventory, audit app.AuditLog, g app.Grants, clock ports.Clock, cfg Config, logger *slog.Logger) *app.Power {
-	return app.NewPower(inv, audit, g, clock, cfg.App, logger)
+func NewPower(inv *app.Inventory, audit app.AuditLog, g app.Grants, clock ports.Clock, cfg Config, logger *slog.Logger, fx app.Effects) *app.Power {
+	return app.NewPower(inv, audit, g, clock, cfg.App, logger, fx)
+}
+
+// NewLeaseStore returns the leases, kept in the audit table.
+func NewLeaseStore(table ports.Table) *audittable.Leases { return audittable.NewLeases(table) }
+
+// NewLeaseReader returns what GET /instances/{id} shows of a lease.
+func NewLeaseReader(store app.LeaseStore, g app.Grants) *app.LeaseReader {
+	return app.NewLeaseReader(store, g)
+}
+
+// NewScheduler returns the lease expiries' scheduler: SCHEDULE_GROUP is
+// required, and a function that grants leases also needs
+// EXPIRE_LEASE_ARN and SCHEDULER_ROLE_ARN.
+func NewScheduler(awsCfg aws.Config, cfg Config) (*scheduler.Scheduler, error) {
+	if cfg.Schedules.Group == "" {
+		return nil, fmt.Errorf("environment variable %s is required (the schedule group of the lease expiries)", EnvScheduleGroup)
+	}
+	return scheduler.New(awsscheduler.NewFromConfig(awsCfg), cfg.Schedules), nil
+}
+
+// NewEventBus returns the publisher of the service's events, counting
+// those the bus does not take in the function's metrics.
+func NewEventBus(awsCfg aws.Config, cfg Config) *eventbridge.Bus {
+	return eventbridge.New(awseventbridge.NewFromConfig(awsCfg), cfg.EventBus, metrics.NewEMF(os.Stdout, Service, cfg.FunctionName))
 }
 
 // NewHistory returns the history use case.
@@ -204,6 +265,14 @@ var (
 		NewGrants, wire.Bind(new(app.Grants), new(*grants.Store)))
 	// OnTable serves ports.Table with the DynamoDB table.
 	OnTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
+	// Leases are the lease store on the audit table.
+	Leases = wire.NewSet(NewLeaseStore, wire.Bind(new(app.LeaseStore), new(*audittable.Leases)))
+	// Effects are the leases, their EventBridge Scheduler expiries and
+	// the EventBridge bus of the events.
+	Effects = wire.NewSet(Leases,
+		NewScheduler, wire.Bind(new(app.Scheduler), new(*scheduler.Scheduler)),
+		NewEventBus, wire.Bind(new(app.Publisher), new(*eventbridge.Bus)),
+		wire.Struct(new(app.Effects), "*"))
 )
 
 // ReadHistory builds instanceHistory: the audit log, paged.
@@ -215,15 +284,57 @@ func Start(initialize func(context.Context) (*apigw.Adapter, error)) { lambdafn.
 
 // Local builds every operation in one API over the given adapters, from the
 // same providers as the functions: the local run and the bench use it with
-// the configuration LoadConfig reads.
-func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger) (*api.API, error) {
+// the configuration LoadConfig reads. It returns the power use cases too,
+// whose lease expiry the local scheduler calls.
+func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger, sched app.Scheduler, events app.Publisher) (*api.API, *app.Power, error) {
 	audit := NewAuditLog(auditTable)
 	g, err := NewGrants(auditTable, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inv := NewInventory(f, cfg)
-	return NewAPI(api.Deps{Inventory: inv, Power: NewPower(inv, audit, g, clock, cfg, logger), History: NewHistory(audit, g, clock)}), nil
+	leases := NewLeaseStore(auditTable)
+	power := NewPower(inv, audit, g, clock, cfg, logger, app.Effects{Leases: leases, Scheduler: sched, Events: events})
+	return NewAPI(api.Deps{Inventory: inv, Power: power, History: NewHistory(audit, g, clock), Leases: NewLeaseReader(leases, g)}), power, nil
+}
+
+// Expiry is the expireLease function: what a lease's schedule invokes.
+type Expiry struct {
+	power  *app.Power
+	logger *slog.Logger
+}
+
+// NewExpiry returns the lease expiry handler.
+func NewExpiry(power *app.Power, logger *slog.Logger) *Expiry {
+	return &Expiry{power: power, logger: logger}
+}
+
+// Handle is the function's handler: input is the schedule's (a
+// domain.LeaseExpiry). Input that is not one is logged and dropped (a
+// retry would not mend it); any other failure is returned, so the
+// Scheduler retries.
+func (e *Expiry) Handle(ctx context.Context, input []byte) error {
+	var x domain.LeaseExpiry
+	if err := json.Unmarshal(input, &x); err != nil || !domain.ValidInstanceID(x.InstanceID) || x.Schedule == "" {
+		e.logger.ErrorContext(ctx, "lease expiry dropped: not an expiry", slog.String("input", string(input)))
+		return nil
+	}
+	if err := e.power.ExpireLease(ctx, x); err != nil {
+		e.logger.ErrorContext(ctx, "lease expiry failed; the scheduler retries", slog.String("instance", x.InstanceID), slog.String("schedule", x.Schedule), slog.String("error", err.Error()))
+		return err
+	}
+	return nil
+}
+
+// StartExpiry builds the expireLease function and serves it; a failure to
+// build is one JSON log line naming the cause, and the process exits.
+func StartExpiry(initialize func(context.Context) (*Expiry, error)) {
+	e, err := initialize(context.Background())
+	if err != nil {
+		logging.New(os.Stderr, slog.LevelError).Error("function init failed", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(func(ctx context.Context, input json.RawMessage) error { return e.Handle(ctx, input) })
 }
 
 // KeyGrants keeps the grants of a stage's API keys in its audit table: the

@@ -5,6 +5,8 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/hexlambda/hexlambda/pkg/cfn"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
@@ -42,19 +44,64 @@ func Service() cfn.Service {
 		// API Gateway ends integrations at 29 s; a longer wait is the client's.
 		providers.EnvWaitLimit: "25s",
 	})
-	action := func(op, pkg, ec2Action string) cfn.Function {
-		return cfn.Function{
-			Operation: op, Package: pkg, Timeout: 30, Env: actEnv, Waits: true,
-			Statements: []cfn.Statement{
-				{Sid: "ActOnManagedInstancesOnly", Actions: []string{ec2Action}, Resources: instances, Condition: onlyManaged},
-				describe,
-				// An entry is created before acting (PutItem) and completed
-				// once from its open state (UpdateItem), both conditional.
-				{Sid: "RecordAudit", Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit},
-				readGrants,
-			},
-		}
+	// Leases: the expiries are one-time schedules in the stack's own
+	// schedule group, invoking expireLease as SchedulerRole.
+	// The group is named after the stack, so nothing refers to the group
+	// resource but the stack itself.
+	schedules := []any{cfn.Sub("arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${AWS::StackName}/*")}
+	scheduleExpiries := []cfn.Statement{
+		{Sid: "ScheduleLeaseExpiries", Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule"}, Resources: schedules},
+		{
+			Sid: "PassTheSchedulerRoleToTheSchedulerOnly", Actions: []string{"iam:PassRole"}, Resources: []any{cfn.GetAtt("SchedulerRole", "Arn")},
+			Condition: map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}},
+		},
 	}
+	cancelExpiries := []cfn.Statement{{Sid: "CancelLeaseExpiries", Actions: []string{"scheduler:DeleteSchedule"}, Resources: schedules}}
+	publish := cfn.Statement{
+		Sid: "PublishEvents", Actions: []string{"events:PutEvents"},
+		Resources: []any{cfn.Sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBus}")},
+	}
+	leaseEnv := func(grants bool) map[string]any {
+		m := base(map[string]any{
+			providers.EnvAuditTable: cfn.Ref("AuditTable"), providers.EnvScheduleGroup: cfn.Sub("${AWS::StackName}"),
+			providers.EnvEventBus: cfn.Ref("EventBus"),
+		})
+		if grants {
+			m[providers.EnvGrants], m[providers.EnvAuditors] = cfn.Ref("Grants"), cfn.Ref("Auditors")
+		}
+		return m
+	}
+	granting := func(m map[string]any) map[string]any {
+		m[providers.EnvExpireLeaseARN] = cfn.GetAtt(cfn.FunctionLogicalID(api.OpExpireLease), "Arn")
+		m[providers.EnvSchedulerRoleARN] = cfn.GetAtt("SchedulerRole", "Arn")
+		m[providers.EnvMaxLease], m[providers.EnvDefaultLease] = cfn.Ref("MaxLease"), cfn.Ref("DefaultLease")
+		return m
+	}
+	// An audit entry is created before acting (PutItem) and completed once
+	// from its open state (UpdateItem), both conditional; a lease is read
+	// (GetItem) and written at the version read (PutItem, UpdateItem).
+	recordAudit := cfn.Statement{Sid: "RecordAuditAndLeases", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
+	act := func(op, ec2Action string, env map[string]any, lease []cfn.Statement) cfn.Function {
+		f := cfn.Function{
+			Operation: op, Package: "./services/ec2power/cmd/" + strings.ToLower(op), Timeout: 30, Env: env,
+			Statements: append([]cfn.Statement{describe, recordAudit, publish}, lease...),
+		}
+		if ec2Action != "" {
+			f.Statements = append([]cfn.Statement{
+				{Sid: "ActOnManagedInstancesOnly", Actions: []string{ec2Action}, Resources: instances, Condition: onlyManaged},
+			}, f.Statements...)
+		}
+		return f
+	}
+	startEnv, stopEnv := granting(leaseEnv(true)), leaseEnv(true)
+	for k, v := range actEnv {
+		startEnv[k], stopEnv[k] = v, v
+	}
+	start := act(api.OpStartInstance, "ec2:StartInstances", startEnv, scheduleExpiries)
+	stop := act(api.OpStopInstance, "ec2:StopInstances", stopEnv, cancelExpiries)
+	start.Waits, stop.Waits = true, true
+	expire := act(api.OpExpireLease, "ec2:StopInstances", leaseEnv(false), cancelExpiries)
+	expire.Internal = true
 	return cfn.Service{
 		Name:        providers.Service,
 		Description: "Start, stop and inspect managed EC2 instances (hexlambda ec2power service)",
@@ -71,11 +118,64 @@ func Service() cfn.Service {
 				Type: "String", Default: "", MaxLength: intp(4096),
 				Description: "Callers who see who asked in histories: pattern,... (empty: IAM principals; API keys issued with --audit)",
 			},
+			"MaxLease": {
+				Type: "String", Default: "12h", AllowedPattern: leaseDuration,
+				Description: "The longest a lease may still run, when granted or extended (a duration such as 12h or 90m)",
+			},
+			"DefaultLease": {
+				Type: "String", Default: "", AllowedPattern: "^(|" + leaseDuration[1:len(leaseDuration)-1] + ")$",
+				Description: "The lease of GET /start when it asks for none (empty: none)",
+			},
+			"EventBus": {
+				Type: "String", Default: "default", AllowedPattern: "^[A-Za-z0-9._/-]{1,256}$",
+				Description: "Name of the EventBridge bus the service's events go to (default: the account's default bus)",
+			},
+		},
+		Resources: map[string]cfn.Resource{
+			"ScheduleGroup": {
+				Type:       "AWS::Scheduler::ScheduleGroup",
+				Properties: map[string]any{"Name": cfn.Sub("${AWS::StackName}")},
+			},
+			// The role the Scheduler invokes expireLease as: that function,
+			// for schedules of this account, and nothing else.
+			"SchedulerRole": {
+				Type: "AWS::IAM::Role",
+				Properties: map[string]any{
+					"Description": cfn.Sub("Role of the lease expiries of ${AWS::StackName}"),
+					"AssumeRolePolicyDocument": map[string]any{
+						"Version": "2012-10-17",
+						"Statement": []any{map[string]any{
+							"Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+							"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": cfn.Ref("AWS::AccountId")}},
+						}},
+					},
+					"Policies": []any{map[string]any{
+						"PolicyName": "invoke-expireLease",
+						"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+							"Sid": "InvokeExpireLeaseOnly", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+							"Resource": cfn.GetAtt(cfn.FunctionLogicalID(api.OpExpireLease), "Arn"),
+						}}},
+					}},
+				},
+			},
+		},
+		Outputs: map[string]cfn.Output{
+			"ScheduleGroupName": {Description: "Schedule group of the lease expiries", Value: cfn.Sub("${AWS::StackName}")},
 		},
 		Functions: []cfn.Function{
-			{Operation: api.OpDescribeInstances, Package: "./services/ec2power/cmd/describeinstances", Timeout: 10, Env: base(nil), Statements: []cfn.Statement{describe}},
-			action(api.OpStartInstance, "./services/ec2power/cmd/startinstance", "ec2:StartInstances"),
-			action(api.OpStopInstance, "./services/ec2power/cmd/stopinstance", "ec2:StopInstances"),
+			{
+				// It shows leases, and their owners to auditors.
+				Operation: api.OpDescribeInstances, Package: "./services/ec2power/cmd/describeinstances", Timeout: 10,
+				Env: base(map[string]any{
+					providers.EnvAuditTable: cfn.Ref("AuditTable"),
+					providers.EnvGrants:     grants[providers.EnvGrants], providers.EnvAuditors: grants[providers.EnvAuditors],
+				}),
+				Statements: []cfn.Statement{describe, {Sid: "ReadLeasesAndKeyGrants", Actions: []string{"dynamodb:GetItem"}, Resources: audit}},
+			},
+			start, stop,
+			act(api.OpExtendLease, "", granting(leaseEnv(true)), scheduleExpiries),
+			act(api.OpReleaseLease, "ec2:StopInstances", leaseEnv(true), cancelExpiries),
+			expire,
 			{
 				Operation: api.OpInstanceHistory, Package: "./services/ec2power/cmd/instancehistory", Timeout: 10,
 				Env: base(map[string]any{
@@ -89,3 +189,6 @@ func Service() cfn.Service {
 }
 
 func intp(n int) *int { return &n }
+
+// leaseDuration is a duration in hours, minutes and seconds (Go's syntax).
+const leaseDuration = `^([0-9]{1,3}h)?([0-9]{1,4}m)?([0-9]{1,5}s)?$`

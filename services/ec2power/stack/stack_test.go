@@ -20,10 +20,14 @@ func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
 		"DescribeInstances": {"ec2:DescribeInstances"},
 		"StartInstance":     {"ec2:DescribeInstances", "ec2:StartInstances"},
 		"StopInstance":      {"ec2:DescribeInstances", "ec2:StopInstances"},
+		"ExtendLease":       {"ec2:DescribeInstances"},
+		"ReleaseLease":      {"ec2:DescribeInstances", "ec2:StopInstances"},
+		"ExpireLease":       {"ec2:DescribeInstances", "ec2:StopInstances"},
 	}, instanceActions(t, tp))
+	write := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} // key grants, leases; audit entries, leases
 	assert.Equal(t, map[string][]string{
-		"StartInstance":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, // key grants; audit entries
-		"StopInstance":    {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"DescribeInstances": {"dynamodb:GetItem"},
+		"StartInstance":     write, "StopInstance": write, "ExtendLease": write, "ReleaseLease": write, "ExpireLease": write,
 		"InstanceHistory": {"dynamodb:GetItem", "dynamodb:Query"},
 	}, tp.ActionsOn(t, "dynamodb:"))
 	for rid, role := range tp.OfType("AWS::IAM::Role") {
@@ -59,10 +63,22 @@ func instanceActions(t *testing.T, tp cfntest.Template) map[string][]string {
 func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, map[string][]string{
-		"DescribeInstancesFunction": {"GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
-		"StartInstanceFunction":     {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION", "WAIT_LIMIT"},
-		"StopInstanceFunction":      {"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION", "WAIT_LIMIT"},
-		"InstanceHistoryFunction":   {"AUDITORS", "AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
+		"DescribeInstancesFunction": {"AUDITORS", "AUDIT_TABLE", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
+		"StartInstanceFunction": {
+			"AUDITORS", "AUDIT_TABLE", "DEFAULT_LEASE", "DEFAULT_TARGET", "EVENT_BUS", "EXPIRE_LEASE_ARN", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL",
+			"MANAGED_TAG", "MAX_LEASE", "SCHEDULER_ROLE_ARN", "SCHEDULE_GROUP", "SERVICE_VERSION", "WAIT_LIMIT",
+		},
+		"StopInstanceFunction": {
+			"AUDITORS", "AUDIT_TABLE", "DEFAULT_TARGET", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP",
+			"SERVICE_VERSION", "WAIT_LIMIT",
+		},
+		"ExtendLeaseFunction": {
+			"AUDITORS", "AUDIT_TABLE", "DEFAULT_LEASE", "EVENT_BUS", "EXPIRE_LEASE_ARN", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG",
+			"MAX_LEASE", "SCHEDULER_ROLE_ARN", "SCHEDULE_GROUP", "SERVICE_VERSION",
+		},
+		"ReleaseLeaseFunction":    {"AUDITORS", "AUDIT_TABLE", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"ExpireLeaseFunction":     {"AUDIT_TABLE", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"InstanceHistoryFunction": {"AUDITORS", "AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
 
@@ -75,6 +91,9 @@ func TestEveryOperationHasOneFunctionAndEveryRouteIsDeployed(t *testing.T) {
 		assert.Equal(t, "./services/ec2power/cmd/"+strings.ToLower(f.Operation), f.Package)
 	}
 	assert.ElementsMatch(t, api.Operations, ops)
+	for _, f := range svc.Functions {
+		assert.Equal(t, f.Operation == api.OpExpireLease, f.Internal, "only expireLease is served by no route: %s", f.Operation)
+	}
 	assert.ElementsMatch(t, cfn.RoutesOf(api.RouteTable()), svc.Routes)
 }
 
@@ -97,4 +116,40 @@ func TestFunctionsThatWaitHaveReservedConcurrency(t *testing.T) {
 func TestOnlyTheFunctionsThatPageReadTheCursorKey(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, map[string][]string{"InstanceHistory": {"ssm:GetParameter"}}, cfntest.Render(t, stack.Service()).ActionsOn(t, "ssm:"))
+}
+
+func TestLeaseExpiriesAreScopedToTheStacksOwnScheduleGroupAndFunction(t *testing.T) {
+	t.Parallel()
+	tp := cfntest.Render(t, stack.Service())
+	assert.Equal(t, map[string][]string{
+		"StartInstance": {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
+		"ExtendLease":   {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
+		"StopInstance":  {"scheduler:DeleteSchedule"}, "ReleaseLease": {"scheduler:DeleteSchedule"}, "ExpireLease": {"scheduler:DeleteSchedule"},
+	}, tp.ActionsOn(t, "scheduler:"))
+	assert.Equal(t, map[string][]string{"StartInstance": {"iam:PassRole"}, "ExtendLease": {"iam:PassRole"}}, tp.ActionsOn(t, "iam:"),
+		"only the functions that schedule pass the scheduler's role")
+	for rid, role := range tp.OfType("AWS::IAM::Role") {
+		for _, st := range cfntest.Statements(t, role) {
+			for _, a := range st.Actions {
+				switch {
+				case strings.HasPrefix(a, "scheduler:"):
+					assert.JSONEq(t, `[{"Fn::Sub":"arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${AWS::StackName}/*"}]`, cfntest.JS(st.Resources), rid)
+				case a == "iam:PassRole":
+					assert.JSONEq(t, `[{"Fn::GetAtt":["SchedulerRole","Arn"]}]`, cfntest.JS(st.Resources), rid)
+					assert.Equal(t, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}, st.Condition, rid)
+				case a == "events:PutEvents":
+					assert.JSONEq(t, `[{"Fn::Sub":"arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBus}"}]`, cfntest.JS(st.Resources), rid)
+				}
+			}
+		}
+	}
+	role := tp.Resources["SchedulerRole"].Properties
+	assert.JSONEq(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"scheduler.amazonaws.com"},"Action":"sts:AssumeRole",
+		"Condition":{"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}}}]}`, cfntest.JS(role["AssumeRolePolicyDocument"]))
+	assert.JSONEq(t, `[{"PolicyName":"invoke-expireLease","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Sid":"InvokeExpireLeaseOnly",
+		"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":{"Fn::GetAtt":["ExpireLeaseFunction","Arn"]}}]}}]`, cfntest.JS(role["Policies"]),
+		"the scheduler's role invokes expireLease and nothing else")
+	_, apiMayInvoke := tp.Resources["ExpireLeasePermission"]
+	assert.False(t, apiMayInvoke, "API Gateway may not invoke expireLease")
+	assert.Equal(t, "AWS::Scheduler::ScheduleGroup", tp.Resources["ScheduleGroup"].Type)
 }

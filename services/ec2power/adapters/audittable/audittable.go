@@ -116,7 +116,7 @@ func attributes(e app.AuditEntry) ports.Attributes {
 	}
 	for k, v := range map[string]string{
 		"group": e.Group, "apiKeyId": e.APIKeyID, "principal": e.Principal, "sourceIp": e.SourceIP,
-		"code": e.Code, "state": string(e.State),
+		"code": e.Code, "state": string(e.State), "trigger": e.Trigger,
 	} {
 		if v != "" {
 			attrs[k] = v
@@ -124,6 +124,9 @@ func attributes(e app.AuditEntry) ports.Attributes {
 	}
 	if !e.FinishedAt.IsZero() {
 		attrs["finishedAt"] = e.FinishedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !e.LeaseExpiresAt.IsZero() {
+		attrs["leaseExpiresAt"] = e.LeaseExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
 	return attrs
 }
@@ -133,7 +136,9 @@ func entry(it ports.Item) app.AuditEntry {
 	dry, _ := it.Attributes["dryRun"].(bool)
 	req, _ := time.Parse(time.RFC3339Nano, s("requestedAt"))
 	fin, _ := time.Parse(time.RFC3339Nano, s("finishedAt"))
+	lease, _ := time.Parse(time.RFC3339Nano, s("leaseExpiresAt"))
 	return app.AuditEntry{
+		LeaseExpiresAt: lease, Trigger: s("trigger"),
 		InstanceID: s("instanceId"), Action: domain.Action(s("action")), DryRun: dry, Group: s("group"),
 		RequestID: s("requestId"), APIKeyID: s("apiKeyId"), Principal: s("principal"), SourceIP: s("sourceIp"),
 		RequestedAt: req, Result: s("result"), Code: s("code"), State: domain.InstanceState(s("state")), FinishedAt: fin,

@@ -7,16 +7,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestInitNeedsNoAuditTable(t *testing.T) {
-	t.Setenv("AUDIT_TABLE", "")
+func env(t *testing.T) {
+	t.Setenv("AUDIT_TABLE", "audit")
 	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("SCHEDULE_GROUP", "ec2power-test")
+}
+
+func TestInitFailsClearlyWithoutTheAuditTable(t *testing.T) {
+	env(t)
+	t.Setenv("AUDIT_TABLE", "")
+	_, err := initialize(t.Context())
+	require.ErrorContains(t, err, "AUDIT_TABLE is required")
+}
+
+func TestInitBuildsTheHandler(t *testing.T) {
+	env(t)
 	h, err := initialize(t.Context())
 	require.NoError(t, err)
 	assert.NotNil(t, h)
 }
 
 func TestInitFailsClearlyOnABadManagedTag(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
+	env(t)
 	t.Setenv("MANAGED_TAG", "no-equals-sign")
 	_, err := initialize(t.Context())
 	require.ErrorContains(t, err, "MANAGED_TAG")

@@ -27,8 +27,20 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 		return nil, err
 	}
 	inventory := providers.NewInventory(fleet, providersConfig)
+	client := providers.NewDynamoClient(config)
+	table, err := providers.AuditTable(client, providersConfig)
+	if err != nil {
+		return nil, err
+	}
+	leases := providers.NewLeaseStore(table)
+	store, err := providers.NewGrants(table, providersConfig)
+	if err != nil {
+		return nil, err
+	}
+	leaseReader := providers.NewLeaseReader(leases, store)
 	deps := api.Deps{
 		Inventory: inventory,
+		Leases:    leaseReader,
 	}
 	apiAPI := providers.NewAPI(deps)
 	operation := _wireOperationValue

@@ -66,6 +66,8 @@ type options struct {
 	apiID     string
 	limit     int
 	poll      time.Duration
+	lease     time.Duration
+	by        time.Duration
 }
 
 type cli struct {
@@ -137,7 +139,7 @@ func (c *cli) commands() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE: func(*cobra.Command, []string) error {
-			return fail(exitUsage, "a command is required: start, stop, status, list or history")
+			return fail(exitUsage, "a command is required: start, stop, extend, release, status, list or history")
 		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
@@ -172,6 +174,28 @@ func (c *cli) commands() *cobra.Command {
 	start := action("start", "Start an instance, or a group with --group")
 	stop := action("stop", "Stop an instance, or a group with --group")
 	stop.Flags().BoolVar(&c.opts.hibernate, "hibernate", false, "hibernate instead of stopping")
+	start.Flags().DurationVar(&c.opts.lease, "lease", 0,
+		"stop the instances this long after the start, whatever happens to the pipeline (e.g. 2h; at most the stage's maximum)")
+	extend := &cobra.Command{
+		Use: "extend INSTANCE_ID --by DURATION", Short: "Extend an instance's lease", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if c.opts.by <= 0 {
+				return fail(exitUsage, "extend needs --by, a positive duration such as 30m")
+			}
+			return c.prepare(cmd.Context(), func(ctx context.Context) error {
+				return c.send(ctx, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/lease?extend="+url.QueryEscape(c.opts.by.String()))
+			})
+		},
+	}
+	extend.Flags().DurationVar(&c.opts.by, "by", 0, "how much longer the lease runs (e.g. 30m)")
+	release := &cobra.Command{
+		Use: "release INSTANCE_ID", Short: "End an instance's lease now: it is stopped", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.prepare(cmd.Context(), func(ctx context.Context) error {
+				return c.send(ctx, http.MethodDelete, "/instances/"+url.PathEscape(args[0])+"/lease")
+			})
+		},
+	}
 	status := &cobra.Command{
 		Use: "status [INSTANCE_ID]", Short: "Show an instance, or a group with --group", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -198,7 +222,7 @@ func (c *cli) commands() *cobra.Command {
 		},
 	}
 	history.Flags().IntVar(&c.opts.limit, "limit", 20, "history entries to show")
-	root.AddCommand(start, stop, status, list, history)
+	root.AddCommand(start, stop, extend, release, status, list, history)
 	return root
 }
 
@@ -438,6 +462,19 @@ func (c *cli) show(ctx context.Context, path string) error {
 	return nil
 }
 
+// send makes one request that changes something, and prints its answer.
+func (c *cli) send(ctx context.Context, method, path string) error {
+	r, err := c.do(ctx, method, path)
+	if err != nil {
+		return err
+	}
+	if r.status != http.StatusOK && r.status != http.StatusAccepted {
+		return classify(r)
+	}
+	c.print(r, func(w io.Writer) { printBody(w, r.body) })
+	return nil
+}
+
 func (c *cli) status(ctx context.Context, id string) error {
 	if c.opts.group != "" {
 		return c.show(ctx, "/groups/"+url.PathEscape(c.opts.group))
@@ -470,6 +507,9 @@ func (c *cli) act(ctx context.Context, action, id string) error {
 	}
 	if c.opts.hibernate {
 		q.Set("hibernate", "true")
+	}
+	if c.opts.lease > 0 {
+		q.Set("lease", c.opts.lease.String())
 	}
 	var r response
 	for {
@@ -639,6 +679,9 @@ func printBody(w io.Writer, body map[string]any) {
 				parts = append(parts, fmt.Sprintf("%s=%s", k, printable(fmt.Sprint(v))))
 			}
 		}
+		if l, ok := m["lease"].(map[string]any); ok && l["expiresAt"] != nil {
+			parts = append(parts, "leaseExpiresAt="+printable(fmt.Sprint(l["expiresAt"])))
+		}
 		_, _ = fmt.Fprintln(w, strings.Join(parts, " "))
 	}
 	results, isBatch := body["results"].([]any)
@@ -652,7 +695,7 @@ func printBody(w io.Writer, body map[string]any) {
 	case isList:
 		for _, it := range items {
 			m, _ := it.(map[string]any)
-			line(m, "instanceId", "name", "state", "group", "type", "requestedAt", "action", "result", "apiKeyId", "principal", "sourceIp")
+			line(m, "instanceId", "name", "state", "group", "type", "requestedAt", "action", "result", "leaseExpiresAt", "trigger", "apiKeyId", "principal", "sourceIp")
 		}
 	default:
 		line(body, "instanceId", "name", "action", "result", "state", "stateReason", "group", "type", "message")

@@ -21,7 +21,9 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/memory"
 	"github.com/hexlambda/hexlambda/pkg/adapters/nethttp"
 	"github.com/hexlambda/hexlambda/pkg/logging"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memevents"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memsched"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
@@ -41,7 +43,10 @@ func newServer(t *testing.T, delay time.Duration, wrap func(http.Handler) http.H
 	cfg := app.DefaultConfig()
 	cfg.PollInterval, cfg.WaitLimit = 5*time.Millisecond, 30*time.Millisecond
 	logger := logging.New(io.Discard, 0)
-	a, err := providers.Local(providers.Config{App: cfg, Grants: "*=*", Auditors: "*"}, fleet, memory.NewTable(), clock{}, logger)
+	sched := memsched.New(nil, logger)
+	t.Cleanup(sched.Close)
+	a, power, err := providers.Local(providers.Config{App: cfg, Grants: "*=*", Auditors: "*"}, fleet, memory.NewTable(), clock{}, logger, sched, memevents.New(nil))
+	sched.SetTarget(providers.NewExpiry(power, logger).Handle)
 	require.NoError(t, err)
 	h := nethttp.Handler(a.Router(), logger)
 	if wrap != nil {
@@ -444,4 +449,40 @@ func TestWaitRetriesTransientFailures(t *testing.T) {
 	assert.Equal(t, exitFailed, code)
 	assert.NotContains(t, stderr, "retry")
 	assert.Contains(t, stderr, "start_failed")
+}
+
+// A pipeline that dies after `start --lease` still gets its box stopped.
+func TestStartWithALeaseExtendAndRelease(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, 20*time.Millisecond, nil)
+	id := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	other := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci2")})
+	env := map[string]string{"EC2POWER_URL": s.url}
+
+	code, stdout, stderr := ctl(t, env, "start", id, "--lease", "1s", "--wait", "--timeout", "10s")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "leaseExpiresAt=")
+	assert.Eventually(t, func() bool {
+		_, out, _ := ctl(t, env, "status", id)
+		return strings.Contains(out, "state=stopped")
+	}, 10*time.Second, 50*time.Millisecond, "the lease stopped the instance")
+	_, stdout, _ = ctl(t, env, "history", id)
+	assert.Contains(t, stdout, "trigger=lease")
+
+	code, _, stderr = ctl(t, env, "start", other, "--lease", "1h", "--wait", "--timeout", "10s")
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, stderr = ctl(t, env, "extend", other, "--by", "30m")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "leaseExpiresAt=")
+	code, _, stderr = ctl(t, env, "extend", other, "--by", "24h")
+	assert.Equal(t, exitUsage, code, "a lease past the maximum is refused")
+	assert.Contains(t, stderr, "lease_too_long")
+	code, _, stderr = ctl(t, env, "extend", other)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--by")
+	code, _, stderr = ctl(t, env, "release", other)
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = ctl(t, env, "release", other)
+	assert.Equal(t, exitFailed, code, "no lease left to release")
+	assert.Contains(t, stderr, "no_lease")
 }

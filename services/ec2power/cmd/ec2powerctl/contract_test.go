@@ -80,6 +80,7 @@ func TestTheCLIReadsOnlyWhatItsContractLists(t *testing.T) {
 		for _, args := range [][]string{
 			{"list"}, {"status", id}, {"--group", "ci", "--dry-run", "stop"},
 			{"--wait", "--timeout", "5s", "start", id}, {"--group", "ci", "--wait", "--timeout", "5s", "start"},
+			{"start", id, "--lease", "2h"}, {"extend", id, "--by", "30m"}, {"release", id},
 			{"history", id}, {"start", unmanaged}, {"status", "i-00000000000000000"},
 		} {
 			code, stdout, stderr := ctl(t, env, args...)

@@ -11,6 +11,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/providers"
 	"github.com/hexlambda/hexlambda/services/ec2power/providers/ec2wiring"
 )
@@ -40,7 +41,18 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 	}
 	systemClock := _wireSystemClockValue
 	logger := providers.NewLogger(providersConfig)
-	power := providers.NewPower(inventory, log, store, systemClock, providersConfig, logger)
+	leases := providers.NewLeaseStore(table)
+	scheduler, err := providers.NewScheduler(config, providersConfig)
+	if err != nil {
+		return nil, err
+	}
+	bus := providers.NewEventBus(config, providersConfig)
+	effects := app.Effects{
+		Leases:    leases,
+		Scheduler: scheduler,
+		Events:    bus,
+	}
+	power := providers.NewPower(inventory, log, store, systemClock, providersConfig, logger, effects)
 	deps := api.Deps{
 		Power: power,
 	}

@@ -1,5 +1,6 @@
 // Package ec2wiring is the Wire wiring of the ec2power functions that drive
-// EC2 (describeInstances, startInstance, stopInstance): apart from the
+// EC2 (describeInstances, startInstance, stopInstance, extendLease,
+// releaseLease, expireLease): apart from the
 // providers package, so the functions and the local run that do not drive
 // EC2 do not compile its SDK client.
 package ec2wiring
@@ -21,10 +22,18 @@ func NewFleet(cfg aws.Config) *ec2.Fleet { return ec2.NewFleet(awsec2.NewFromCon
 // Fleet is the EC2 fleet and the inventory over it.
 var Fleet = wire.NewSet(NewFleet, wire.Bind(new(fleet.Fleet), new(*ec2.Fleet)), providers.NewInventory)
 
-// Describe builds describeInstances: the fleet, nothing else.
-var Describe = wire.NewSet(providers.Base, Fleet, wire.Struct(new(api.Deps), "Inventory"))
+// Describe builds describeInstances: the fleet, and the leases with the
+// grants that say who sees their owners.
+var Describe = wire.NewSet(providers.Base, Fleet, providers.AuditLog, providers.AuditTable, providers.OnTable,
+	providers.Leases, providers.NewLeaseReader, wire.Struct(new(api.Deps), "Inventory", "Leases"))
 
-// Act builds startInstance and stopInstance: the fleet and the audit log
-// (written, never paged).
-var Act = wire.NewSet(providers.Base, Fleet, providers.Clock, providers.AuditLog, providers.AuditTable, providers.OnTable,
-	providers.NewPower, wire.Struct(new(api.Deps), "Power"))
+// power is what acts: the fleet, the audit log (written, never paged),
+// the leases with their expiries, and the events.
+var power = wire.NewSet(Fleet, providers.Clock, providers.AuditLog, providers.AuditTable, providers.OnTable,
+	providers.Effects, providers.NewPower)
+
+// Act builds startInstance, stopInstance, extendLease and releaseLease.
+var Act = wire.NewSet(providers.Base, power, wire.Struct(new(api.Deps), "Power"))
+
+// Expire builds expireLease, which a lease's schedule invokes.
+var Expire = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power, providers.NewExpiry)
