@@ -157,3 +157,54 @@ func TestALeaseIsExtendedAndReleased(t *testing.T) {
 	assert.Empty(t, pending.Schedules, "a released lease leaves no expiry behind")
 	assert.Equal(t, "no_lease", c.do(t, http.MethodDelete, "/instances/"+id+"/lease", "").errorCode())
 }
+
+// A schedule's windows are recurring EventBridge schedules invoking the
+// deployed applySchedule: opening one starts the instances tagged with
+// it, but not one on hold.
+func TestAScheduleStartsItsInstancesButNotAHeldOne(t *testing.T) {
+	e := suite(t)
+	e.needInstances(t)
+	if e.gateway == nil || e.gateway.Schedules == nil {
+		t.Skip("the local gateway fires schedules; this target has none")
+	}
+	events := e.subscribe(t)
+	client := ec2.NewFromConfig(e.cfg)
+	name := fmt.Sprintf("e2e-office-%d", time.Now().UnixNano()%1_000_000)
+	var ids []string
+	for _, box := range []string{"e2e-office-1", "e2e-office-held"} {
+		id, err := ec2test.RunInstance(t.Context(), client, map[string]string{"Name": box, "ec2power:managed": "true", "ec2power:schedule": name}, false)
+		require.NoError(t, err)
+		_, err = client.StopInstances(t.Context(), &ec2.StopInstancesInput{InstanceIds: []string{id}})
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	follower, held := ids[0], ids[1]
+	require.Eventually(t, func() bool { return e.state(t, follower) == "stopped" && e.state(t, held) == "stopped" }, defaultWait, pollEvery)
+
+	c := e.powerClient()
+	r := c.do(t, http.MethodPut, "/schedules/"+name, `{"timeZone":"Europe/Paris","windows":[{"days":["mon","tue","wed","thu","fri"],"start":"08:00","stop":"19:00"}]}`)
+	require.Equal(t, http.StatusCreated, r.status, r.raw)
+	t.Cleanup(func() { c.do(t, http.MethodDelete, "/schedules/"+name, "") })
+	group := e.power["ScheduleGroupName"]
+	sc, err := scheduler.NewFromConfig(e.cfg).GetSchedule(t.Context(), &scheduler.GetScheduleInput{Name: aws.String("window-" + name + "-0-start"), GroupName: aws.String(group)})
+	require.NoError(t, err, "the window's opening is an EventBridge schedule")
+	assert.Equal(t, "cron(0 8 ? * MON,TUE,WED,THU,FRI *)", aws.ToString(sc.ScheduleExpression))
+	assert.Equal(t, "Europe/Paris", aws.ToString(sc.ScheduleExpressionTimezone))
+	assert.Contains(t, aws.ToString(sc.Target.Arn), "applySchedule")
+
+	r = c.do(t, http.MethodPost, "/instances/"+held+"/hold?until=2h", "")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+
+	// The window opens (fired now: the suite cannot wait for 08:00).
+	require.NoError(t, e.gateway.Schedules.Fire(t.Context(), group, "window-"+name+"-0-start"))
+	require.Eventually(t, func() bool { return e.state(t, follower) == "running" }, defaultWait, pollEvery, "the window did not start its instance")
+	assert.Equal(t, "stopped", e.state(t, held), "the held instance is left alone")
+	require.Eventually(t, func() bool { return len(of(events(), held)) > 0 }, defaultWait, pollEvery)
+	assert.Equal(t, []string{"Schedule Action Skipped/schedule"}, of(events(), held))
+	assert.Contains(t, of(events(), follower), "Instance Started/schedule")
+
+	r = c.do(t, http.MethodDelete, "/schedules/"+name, "")
+	require.Equal(t, http.StatusNoContent, r.status, r.raw)
+	_, err = scheduler.NewFromConfig(e.cfg).GetSchedule(t.Context(), &scheduler.GetScheduleInput{Name: aws.String("window-" + name + "-0-start"), GroupName: aws.String(group)})
+	assert.Error(t, err, "deleting a schedule deletes its windows")
+}

@@ -141,3 +141,50 @@ type failingList struct{ fakeScheduler }
 func (*failingList) ListSchedules(context.Context, *scheduler.ListSchedulesInput, ...func(*scheduler.Options)) (*scheduler.ListSchedulesOutput, error) {
 	return nil, errors.New("emulator down")
 }
+
+func TestRecurringSchedulesFireAtEachInstantInTheirTimeZone(t *testing.T) {
+	api := &fakeScheduler{}
+	fn := &recordingInvoker{}
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	// Monday 23 November 2026, 07:59 in Paris.
+	now := time.Date(2026, 11, 23, 7, 59, 0, 0, paris)
+	api.add("open", "cron(0 8 ? * MON-FRI *)", "arn:fn", `{"action":"start"}`, types.ActionAfterCompletionNone)
+	api.schedules["open"].ScheduleExpressionTimezone = aws.String("Europe/Paris")
+	api.add("weekend", "cron(0 8 ? * SAT,SUN *)", "arn:fn", `{"action":"weekend"}`, types.ActionAfterCompletionNone)
+	api.schedules["weekend"].ScheduleExpressionTimezone = aws.String("Europe/Paris")
+	s := NewSchedules(api, map[string]Invoker{"arn:fn": fn}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.now = func() time.Time { return now }
+
+	require.NoError(t, s.Tick(t.Context()))
+	assert.Empty(t, fn.events, "nothing before 08:00")
+	now = now.Add(2 * time.Minute)
+	require.NoError(t, s.Tick(t.Context()))
+	assert.Equal(t, []string{`{"action":"start"}`}, fn.events, "08:00 on a Monday, Paris time")
+	now = now.Add(time.Hour)
+	require.NoError(t, s.Tick(t.Context()))
+	assert.Len(t, fn.events, 1, "once per instant")
+	now = now.Add(24 * time.Hour)
+	fn.fail = 1
+	require.NoError(t, s.Tick(t.Context()))
+	assert.Len(t, fn.events, 2, "Tuesday 08:00, failed")
+	now = now.Add(5 * time.Second)
+	require.NoError(t, s.Tick(t.Context()))
+	assert.Len(t, fn.events, 3, "and retried")
+	assert.Empty(t, api.deleted, "recurring schedules stay")
+
+	require.NoError(t, s.Fire(t.Context(), "g", "weekend"))
+	assert.JSONEq(t, `{"action":"weekend"}`, fn.events[3], "Fire runs a schedule now")
+}
+
+func TestWeeklyCronExpressions(t *testing.T) {
+	for expr, ok := range map[string]bool{
+		"cron(0 8 ? * MON-FRI *)": true, "cron(30 22 ? * SAT,SUN *)": true, "cron(5 1 ? * * *)": true, "cron(0 8 ? * FRI-MON *)": true,
+		"cron(0 8 * * ? *)": false, "cron(0/5 8 ? * MON *)": false, "rate(5 minutes)": false, "cron(0 24 ? * MON *)": false,
+	} {
+		_, got := parseWeeklyCron(expr)
+		assert.Equal(t, ok, got, expr)
+	}
+	w, _ := parseWeeklyCron("cron(0 8 ? * FRI-MON *)")
+	assert.Equal(t, map[time.Weekday]bool{time.Friday: true, time.Saturday: true, time.Sunday: true, time.Monday: true}, w.days, "a range wraps the week")
+}

@@ -148,6 +148,11 @@ func countCalls(ctx context.Context, cfg aws.Config, instance string) (map[strin
 		{"startInstance", "POST", "/instances/" + instance + "/start", "", nil, power},
 		{"stopInstance", "POST", "/instances/" + instance + "/stop", "", nil, power},
 		{"instanceHistory", "GET", "/instances/" + instance + "/history", "", nil, power},
+		{"extendLease", "POST", "/instances/" + instance + "/lease?extend=30m", "", nil, power},
+		{"releaseLease", "DELETE", "/instances/" + instance + "/lease", "", nil, power},
+		{"holdInstance", "POST", "/instances/" + instance + "/hold?until=1h", "", nil, power},
+		{"readSchedules", "GET", "/schedules", "", nil, power},
+		{"writeSchedules", "DELETE", "/schedules/bench-none", "", nil, power},
 	} {
 		if _, err := do(s); err != nil {
 			return nil, err

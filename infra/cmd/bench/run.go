@@ -219,6 +219,11 @@ func run(ctx context.Context, o options) (int, error) {
 	for _, name := range stacks.Names() {
 		svc, _ := stacks.Lookup(name)
 		for _, f := range svc.Functions {
+			if f.Internal {
+				// Invoked by a schedule with its own input, not by an API
+				// Gateway event: not measured here.
+				continue
+			}
 			r := Result{Service: name, Function: f.Operation, AWSCalls: calls[f.Operation]}
 			sz := sizes[f.Operation]
 			r.BootstrapMB, r.ZipMB, r.zipBytes = float64(sz[0])/1e6, float64(sz[1])/1e6, sz[1]
@@ -335,6 +340,18 @@ func functionEnv(f cfn.Function) map[string]string {
 			env[k] = "*=*"
 		case "AUDITORS":
 			env[k] = "*"
+		case "SCHEDULE_GROUP":
+			env[k] = "bench"
+		case "EVENT_BUS":
+			env[k] = "default"
+		case "EXPIRE_LEASE_ARN":
+			env[k] = "arn:aws:lambda:us-east-1:123456789012:function:bench-expireLease"
+		case "APPLY_SCHEDULE_ARN":
+			env[k] = "arn:aws:lambda:us-east-1:123456789012:function:bench-applySchedule"
+		case "SCHEDULER_ROLE_ARN":
+			env[k] = "arn:aws:iam::123456789012:role/bench-scheduler"
+		case "MAX_LEASE":
+			env[k] = "12h"
 		case "ROLE_MAP":
 			// The bench calls with an API key; let it act in every role.
 			env[k] = "intake=*;adjuster=*;payments=*;auditor=*"
@@ -397,6 +414,18 @@ func events4(op, motoInstance string) (memory, moto events.APIGatewayProxyReques
 		method, path, query = "POST", "/instances/{i}/stop", "dryRun=true"
 	case "instanceHistory":
 		method, path, query = "GET", "/instances/{i}/history", "limit=20"
+	case "extendLease":
+		// The instance holds no lease: read it, refuse (404), every time alike.
+		method, path, query = "POST", "/instances/{i}/lease", "extend=30m"
+	case "releaseLease":
+		method, path = "DELETE", "/instances/{i}/lease"
+	case "holdInstance":
+		// No hold to end: read, refuse (404), every time alike.
+		method, path = "DELETE", "/instances/{i}/hold"
+	case "readSchedules":
+		method, path = "GET", "/schedules"
+	case "writeSchedules":
+		method, path = "DELETE", "/schedules/bench-none"
 	}
 	return ev(method, path, query, body, memFleetID), ev(method, path, query, body, motoInstance)
 }

@@ -133,11 +133,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// and events are log lines.
 	sched := memsched.New(nil, logger)
 	defer sched.Close()
-	power, powerUC, err := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger, sched, memevents.New(logger))
+	power, scheduled, err := powerproviders.Local(powerCfg, fleet, auditTable, clock, logger, sched, memevents.New(logger))
 	if err != nil {
 		return fmt.Errorf("ec2power: %w", err)
 	}
-	sched.SetTarget(powerproviders.NewExpiry(powerUC, logger).Handle)
+	sched.SetTarget(scheduled)
 	router := httpapi.NewRouter(append(claims.Routes(), power.Routes()...)...)
 
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", *addr)

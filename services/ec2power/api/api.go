@@ -32,12 +32,23 @@ const (
 	OpInstanceHistory   = "instanceHistory"
 	OpExtendLease       = "extendLease"
 	OpReleaseLease      = "releaseLease"
+	OpReadSchedules     = "readSchedules"
+	OpWriteSchedules    = "writeSchedules"
+	OpHoldInstance      = "holdInstance"
 	// OpExpireLease is served by no route: a lease's schedule invokes it.
 	OpExpireLease = "expireLease"
+	// OpApplySchedule is served by no route: a schedule's windows invoke it.
+	OpApplySchedule = "applySchedule"
 )
 
 // Operations lists every operation of the service.
-var Operations = []string{OpDescribeInstances, OpStartInstance, OpStopInstance, OpInstanceHistory, OpExtendLease, OpReleaseLease, OpExpireLease}
+var Operations = []string{
+	OpDescribeInstances, OpStartInstance, OpStopInstance, OpInstanceHistory, OpExtendLease, OpReleaseLease,
+	OpReadSchedules, OpWriteSchedules, OpHoldInstance, OpExpireLease, OpApplySchedule,
+}
+
+// Internal are the operations no route serves.
+var Internal = []string{OpExpireLease, OpApplySchedule}
 
 // Limits of the parameters.
 const (
@@ -48,13 +59,15 @@ const (
 
 // Deps are the use cases behind the routes. A function gives only what its
 // operation needs: describeInstances the Inventory and the Leases,
-// startInstance, stopInstance, extendLease and releaseLease the Power,
-// instanceHistory the History.
+// startInstance, stopInstance, extendLease, releaseLease and holdInstance
+// the Power, instanceHistory the History, readSchedules and
+// writeSchedules the Schedules.
 type Deps struct {
 	Inventory *app.Inventory
 	Power     *app.Power
 	History   *app.History
 	Leases    *app.LeaseReader
+	Schedules *app.Schedules
 }
 
 // API serves the ec2power routes.
@@ -85,6 +98,12 @@ func (a *API) Routes(operations ...string) []httpapi.Route {
 		{Operation: OpInstanceHistory, Method: http.MethodGet, Pattern: "/instances/{id}/history", Handler: h(a.history)},
 		{Operation: OpExtendLease, Method: http.MethodPost, Pattern: "/instances/{id}/lease", Handler: h(a.extendLease)},
 		{Operation: OpReleaseLease, Method: http.MethodDelete, Pattern: "/instances/{id}/lease", Handler: h(a.releaseLease)},
+		{Operation: OpHoldInstance, Method: http.MethodPost, Pattern: "/instances/{id}/hold", Handler: h(a.holdInstance)},
+		{Operation: OpHoldInstance, Method: http.MethodDelete, Pattern: "/instances/{id}/hold", Handler: h(a.releaseHold)},
+		{Operation: OpReadSchedules, Method: http.MethodGet, Pattern: "/schedules", Handler: h(a.listSchedules)},
+		{Operation: OpReadSchedules, Method: http.MethodGet, Pattern: "/schedules/{name}", Handler: h(a.getSchedule)},
+		{Operation: OpWriteSchedules, Method: http.MethodPut, Pattern: "/schedules/{name}", Handler: h(a.putSchedule)},
+		{Operation: OpWriteSchedules, Method: http.MethodDelete, Pattern: "/schedules/{name}", Handler: h(a.deleteSchedule)},
 		{Operation: OpStartInstance, Method: http.MethodGet, Pattern: "/start", Handler: a.legacyAction(domain.Start)},
 		{Operation: OpStopInstance, Method: http.MethodGet, Pattern: "/stop", Handler: a.legacyAction(domain.Stop)},
 	}
@@ -106,6 +125,8 @@ type instanceJSON struct {
 	LaunchTime            string     `json:"launchTime,omitempty"`
 	HibernationConfigured bool       `json:"hibernationConfigured"`
 	Lease                 *leaseJSON `json:"lease,omitempty"`
+	Schedule              string     `json:"schedule,omitempty"`
+	HoldUntil             string     `json:"holdUntil,omitempty"`
 }
 
 type leaseJSON struct {
@@ -127,6 +148,7 @@ func (a *API) toJSON(in domain.Instance) instanceJSON {
 	out := instanceJSON{
 		InstanceID: in.ID, Name: in.Tags["Name"], Type: in.Type, State: string(in.State),
 		StateReason: in.StateReason, Group: a.deps.Inventory.Selector().Group(in), HibernationConfigured: in.HibernationConfigured,
+		Schedule: in.Tags[a.deps.Inventory.Selector().ScheduleKey],
 	}
 	if !in.LaunchTime.IsZero() {
 		out.LaunchTime = in.LaunchTime.UTC().Format(time.RFC3339)
@@ -281,6 +303,13 @@ func (a *API) get(ctx context.Context, req ports.Request) (ports.Response, error
 		}
 		if ok {
 			out.Lease = toLeaseJSON(l)
+		}
+		h, ok, err := a.deps.Leases.HoldOf(ctx, id)
+		if err != nil {
+			return ports.Response{}, mapError(err)
+		}
+		if ok {
+			out.HoldUntil = h.Until.UTC().Format(time.RFC3339)
 		}
 	}
 	return httpapi.JSON(http.StatusOK, out), nil

@@ -21,14 +21,15 @@ func TestConsumerContracts(t *testing.T) {
 				"instance":  h.launch(domain.StateStopped, managed("ec2power:group", "ci", "Name", "runner")),
 				"unmanaged": h.launch(domain.StateStopped, map[string]string{"Name": "prod-db"}),
 				"group":     "ci",
+				"schedule":  "nightly",
 			}
 			h.launch(domain.StateRunning, managed("ec2power:group", "ci", "Name", "runner-2"))
-			contracttest.Replay(t, c, vars, func(_ *testing.T, method, path string, q url.Values, _ map[string]string, _ []byte) (int, []byte) {
+			contracttest.Replay(t, c, vars, func(_ *testing.T, method, path string, q url.Values, headers map[string]string, body []byte) (int, []byte) {
 				target := path
 				if len(q) > 0 {
 					target += "?" + q.Encode()
 				}
-				r := h.do(method, target)
+				r := h.send(method, target, string(body), headers)
 				return r.Status, r.Body
 			})
 		})

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
@@ -25,6 +26,12 @@ const (
 	CodeLeaseTooLong      = "lease_too_long"
 	CodeNoLease           = "no_lease"
 	CodeLeaseExpiring     = "lease_expiring"
+	CodeInvalidSchedule   = "invalid_schedule"
+	CodeScheduleNotFound  = "schedule_not_found"
+	CodeScheduleChanged   = "schedule_changed"
+	CodeSchedulesUnavail  = "schedules_unavailable"
+	CodeNoHold            = "no_hold"
+	CodeInvalidHold       = "invalid_hold"
 )
 
 // problem is how one error code is answered.
@@ -52,6 +59,12 @@ var problems = map[string]problem{
 	CodeLeaseTooLong:      {http.StatusBadRequest, 0, "the lease is longer than this stage allows"},
 	CodeNoLease:           {http.StatusNotFound, 0, "the instance holds no lease"},
 	CodeLeaseExpiring:     {http.StatusConflict, 0, "the lease is over and its instance is being stopped; start it again with a new lease"},
+	CodeInvalidSchedule:   {http.StatusBadRequest, 0, "the schedule is invalid"},
+	CodeScheduleNotFound:  {http.StatusNotFound, 0, "no such schedule"},
+	CodeScheduleChanged:   {http.StatusPreconditionFailed, 0, "the schedule changed since the version given in If-Match; read it again"},
+	CodeSchedulesUnavail:  {http.StatusServiceUnavailable, 5, "the schedule's EventBridge schedules could not be written; send it again"},
+	CodeNoHold:            {http.StatusNotFound, 0, "the instance is not on hold"},
+	CodeInvalidHold:       {http.StatusBadRequest, 0, "a hold ends in the future, within 31 days"},
 
 	domain.CodeIncorrectState:       {http.StatusConflict, 5, domain.Message(domain.CodeIncorrectState)},
 	domain.CodeInsufficientCapacity: {http.StatusServiceUnavailable, 60, domain.Message(domain.CodeInsufficientCapacity)},
@@ -82,6 +95,9 @@ func apiError(code, message string) *httpapi.Error {
 	return e
 }
 
+// invalidSchedule is a 400 saying what is wrong with a schedule.
+func invalidSchedule(message string) *httpapi.Error { return apiError(CodeInvalidSchedule, message) }
+
 // invalidParameter is a 400 naming the parameter.
 func invalidParameter(name, message string) *httpapi.Error {
 	return apiError(CodeInvalidParameter, message).WithDetail("parameter", name)
@@ -103,6 +119,11 @@ var errorCodes = []struct {
 	{app.ErrNoLease, CodeNoLease},
 	{app.ErrLeaseExpiring, CodeLeaseExpiring},
 	{app.ErrLeasesUnavailable, domain.CodeLeaseUnavailable},
+	{app.ErrScheduleNotFound, CodeScheduleNotFound},
+	{app.ErrScheduleChanged, CodeScheduleChanged},
+	{app.ErrSchedulesUnavailable, CodeSchedulesUnavail},
+	{app.ErrNoHold, CodeNoHold},
+	{app.ErrInvalidHold, CodeInvalidHold},
 	{fleet.ErrNotFound, CodeInstanceNotFound},
 	{fleet.ErrThrottled, domain.CodeThrottled},
 	{fleet.ErrUnavailable, domain.CodeUnavailable},
@@ -112,6 +133,9 @@ var errorCodes = []struct {
 // mapError turns use-case errors into API errors; anything else goes on
 // to httpapi.AsError at the edge.
 func mapError(err error) error {
+	if errors.Is(err, domain.ErrInvalidSchedule) {
+		return invalidSchedule(strings.TrimPrefix(err.Error(), domain.ErrInvalidSchedule.Error()+": ")).WithCause(err)
+	}
 	var limit *app.LeaseLimitError
 	if errors.As(err, &limit) {
 		return apiError(CodeLeaseTooLong, limit.Reason).WithDetail("maxLease", limit.Max.String()).WithCause(err)

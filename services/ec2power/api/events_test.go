@@ -73,6 +73,10 @@ func TestTheEventsEmittedFollowTheDocumentedSchema(t *testing.T) {
 	h.do(http.MethodPost, "/instances/"+leased+"/lease?extend=10m")
 	h.do(http.MethodDelete, "/instances/"+leased+"/lease")
 	h.do(http.MethodPost, "/instances/"+starting+"/stop")
+	held := h.launch(domain.StateStopped, managed("ec2power:schedule", "office"))
+	h.send(http.MethodPut, "/schedules/office", officeHours, nil)
+	h.do(http.MethodPost, "/instances/"+held+"/hold?until=1h")
+	h.window("office", 0, domain.Start)
 
 	seen := map[string]bool{}
 	for _, e := range h.events.Events() {
@@ -82,7 +86,7 @@ func TestTheEventsEmittedFollowTheDocumentedSchema(t *testing.T) {
 	}
 	for _, k := range []string{
 		app.EventInstanceStarted, app.EventInstanceStopped, app.EventInstanceStartFailed, app.EventInstanceStopFailed,
-		app.EventLeaseGranted, app.EventLeaseExtended, app.EventLeaseReleased, app.EventLeaseExpired,
+		app.EventLeaseGranted, app.EventLeaseExtended, app.EventLeaseReleased, app.EventLeaseExpired, app.EventScheduleActionSkipped,
 	} {
 		assert.True(t, seen[k], "the scenario emits %s", k)
 	}

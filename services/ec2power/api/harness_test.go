@@ -19,8 +19,6 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/openapitest"
 	"github.com/hexlambda/hexlambda/pkg/ports"
-	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
-	"github.com/hexlambda/hexlambda/services/ec2power/adapters/grants"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memevents"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memfleet"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/memsched"
@@ -28,6 +26,7 @@ import (
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 	"github.com/hexlambda/hexlambda/services/ec2power/fleet"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers"
 )
 
 var (
@@ -43,7 +42,9 @@ type harness struct {
 	seq    atomic.Int64
 	sched  *memsched.Scheduler
 	events *memevents.Bus
-	power  *app.Power
+	// expire is what the service's schedules invoke: a lease's expiry, a
+	// window's action.
+	expire func(ctx context.Context, input []byte) error
 }
 
 type setup struct {
@@ -87,34 +88,22 @@ func newHarness(t *testing.T, s setup) *harness {
 	target, err := app.ParseTarget(s.target)
 	require.NoError(t, err)
 	cfg.DefaultTarget = target
-	audit := audittable.New(h.audit, 0)
 	if s.grants == "" {
 		s.grants = "*=*"
 	}
 	if s.auditors == "" {
 		s.auditors = "*"
 	}
-	g, err := grants.Parse(h.audit, s.grants, s.auditors)
-	require.NoError(t, err)
-	h.sched = memsched.New(nil, logging.New(io.Discard, 0))
+	logger := logging.New(io.Discard, 0)
+	h.sched = memsched.New(nil, logger)
 	t.Cleanup(h.sched.Close)
 	h.events = memevents.New(nil)
-	leases := audittable.NewLeases(h.audit)
-	power := app.NewPower(app.NewInventory(fleet, cfg), audit, g, systemClock{}, cfg, logging.New(io.Discard, 0),
-		app.Effects{Leases: leases, Scheduler: h.sched, Events: h.events})
-	h.power = power
-	h.sched.SetTarget(h.expire)
-	h.router = api.New(api.Deps{Power: power, History: app.NewHistory(audit, g, systemClock{}), Leases: app.NewLeaseReader(leases, g)}).Router()
+	a, scheduled, err := providers.Local(providers.Config{App: cfg, Grants: s.grants, Auditors: s.auditors}, fleet, h.audit, systemClock{}, logger, h.sched, h.events)
+	require.NoError(t, err)
+	h.expire = scheduled
+	h.sched.SetTarget(scheduled)
+	h.router = a.Router()
 	return h
-}
-
-// expire is what a lease's schedule invokes.
-func (h *harness) expire(ctx context.Context, input []byte) error {
-	var e domain.LeaseExpiry
-	if err := json.Unmarshal(input, &e); err != nil {
-		return err
-	}
-	return h.power.ExpireLease(ctx, e)
 }
 
 type systemClock struct{}

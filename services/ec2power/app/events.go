@@ -22,12 +22,16 @@ const (
 	EventLeaseExtended       = "Lease Extended"
 	EventLeaseReleased       = "Lease Released"
 	EventLeaseExpired        = "Lease Expired"
+	// EventScheduleActionSkipped: a window opened or closed on an
+	// instance on hold (or, closing, holding a lease), which was left as
+	// it was.
+	EventScheduleActionSkipped = "Schedule Action Skipped"
 )
 
 // EventKinds lists every detail-type.
 var EventKinds = []string{
 	EventInstanceStarted, EventInstanceStopped, EventInstanceStartFailed, EventInstanceStopFailed,
-	EventLeaseGranted, EventLeaseExtended, EventLeaseReleased, EventLeaseExpired,
+	EventLeaseGranted, EventLeaseExtended, EventLeaseReleased, EventLeaseExpired, EventScheduleActionSkipped,
 }
 
 // What caused an action.
@@ -59,6 +63,8 @@ type EventDetail struct {
 	Code          string       `json:"code,omitempty"`
 	Reason        string       `json:"reason,omitempty"`
 	Trigger       string       `json:"trigger"`
+	Schedule      string       `json:"schedule,omitempty"`
+	Until         string       `json:"until,omitempty"`
 	RequestID     string       `json:"requestId,omitempty"`
 	Lease         *LeaseDetail `json:"lease,omitempty"`
 }
@@ -111,6 +117,7 @@ func resultEvent(action domain.Action, in domain.Instance, group string, r domai
 	d := EventDetail{
 		InstanceID: r.InstanceID, Name: in.Tags["Name"], Group: group, Action: string(action), Result: string(r.Outcome),
 		PreviousState: string(r.Previous), State: string(r.State), Code: r.Code, Trigger: opts.triggerName(), RequestID: who.RequestID,
+		Schedule: opts.scheduleName,
 	}
 	if !r.OK() {
 		d.Reason = r.Message

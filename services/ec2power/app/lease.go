@@ -57,12 +57,17 @@ type LeaseStore interface {
 	PutLease(ctx context.Context, l domain.Lease, expected int64) (domain.Lease, error)
 }
 
-// Scheduler calls the lease expiry at a set time, once. Its contract suite
+// Scheduler calls the lease expiry at a set time, once, and the schedule
+// actions each week. Its contract suite
 // is package schedtest.
 type Scheduler interface {
 	// At arranges for the expiry to be called with input at t under name
 	// (unique; scheduling a name that exists again fails).
 	At(ctx context.Context, name string, t time.Time, input []byte) error
+	// Every arranges for the schedule actions to be called with input at
+	// each instant of w under name, creating the schedule or replacing
+	// the one of that name.
+	Every(ctx context.Context, name string, w domain.Weekly, input []byte) error
 	// Cancel removes the named schedule; one that does not exist (fired
 	// already, or never made) is not an error.
 	Cancel(ctx context.Context, name string) error
@@ -74,18 +79,29 @@ type Effects struct {
 	Leases    LeaseStore
 	Scheduler Scheduler
 	Events    Publisher
+	Holds     HoldStore
 }
 
 // LeaseReader shows an instance's lease: the use case behind GET
 // /instances/{id}. Who owns it is shown only to auditors.
 type LeaseReader struct {
 	store  LeaseStore
+	holds  HoldStore
 	grants Grants
 }
 
 // NewLeaseReader returns the lease reader.
-func NewLeaseReader(store LeaseStore, grants Grants) *LeaseReader {
-	return &LeaseReader{store: store, grants: grants}
+func NewLeaseReader(store LeaseStore, holds HoldStore, grants Grants) *LeaseReader {
+	return &LeaseReader{store: store, holds: holds, grants: grants}
+}
+
+// HoldOf returns the instance's hold; false when it has none.
+func (r *LeaseReader) HoldOf(ctx context.Context, id string) (domain.Hold, bool, error) {
+	h, ok, err := r.holds.Hold(ctx, id)
+	if err != nil {
+		return domain.Hold{}, false, fmt.Errorf("read the hold of %s: %w", id, err)
+	}
+	return h, ok, nil
 }
 
 // Of returns the instance's live lease; false when it holds none.

@@ -223,6 +223,11 @@ type ActOptions struct {
 	// schedule is the lease expiry the action serves: its stop is not
 	// the caller's, and ends no lease (the expiry ends its own).
 	schedule string
+	// system marks an action no caller asked for (a schedule's window):
+	// no grant applies.
+	system bool
+	// scheduleName is the schedule whose window caused the action.
+	scheduleName string
 }
 
 func (o ActOptions) triggerName() string {
@@ -284,7 +289,7 @@ func (s *Power) ActOnInstances(ctx context.Context, action domain.Action, ids []
 // refuses those in the wrong state, calls the provider in one batch for the
 // rest (splitting the batch to isolate failures), and waits when asked.
 func (s *Power) act(ctx context.Context, action domain.Action, instances []domain.Instance, group string, opts ActOptions, who Who) ([]domain.Result, error) {
-	if opts.schedule == "" {
+	if opts.schedule == "" && !opts.system {
 		if err := s.permit(ctx, who, group, instances); err != nil {
 			return nil, err
 		}

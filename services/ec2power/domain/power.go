@@ -156,10 +156,13 @@ type Selector struct {
 	ManagedKey   string
 	ManagedValue string
 	GroupKey     string
+	// ScheduleKey is the tag naming the schedule an instance follows.
+	ScheduleKey string
 }
 
-// DefaultSelector is ec2power:managed=true with groups in ec2power:group.
-var DefaultSelector = Selector{ManagedKey: "ec2power:managed", ManagedValue: "true", GroupKey: "ec2power:group"}
+// DefaultSelector is ec2power:managed=true with groups in ec2power:group
+// and schedules in ec2power:schedule.
+var DefaultSelector = Selector{ManagedKey: "ec2power:managed", ManagedValue: "true", GroupKey: "ec2power:group", ScheduleKey: "ec2power:schedule"}
 
 // ParseManagedTag reads "key=value".
 func ParseManagedTag(s string) (key, value string, err error) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseventbridge "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -69,6 +70,10 @@ const (
 	EnvScheduleGroup    = "SCHEDULE_GROUP"
 	EnvExpireLeaseARN   = "EXPIRE_LEASE_ARN"
 	EnvSchedulerRoleARN = "SCHEDULER_ROLE_ARN"
+	// EnvApplyScheduleARN is the function a schedule's windows invoke
+	// (the function that writes schedules needs it, with
+	// SCHEDULER_ROLE_ARN).
+	EnvApplyScheduleARN = "APPLY_SCHEDULE_ARN"
 )
 
 // Config is the functions' configuration.
@@ -102,6 +107,7 @@ func LoadConfig(getenv Getenv) (Config, error) {
 		EventBus: getenv(EnvEventBus),
 		Schedules: scheduler.Target{
 			Group: getenv(EnvScheduleGroup), FunctionARN: getenv(EnvExpireLeaseARN), RoleARN: getenv(EnvSchedulerRoleARN),
+			WindowFunctionARN: getenv(EnvApplyScheduleARN),
 		},
 	}
 	if cfg.Grants == "" {
@@ -210,9 +216,29 @@ func NewPower(inv *app.Inventory, audit app.AuditLog, g app.Grants, clock ports.
 // NewLeaseStore returns the leases, kept in the audit table.
 func NewLeaseStore(table ports.Table) *audittable.Leases { return audittable.NewLeases(table) }
 
-// NewLeaseReader returns what GET /instances/{id} shows of a lease.
-func NewLeaseReader(store app.LeaseStore, g app.Grants) *app.LeaseReader {
-	return app.NewLeaseReader(store, g)
+// NewLeaseReader returns what GET /instances/{id} shows of a lease and a
+// hold.
+func NewLeaseReader(store app.LeaseStore, holds app.HoldStore, g app.Grants) *app.LeaseReader {
+	return app.NewLeaseReader(store, holds, g)
+}
+
+// NewScheduleStore returns the schedules and the holds, kept in the audit
+// table.
+func NewScheduleStore(table ports.Table) *audittable.Schedules { return audittable.NewSchedules(table) }
+
+// NewScheduleReader returns the schedule use cases of readSchedules.
+func NewScheduleReader(store app.ScheduleStore, g app.Grants, clock ports.Clock, logger *slog.Logger) *app.Schedules {
+	return app.NewSchedules(store, nil, g, clock, nil, logger)
+}
+
+// NewScheduleAdmin returns the schedule use cases of writeSchedules.
+func NewScheduleAdmin(store app.ScheduleStore, sched app.Scheduler, g app.Grants, clock ports.Clock, logger *slog.Logger) *app.Schedules {
+	return app.NewSchedules(store, sched, g, clock, nil, logger)
+}
+
+// NewScheduleRunner returns the schedule use cases of applySchedule.
+func NewScheduleRunner(store app.ScheduleStore, sched app.Scheduler, g app.Grants, clock ports.Clock, power *app.Power, logger *slog.Logger) *app.Schedules {
+	return app.NewSchedules(store, sched, g, clock, power, logger)
 }
 
 // NewScheduler returns the lease expiries' scheduler: SCHEDULE_GROUP is
@@ -265,18 +291,30 @@ var (
 		NewGrants, wire.Bind(new(app.Grants), new(*grants.Store)))
 	// OnTable serves ports.Table with the DynamoDB table.
 	OnTable = wire.Bind(new(ports.Table), new(*dynamodb.Table))
-	// Leases are the lease store on the audit table.
-	Leases = wire.NewSet(NewLeaseStore, wire.Bind(new(app.LeaseStore), new(*audittable.Leases)))
+	// Leases are the lease store on the audit table, and the schedule
+	// store with the holds.
+	Leases = wire.NewSet(NewLeaseStore, wire.Bind(new(app.LeaseStore), new(*audittable.Leases)),
+		NewScheduleStore, wire.Bind(new(app.ScheduleStore), new(*audittable.Schedules)), wire.Bind(new(app.HoldStore), new(*audittable.Schedules)))
+	// Scheduling is the EventBridge Scheduler.
+	Scheduling = wire.NewSet(NewScheduler, wire.Bind(new(app.Scheduler), new(*scheduler.Scheduler)))
 	// Effects are the leases, their EventBridge Scheduler expiries and
 	// the EventBridge bus of the events.
-	Effects = wire.NewSet(Leases,
-		NewScheduler, wire.Bind(new(app.Scheduler), new(*scheduler.Scheduler)),
+	Effects = wire.NewSet(Leases, Scheduling,
 		NewEventBus, wire.Bind(new(app.Publisher), new(*eventbridge.Bus)),
 		wire.Struct(new(app.Effects), "*"))
 )
 
 // ReadHistory builds instanceHistory: the audit log, paged.
 var ReadHistory = wire.NewSet(Base, Clock, AuditLog, PagedAuditTable, OnTable, NewHistory, wire.Struct(new(api.Deps), "History"))
+
+// ReadSchedules builds readSchedules: the schedules, read.
+var ReadSchedules = wire.NewSet(Base, Clock, AuditLog, AuditTable, OnTable, NewScheduleStore,
+	wire.Bind(new(app.ScheduleStore), new(*audittable.Schedules)), NewScheduleReader, wire.Struct(new(api.Deps), "Schedules"))
+
+// WriteSchedules builds writeSchedules: the schedules and their
+// EventBridge schedules.
+var WriteSchedules = wire.NewSet(Base, Clock, AuditLog, AuditTable, OnTable, NewScheduleStore,
+	wire.Bind(new(app.ScheduleStore), new(*audittable.Schedules)), Scheduling, NewScheduleAdmin, wire.Struct(new(api.Deps), "Schedules"))
 
 // Start builds a function with its injector and serves it; a failure to
 // build is one JSON log line naming the cause, and the process exits.
@@ -286,16 +324,31 @@ func Start(initialize func(context.Context) (*apigw.Adapter, error)) { lambdafn.
 // same providers as the functions: the local run and the bench use it with
 // the configuration LoadConfig reads. It returns the power use cases too,
 // whose lease expiry the local scheduler calls.
-func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger, sched app.Scheduler, events app.Publisher) (*api.API, *app.Power, error) {
+func Local(cfg Config, f fleet.Fleet, auditTable ports.Table, clock ports.Clock, logger *slog.Logger, sched app.Scheduler, events app.Publisher) (*api.API, func(context.Context, []byte) error, error) {
 	audit := NewAuditLog(auditTable)
 	g, err := NewGrants(auditTable, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	inv := NewInventory(f, cfg)
-	leases := NewLeaseStore(auditTable)
-	power := NewPower(inv, audit, g, clock, cfg, logger, app.Effects{Leases: leases, Scheduler: sched, Events: events})
-	return NewAPI(api.Deps{Inventory: inv, Power: power, History: NewHistory(audit, g, clock), Leases: NewLeaseReader(leases, g)}), power, nil
+	leases, schedules := NewLeaseStore(auditTable), NewScheduleStore(auditTable)
+	power := NewPower(inv, audit, g, clock, cfg, logger, app.Effects{Leases: leases, Scheduler: sched, Events: events, Holds: schedules})
+	runner := NewScheduleRunner(schedules, sched, g, clock, power, logger)
+	a := NewAPI(api.Deps{
+		Inventory: inv, Power: power, History: NewHistory(audit, g, clock), Leases: NewLeaseReader(leases, schedules, g), Schedules: runner,
+	})
+	expiry, windows := NewExpiry(power, logger), NewWindows(runner, logger)
+	// One scheduler locally: its input says which function it stands for.
+	scheduled := func(ctx context.Context, input []byte) error {
+		var probe struct {
+			Action string `json:"action"`
+		}
+		if json.Unmarshal(input, &probe) == nil && probe.Action != "" {
+			return windows.Handle(ctx, input)
+		}
+		return expiry.Handle(ctx, input)
+	}
+	return a, scheduled, nil
 }
 
 // Expiry is the expireLease function: what a lease's schedule invokes.
@@ -326,15 +379,53 @@ func (e *Expiry) Handle(ctx context.Context, input []byte) error {
 	return nil
 }
 
-// StartExpiry builds the expireLease function and serves it; a failure to
-// build is one JSON log line naming the cause, and the process exits.
-func StartExpiry(initialize func(context.Context) (*Expiry, error)) {
-	e, err := initialize(context.Background())
+// Windows is the applySchedule function: what a schedule's windows invoke
+// when they open and close.
+type Windows struct {
+	schedules *app.Schedules
+	logger    *slog.Logger
+}
+
+// NewWindows returns the window action handler.
+func NewWindows(s *app.Schedules, logger *slog.Logger) *Windows {
+	return &Windows{schedules: s, logger: logger}
+}
+
+// Handle is the function's handler: input is the schedule's (an
+// app.WindowAction). Input that is not one is logged and dropped; any
+// other failure is returned, so the Scheduler retries.
+func (w *Windows) Handle(ctx context.Context, input []byte) error {
+	var a app.WindowAction
+	if err := json.Unmarshal(input, &a); err != nil || !domain.ValidScheduleName(a.Schedule) || (a.Action != domain.Start && a.Action != domain.Stop) {
+		w.logger.ErrorContext(ctx, "schedule action dropped: not one", slog.String("input", string(input)))
+		return nil
+	}
+	requestID := "schedule-" + a.Schedule
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	if err := w.schedules.Apply(ctx, a, requestID); err != nil {
+		w.logger.ErrorContext(ctx, "schedule action failed; the scheduler retries", slog.String("schedule", a.Schedule), slog.String("error", err.Error()))
+		return err
+	}
+	return nil
+}
+
+// Handler is what a scheduled function runs on its input.
+type Handler interface {
+	Handle(ctx context.Context, input []byte) error
+}
+
+// StartScheduled builds a function a schedule invokes (expireLease,
+// applySchedule) and serves it; a failure to build is one JSON log line
+// naming the cause, and the process exits.
+func StartScheduled[H Handler](initialize func(context.Context) (H, error)) {
+	h, err := initialize(context.Background())
 	if err != nil {
 		logging.New(os.Stderr, slog.LevelError).Error("function init failed", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(func(ctx context.Context, input json.RawMessage) error { return e.Handle(ctx, input) })
+	lambda.Start(func(ctx context.Context, input json.RawMessage) error { return h.Handle(ctx, input) })
 }
 
 // KeyGrants keeps the grants of a stage's API keys in its audit table: the

@@ -102,6 +102,39 @@ func Service() cfn.Service {
 	start.Waits, stop.Waits = true, true
 	expire := act(api.OpExpireLease, "ec2:StopInstances", leaseEnv(false), cancelExpiries)
 	expire.Internal = true
+	// A window opens and closes: it starts and stops the instances tagged
+	// with its schedule (reading the schedule, their holds and leases).
+	apply := act(api.OpApplySchedule, "ec2:StartInstances", leaseEnv(false), nil)
+	apply.Statements[0].Actions = []string{"ec2:StartInstances", "ec2:StopInstances"}
+	apply.Internal = true
+	// Holds are items of the audit table, replaced and deleted.
+	hold := cfn.Function{
+		Operation: api.OpHoldInstance, Package: "./services/ec2power/cmd/holdinstance", Timeout: 10, Env: leaseEnv(true),
+		Statements: []cfn.Statement{describe, {Sid: "RecordHolds", Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}},
+	}
+	scheduleEnv := func(m map[string]any) map[string]any {
+		m[providers.EnvAuditTable] = cfn.Ref("AuditTable")
+		m[providers.EnvGrants], m[providers.EnvAuditors] = cfn.Ref("Grants"), cfn.Ref("Auditors")
+		return m
+	}
+	readSchedules := cfn.Function{
+		Operation: api.OpReadSchedules, Package: "./services/ec2power/cmd/readschedules", Timeout: 10, Env: scheduleEnv(base(nil)),
+		Statements: []cfn.Statement{{Sid: "ReadSchedules", Actions: []string{"dynamodb:GetItem", "dynamodb:Query"}, Resources: audit}},
+	}
+	// Writing a schedule writes its item and its windows' recurring
+	// EventBridge schedules, which invoke applySchedule as SchedulerRole.
+	writeSchedules := cfn.Function{
+		Operation: api.OpWriteSchedules, Package: "./services/ec2power/cmd/writeschedules", Timeout: 30,
+		Env: scheduleEnv(base(map[string]any{
+			providers.EnvScheduleGroup: cfn.Sub("${AWS::StackName}"), providers.EnvSchedulerRoleARN: cfn.GetAtt("SchedulerRole", "Arn"),
+			providers.EnvApplyScheduleARN: cfn.GetAtt(cfn.FunctionLogicalID(api.OpApplySchedule), "Arn"),
+		})),
+		Statements: []cfn.Statement{
+			{Sid: "WriteSchedules", Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit},
+			{Sid: "ScheduleWindows", Actions: []string{"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"}, Resources: schedules},
+			scheduleExpiries[1],
+		},
+	}
 	return cfn.Service{
 		Name:        providers.Service,
 		Description: "Start, stop and inspect managed EC2 instances (hexlambda ec2power service)",
@@ -136,12 +169,13 @@ func Service() cfn.Service {
 				Type:       "AWS::Scheduler::ScheduleGroup",
 				Properties: map[string]any{"Name": cfn.Sub("${AWS::StackName}")},
 			},
-			// The role the Scheduler invokes expireLease as: that function,
-			// for schedules of this account, and nothing else.
+			// The role the Scheduler invokes expireLease and applySchedule
+			// as: those functions, for schedules of this account, nothing
+			// else.
 			"SchedulerRole": {
 				Type: "AWS::IAM::Role",
 				Properties: map[string]any{
-					"Description": cfn.Sub("Role of the lease expiries of ${AWS::StackName}"),
+					"Description": cfn.Sub("Role of the lease expiries and schedule windows of ${AWS::StackName}"),
 					"AssumeRolePolicyDocument": map[string]any{
 						"Version": "2012-10-17",
 						"Statement": []any{map[string]any{
@@ -150,17 +184,19 @@ func Service() cfn.Service {
 						}},
 					},
 					"Policies": []any{map[string]any{
-						"PolicyName": "invoke-expireLease",
+						"PolicyName": "invoke-scheduled-functions",
 						"PolicyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
-							"Sid": "InvokeExpireLeaseOnly", "Effect": "Allow", "Action": "lambda:InvokeFunction",
-							"Resource": cfn.GetAtt(cfn.FunctionLogicalID(api.OpExpireLease), "Arn"),
+							"Sid": "InvokeTheScheduledFunctionsOnly", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+							"Resource": []any{
+								cfn.GetAtt(cfn.FunctionLogicalID(api.OpExpireLease), "Arn"), cfn.GetAtt(cfn.FunctionLogicalID(api.OpApplySchedule), "Arn"),
+							},
 						}}},
 					}},
 				},
 			},
 		},
 		Outputs: map[string]cfn.Output{
-			"ScheduleGroupName": {Description: "Schedule group of the lease expiries", Value: cfn.Sub("${AWS::StackName}")},
+			"ScheduleGroupName": {Description: "Schedule group of the lease expiries and schedule windows", Value: cfn.Sub("${AWS::StackName}")},
 		},
 		Functions: []cfn.Function{
 			{
@@ -175,7 +211,7 @@ func Service() cfn.Service {
 			start, stop,
 			act(api.OpExtendLease, "", granting(leaseEnv(true)), scheduleExpiries),
 			act(api.OpReleaseLease, "ec2:StopInstances", leaseEnv(true), cancelExpiries),
-			expire,
+			expire, apply, hold, readSchedules, writeSchedules,
 			{
 				Operation: api.OpInstanceHistory, Package: "./services/ec2power/cmd/instancehistory", Timeout: 10,
 				Env: base(map[string]any{

@@ -23,12 +23,18 @@ func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
 		"ExtendLease":       {"ec2:DescribeInstances"},
 		"ReleaseLease":      {"ec2:DescribeInstances", "ec2:StopInstances"},
 		"ExpireLease":       {"ec2:DescribeInstances", "ec2:StopInstances"},
+		"ApplySchedule":     {"ec2:DescribeInstances", "ec2:StartInstances", "ec2:StopInstances"},
+		"HoldInstance":      {"ec2:DescribeInstances"},
 	}, instanceActions(t, tp))
 	write := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} // key grants, leases; audit entries, leases
 	assert.Equal(t, map[string][]string{
 		"DescribeInstances": {"dynamodb:GetItem"},
-		"StartInstance":     write, "StopInstance": write, "ExtendLease": write, "ReleaseLease": write, "ExpireLease": write,
+		"StartInstance":     write, "StopInstance": write, "ExtendLease": write, "ReleaseLease": write, "ExpireLease": write, "ApplySchedule": write,
 		"InstanceHistory": {"dynamodb:GetItem", "dynamodb:Query"},
+		"ReadSchedules":   {"dynamodb:GetItem", "dynamodb:Query"},
+		// Holds and schedules are replaced and deleted.
+		"HoldInstance":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"WriteSchedules": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	}, tp.ActionsOn(t, "dynamodb:"))
 	for rid, role := range tp.OfType("AWS::IAM::Role") {
 		for _, st := range cfntest.Statements(t, role) {
@@ -76,8 +82,15 @@ func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 			"AUDITORS", "AUDIT_TABLE", "DEFAULT_LEASE", "EVENT_BUS", "EXPIRE_LEASE_ARN", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG",
 			"MAX_LEASE", "SCHEDULER_ROLE_ARN", "SCHEDULE_GROUP", "SERVICE_VERSION",
 		},
-		"ReleaseLeaseFunction":    {"AUDITORS", "AUDIT_TABLE", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
-		"ExpireLeaseFunction":     {"AUDIT_TABLE", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"ReleaseLeaseFunction":  {"AUDITORS", "AUDIT_TABLE", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"ExpireLeaseFunction":   {"AUDIT_TABLE", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"ApplyScheduleFunction": {"AUDIT_TABLE", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"HoldInstanceFunction":  {"AUDITORS", "AUDIT_TABLE", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"ReadSchedulesFunction": {"AUDITORS", "AUDIT_TABLE", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
+		"WriteSchedulesFunction": {
+			"APPLY_SCHEDULE_ARN", "AUDITORS", "AUDIT_TABLE", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULER_ROLE_ARN", "SCHEDULE_GROUP",
+			"SERVICE_VERSION",
+		},
 		"InstanceHistoryFunction": {"AUDITORS", "AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
 	}, cfntest.Render(t, stack.Service()).Environment())
 }
@@ -92,7 +105,7 @@ func TestEveryOperationHasOneFunctionAndEveryRouteIsDeployed(t *testing.T) {
 	}
 	assert.ElementsMatch(t, api.Operations, ops)
 	for _, f := range svc.Functions {
-		assert.Equal(t, f.Operation == api.OpExpireLease, f.Internal, "only expireLease is served by no route: %s", f.Operation)
+		assert.Equal(t, slices.Contains(api.Internal, f.Operation), f.Internal, "only the scheduled functions are served by no route: %s", f.Operation)
 	}
 	assert.ElementsMatch(t, cfn.RoutesOf(api.RouteTable()), svc.Routes)
 }
@@ -125,8 +138,9 @@ func TestLeaseExpiriesAreScopedToTheStacksOwnScheduleGroupAndFunction(t *testing
 		"StartInstance": {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
 		"ExtendLease":   {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"},
 		"StopInstance":  {"scheduler:DeleteSchedule"}, "ReleaseLease": {"scheduler:DeleteSchedule"}, "ExpireLease": {"scheduler:DeleteSchedule"},
+		"WriteSchedules": {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"},
 	}, tp.ActionsOn(t, "scheduler:"))
-	assert.Equal(t, map[string][]string{"StartInstance": {"iam:PassRole"}, "ExtendLease": {"iam:PassRole"}}, tp.ActionsOn(t, "iam:"),
+	assert.Equal(t, map[string][]string{"StartInstance": {"iam:PassRole"}, "ExtendLease": {"iam:PassRole"}, "WriteSchedules": {"iam:PassRole"}}, tp.ActionsOn(t, "iam:"),
 		"only the functions that schedule pass the scheduler's role")
 	for rid, role := range tp.OfType("AWS::IAM::Role") {
 		for _, st := range cfntest.Statements(t, role) {
@@ -146,10 +160,12 @@ func TestLeaseExpiriesAreScopedToTheStacksOwnScheduleGroupAndFunction(t *testing
 	role := tp.Resources["SchedulerRole"].Properties
 	assert.JSONEq(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"scheduler.amazonaws.com"},"Action":"sts:AssumeRole",
 		"Condition":{"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}}}]}`, cfntest.JS(role["AssumeRolePolicyDocument"]))
-	assert.JSONEq(t, `[{"PolicyName":"invoke-expireLease","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Sid":"InvokeExpireLeaseOnly",
-		"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":{"Fn::GetAtt":["ExpireLeaseFunction","Arn"]}}]}}]`, cfntest.JS(role["Policies"]),
-		"the scheduler's role invokes expireLease and nothing else")
-	_, apiMayInvoke := tp.Resources["ExpireLeasePermission"]
-	assert.False(t, apiMayInvoke, "API Gateway may not invoke expireLease")
+	assert.JSONEq(t, `[{"PolicyName":"invoke-scheduled-functions","PolicyDocument":{"Version":"2012-10-17","Statement":[{"Sid":"InvokeTheScheduledFunctionsOnly",
+		"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":[{"Fn::GetAtt":["ExpireLeaseFunction","Arn"]},{"Fn::GetAtt":["ApplyScheduleFunction","Arn"]}]}]}}]`,
+		cfntest.JS(role["Policies"]), "the scheduler's role invokes expireLease and applySchedule, nothing else")
+	for _, id := range []string{"ExpireLeasePermission", "ApplySchedulePermission"} {
+		_, apiMayInvoke := tp.Resources[id]
+		assert.False(t, apiMayInvoke, "API Gateway may not invoke the scheduled functions: %s", id)
+	}
 	assert.Equal(t, "AWS::Scheduler::ScheduleGroup", tp.Resources["ScheduleGroup"].Type)
 }

@@ -1,5 +1,6 @@
 // Package memsched is an in-memory app.Scheduler with real timers: the
-// local run's leases expire as deployed ones do. A schedule fires once,
+// local run's leases expire, and its schedules' windows open and close, as
+// deployed ones do. A one-time schedule fires once,
 // calling the target with its input, and is then deleted (as EventBridge
 // Scheduler's ActionAfterCompletion DELETE does); a target that fails is
 // called again a few times, then the schedule is dropped and logged.
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
 // Target is what a schedule calls when it fires.
@@ -29,9 +31,10 @@ const (
 )
 
 type schedule struct {
-	at    time.Time
-	input []byte
-	timer *time.Timer
+	at     time.Time
+	input  []byte
+	timer  *time.Timer
+	weekly *domain.Weekly // recurring: re-armed after each firing
 }
 
 // Scheduler keeps schedules in memory.
@@ -78,6 +81,28 @@ func (s *Scheduler) At(_ context.Context, name string, t time.Time, input []byte
 	return nil
 }
 
+// Every implements app.Scheduler: the schedule fires at each instant of w,
+// replacing one of the same name.
+func (s *Scheduler) Every(_ context.Context, name string, w domain.Weekly, input []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("scheduler closed")
+	}
+	if old, ok := s.schedules[name]; ok {
+		old.timer.Stop()
+	}
+	s.arm(name, &schedule{input: append([]byte(nil), input...), weekly: &w}, time.Now())
+	return nil
+}
+
+// arm sets a recurring schedule's timer to its next instant after t.
+func (s *Scheduler) arm(name string, sc *schedule, t time.Time) {
+	sc.at = sc.weekly.Next(t)
+	sc.timer = time.AfterFunc(time.Until(sc.at), func() { s.fire(name, sc) })
+	s.schedules[name] = sc
+}
+
 // Cancel implements app.Scheduler.
 func (s *Scheduler) Cancel(_ context.Context, name string) error {
 	s.mu.Lock()
@@ -114,6 +139,9 @@ func (s *Scheduler) fire(name string, sc *schedule) {
 		return
 	}
 	delete(s.schedules, name)
+	if sc.weekly != nil {
+		s.arm(name, &schedule{input: sc.input, weekly: sc.weekly}, sc.at)
+	}
 	target := s.target
 	s.wg.Add(1)
 	s.mu.Unlock()

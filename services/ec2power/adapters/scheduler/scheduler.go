@@ -1,7 +1,9 @@
-// Package scheduler is app.Scheduler on EventBridge Scheduler: each lease
-// expiry is a one-time schedule (at(...), UTC) in the service's schedule
-// group, invoking the expireLease function through a role that may only do
-// that, and deleted by the Scheduler once it ran.
+// Package scheduler is app.Scheduler on EventBridge Scheduler, in the
+// service's schedule group, through a role that may only invoke the
+// service's scheduled functions: each lease expiry is a one-time schedule
+// (at(...), UTC) invoking expireLease, deleted by the Scheduler once it
+// ran; each opening or closing of a schedule's windows is a recurring one
+// (cron, in the schedule's time zone) invoking applySchedule.
 package scheduler
 
 import (
@@ -9,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/hexlambda/hexlambda/pkg/netfail"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
 // API is the part of the EventBridge Scheduler client the adapter uses.
@@ -24,14 +28,17 @@ type API interface {
 	CreateSchedule(ctx context.Context, in *awsscheduler.CreateScheduleInput, opts ...func(*awsscheduler.Options)) (*awsscheduler.CreateScheduleOutput, error)
 	DeleteSchedule(ctx context.Context, in *awsscheduler.DeleteScheduleInput, opts ...func(*awsscheduler.Options)) (*awsscheduler.DeleteScheduleOutput, error)
 	GetSchedule(ctx context.Context, in *awsscheduler.GetScheduleInput, opts ...func(*awsscheduler.Options)) (*awsscheduler.GetScheduleOutput, error)
+	UpdateSchedule(ctx context.Context, in *awsscheduler.UpdateScheduleInput, opts ...func(*awsscheduler.Options)) (*awsscheduler.UpdateScheduleOutput, error)
 }
 
 // Target is what the schedules invoke, and as whom.
 type Target struct {
 	// Group is the schedule group (the IAM policies are scoped to it).
 	Group string
-	// FunctionARN is the function a schedule invokes.
+	// FunctionARN is the function a lease's schedule invokes.
 	FunctionARN string
+	// WindowFunctionARN is the function a window's schedule invokes.
+	WindowFunctionARN string
 	// RoleARN is the role the Scheduler assumes to invoke it.
 	RoleARN string
 }
@@ -55,6 +62,8 @@ const atLayout = "2006-01-02T15:04:05"
 const (
 	retryAttempts = 185
 	maxEventAge   = 24 * 60 * 60
+	// A window's action that could not run within the hour is stale.
+	windowEventAge = 60 * 60
 )
 
 // At implements app.Scheduler.
@@ -76,6 +85,41 @@ func (s *Scheduler) At(ctx context.Context, name string, t time.Time, input []by
 	return nil
 }
 
+// Every implements app.Scheduler: a recurring schedule, cron(M H ? * DAYS
+// *) in the time zone, created or, when one of that name exists, updated.
+func (s *Scheduler) Every(ctx context.Context, name string, w domain.Weekly, input []byte) error {
+	expr := aws.String(Cron(w))
+	target := &types.Target{
+		Arn: aws.String(s.target.WindowFunctionARN), RoleArn: aws.String(s.target.RoleARN), Input: aws.String(string(input)),
+		RetryPolicy: &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(retryAttempts), MaximumEventAgeInSeconds: aws.Int32(windowEventAge)},
+	}
+	window := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
+	_, err := s.api.CreateSchedule(ctx, &awsscheduler.CreateScheduleInput{
+		Name: aws.String(name), GroupName: aws.String(s.target.Group), ScheduleExpression: expr,
+		ScheduleExpressionTimezone: aws.String(w.TimeZone), FlexibleTimeWindow: window, Target: target,
+	})
+	var exists *types.ConflictException
+	if errors.As(err, &exists) {
+		_, err = s.api.UpdateSchedule(ctx, &awsscheduler.UpdateScheduleInput{
+			Name: aws.String(name), GroupName: aws.String(s.target.Group), ScheduleExpression: expr,
+			ScheduleExpressionTimezone: aws.String(w.TimeZone), FlexibleTimeWindow: window, Target: target,
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("put schedule %s: %w", name, classify(err))
+	}
+	return nil
+}
+
+// Cron is the EventBridge Scheduler expression of a weekly instant.
+func Cron(w domain.Weekly) string {
+	days := make([]string, len(w.Days))
+	for i, d := range w.Days {
+		days[i] = strings.ToUpper(domain.DayName(d))
+	}
+	return fmt.Sprintf("cron(%d %d ? * %s *)", w.Minute, w.Hour, strings.Join(days, ","))
+}
+
 // Cancel implements app.Scheduler.
 func (s *Scheduler) Cancel(ctx context.Context, name string) error {
 	_, err := s.api.DeleteSchedule(ctx, &awsscheduler.DeleteScheduleInput{Name: aws.String(name), GroupName: aws.String(s.target.Group)})
@@ -88,7 +132,8 @@ func (s *Scheduler) Cancel(ctx context.Context, name string) error {
 
 var atExpression = regexp.MustCompile(`^at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)$`)
 
-// Scheduled returns a pending schedule's time and input.
+// Scheduled returns a pending schedule's time (zero for a recurring one)
+// and input.
 func (s *Scheduler) Scheduled(ctx context.Context, name string) (time.Time, []byte, bool, error) {
 	out, err := s.api.GetSchedule(ctx, &awsscheduler.GetScheduleInput{Name: aws.String(name), GroupName: aws.String(s.target.Group)})
 	var nf *types.ResourceNotFoundException
@@ -98,9 +143,13 @@ func (s *Scheduler) Scheduled(ctx context.Context, name string) (time.Time, []by
 	if err != nil {
 		return time.Time{}, nil, false, fmt.Errorf("get schedule %s: %w", name, classify(err))
 	}
+	var input []byte
+	if out.Target != nil {
+		input = []byte(aws.ToString(out.Target.Input))
+	}
 	m := atExpression.FindStringSubmatch(aws.ToString(out.ScheduleExpression))
 	if m == nil {
-		return time.Time{}, nil, false, fmt.Errorf("schedule %s: %q is not a one-time expression", name, aws.ToString(out.ScheduleExpression))
+		return time.Time{}, input, true, nil // recurring: no one time
 	}
 	loc, err := time.LoadLocation(aws.ToString(out.ScheduleExpressionTimezone))
 	if err != nil {
@@ -109,10 +158,6 @@ func (s *Scheduler) Scheduled(ctx context.Context, name string) (time.Time, []by
 	at, err := time.ParseInLocation(atLayout, m[1], loc)
 	if err != nil {
 		return time.Time{}, nil, false, fmt.Errorf("schedule %s: %w", name, err)
-	}
-	var input []byte
-	if out.Target != nil {
-		input = []byte(aws.ToString(out.Target.Input))
 	}
 	return at.UTC(), input, true, nil
 }

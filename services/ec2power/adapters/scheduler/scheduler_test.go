@@ -15,6 +15,7 @@ import (
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/scheduler"
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
 	"github.com/hexlambda/hexlambda/services/ec2power/app/schedtest"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -26,9 +27,10 @@ func newScheduler(t *testing.T) (*scheduler.Scheduler, *awsscheduler.Client) {
 	_, err := client.CreateScheduleGroup(t.Context(), &awsscheduler.CreateScheduleGroupInput{Name: aws.String(group)})
 	require.NoError(t, err)
 	return scheduler.New(client, scheduler.Target{
-		Group:       group,
-		FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:ec2power-test-expireLease",
-		RoleARN:     "arn:aws:iam::123456789012:role/ec2power-test-scheduler",
+		Group:             group,
+		FunctionARN:       "arn:aws:lambda:us-east-1:123456789012:function:ec2power-test-expireLease",
+		RoleARN:           "arn:aws:iam::123456789012:role/ec2power-test-scheduler",
+		WindowFunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:ec2power-test-applySchedule",
 	}), client
 }
 
@@ -69,4 +71,19 @@ func TestASchedulerOutOfReachIsUnavailable(t *testing.T) {
 	s := scheduler.New(awsscheduler.NewFromConfig(cfg), scheduler.Target{Group: "g", FunctionARN: "arn", RoleARN: "arn"})
 	err := s.At(t.Context(), "x", time.Now(), nil)
 	require.ErrorIs(t, err, app.ErrLeasesUnavailable)
+}
+
+func TestAWindowIsARecurringScheduleInItsTimeZone(t *testing.T) {
+	s, client := newScheduler(t)
+	w := domain.Weekly{Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, Hour: 19, Minute: 5, TimeZone: "Europe/Paris"}
+	require.NoError(t, s.Every(t.Context(), "window-office-0-stop", w, []byte(`{"schedule":"office"}`)))
+	out, err := client.ListSchedules(t.Context(), &awsscheduler.ListSchedulesInput{NamePrefix: aws.String("window-office-0-stop")})
+	require.NoError(t, err)
+	require.Len(t, out.Schedules, 1)
+	got, err := client.GetSchedule(t.Context(), &awsscheduler.GetScheduleInput{Name: aws.String("window-office-0-stop"), GroupName: out.Schedules[0].GroupName})
+	require.NoError(t, err)
+	assert.Equal(t, "cron(5 19 ? * MON,TUE,WED,THU,FRI *)", aws.ToString(got.ScheduleExpression))
+	assert.Equal(t, "Europe/Paris", aws.ToString(got.ScheduleExpressionTimezone))
+	assert.Equal(t, "arn:aws:lambda:us-east-1:123456789012:function:ec2power-test-applySchedule", aws.ToString(got.Target.Arn))
+	assert.NotEqual(t, "DELETE", string(got.ActionAfterCompletion), "a recurring schedule stays")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/services/ec2power/app"
+	"github.com/hexlambda/hexlambda/services/ec2power/domain"
 )
 
 // Observer reads back a pending schedule: its time and input, false when
@@ -59,6 +60,23 @@ func Run(t *testing.T, newScheduler func(t *testing.T) (app.Scheduler, Observer)
 		assert.False(t, ok)
 		require.NoError(t, s.Cancel(t.Context(), n))
 		require.NoError(t, s.Cancel(t.Context(), name()), "a name never scheduled")
+	})
+
+	t.Run("a recurring schedule is kept, and replaced by name", func(t *testing.T) {
+		s, obs := newScheduler(t)
+		n := name()
+		w := domain.Weekly{Days: []time.Weekday{time.Monday, time.Friday}, Hour: 8, Minute: 30, TimeZone: "Europe/Paris"}
+		require.NoError(t, s.Every(t.Context(), n, w, []byte(`{"v":1}`)))
+		w.Hour = 9
+		require.NoError(t, s.Every(t.Context(), n, w, []byte(`{"v":2}`)), "putting it again replaces it")
+		_, input, ok, err := obs.Scheduled(t.Context(), n)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.JSONEq(t, `{"v":2}`, string(input))
+		require.NoError(t, s.Cancel(t.Context(), n))
+		_, _, ok, err = obs.Scheduled(t.Context(), n)
+		require.NoError(t, err)
+		assert.False(t, ok)
 	})
 
 	t.Run("schedules are independent", func(t *testing.T) {

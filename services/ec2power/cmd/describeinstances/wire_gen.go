@@ -33,11 +33,12 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 		return nil, err
 	}
 	leases := providers.NewLeaseStore(table)
+	schedules := providers.NewScheduleStore(table)
 	store, err := providers.NewGrants(table, providersConfig)
 	if err != nil {
 		return nil, err
 	}
-	leaseReader := providers.NewLeaseReader(leases, store)
+	leaseReader := providers.NewLeaseReader(leases, schedules, store)
 	deps := api.Deps{
 		Inventory: inventory,
 		Leases:    leaseReader,

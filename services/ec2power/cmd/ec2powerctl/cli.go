@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -139,7 +140,7 @@ func (c *cli) commands() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE: func(*cobra.Command, []string) error {
-			return fail(exitUsage, "a command is required: start, stop, extend, release, status, list or history")
+			return fail(exitUsage, "a command is required: start, stop, extend, release, status, list, history, schedule, hold or unhold")
 		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
@@ -222,7 +223,7 @@ func (c *cli) commands() *cobra.Command {
 		},
 	}
 	history.Flags().IntVar(&c.opts.limit, "limit", 20, "history entries to show")
-	root.AddCommand(start, stop, extend, release, status, list, history)
+	root.AddCommand(start, stop, extend, release, status, list, history, c.scheduleCommand(), c.holdCommand(), c.unholdCommand())
 	return root
 }
 
@@ -336,9 +337,22 @@ func (r response) errorMessage() string {
 var emptyPayloadHash = func() string { h := sha256.Sum256(nil); return hex.EncodeToString(h[:]) }()
 
 func (c *cli) do(ctx context.Context, method, path string) (response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.opts.baseURL+path, nil)
+	return c.doBody(ctx, method, path, nil)
+}
+
+// doBody makes a request with a JSON body (nil: none).
+func (c *cli) doBody(ctx context.Context, method, path string, body []byte) (response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.baseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return response{}, fail(exitUsage, "bad request: %v", err)
+	}
+	payloadHash := emptyPayloadHash
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+		sum := sha256.Sum256(body)
+		payloadHash = hex.EncodeToString(sum[:])
+	} else {
+		req.Body, req.ContentLength = http.NoBody, 0
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "ec2powerctl")
@@ -355,7 +369,7 @@ func (c *cli) do(ctx context.Context, method, path string) (response, error) {
 		if err != nil {
 			return response{}, fail(exitDenied, "AWS credentials for SigV4: %v", err)
 		}
-		if err := c.signer.SignHTTP(ctx, creds, req, emptyPayloadHash, "execute-api", c.opts.region, time.Now()); err != nil {
+		if err := c.signer.SignHTTP(ctx, creds, req, payloadHash, "execute-api", c.opts.region, time.Now()); err != nil {
 			return response{}, fail(exitFailed, "sign request: %v", err)
 		}
 	}
@@ -698,6 +712,6 @@ func printBody(w io.Writer, body map[string]any) {
 			line(m, "instanceId", "name", "state", "group", "type", "requestedAt", "action", "result", "leaseExpiresAt", "trigger", "apiKeyId", "principal", "sourceIp")
 		}
 	default:
-		line(body, "instanceId", "name", "action", "result", "state", "stateReason", "group", "type", "message")
+		line(body, "instanceId", "name", "action", "result", "state", "stateReason", "group", "type", "until", "message")
 	}
 }

@@ -45,8 +45,8 @@ func newServer(t *testing.T, delay time.Duration, wrap func(http.Handler) http.H
 	logger := logging.New(io.Discard, 0)
 	sched := memsched.New(nil, logger)
 	t.Cleanup(sched.Close)
-	a, power, err := providers.Local(providers.Config{App: cfg, Grants: "*=*", Auditors: "*"}, fleet, memory.NewTable(), clock{}, logger, sched, memevents.New(nil))
-	sched.SetTarget(providers.NewExpiry(power, logger).Handle)
+	a, scheduled, err := providers.Local(providers.Config{App: cfg, Grants: "*=*", Auditors: "*"}, fleet, memory.NewTable(), clock{}, logger, sched, memevents.New(nil))
+	sched.SetTarget(scheduled)
 	require.NoError(t, err)
 	h := nethttp.Handler(a.Router(), logger)
 	if wrap != nil {
@@ -485,4 +485,42 @@ func TestStartWithALeaseExtendAndRelease(t *testing.T) {
 	code, _, stderr = ctl(t, env, "release", other)
 	assert.Equal(t, exitFailed, code, "no lease left to release")
 	assert.Contains(t, stderr, "no_lease")
+}
+
+func TestSchedulesAndHolds(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, 20*time.Millisecond, nil)
+	id := s.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	env := map[string]string{"EC2POWER_URL": s.url}
+
+	code, stdout, stderr := ctl(t, env, "schedule", "put", "office", "--tz", "Europe/Paris", "--window", "mon-fri=08:00-19:00", "--window", "sat=22:00-02:00")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "name=office timeZone=Europe/Paris version=1 windows=mon,tue,wed,thu,fri=08:00-19:00 sat=22:00-02:00\n", stdout)
+	code, stdout, _ = ctl(t, env, "schedule", "list")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "name=office")
+	for _, args := range [][]string{
+		{"schedule", "put", "office", "--window", "mon=08:00-09:00"},
+		{"schedule", "put", "office", "--tz", "UTC", "--window", "mon 08:00"},
+		{"schedule", "put", "office", "--tz", "UTC"},
+		{"schedule", "put", "office", "--tz", "Mars/Olympus", "--window", "mon=08:00-09:00"},
+		{"schedule"}, {"hold", id},
+	} {
+		code, _, stderr := ctl(t, env, args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
+	}
+	code, _, stderr = ctl(t, env, "schedule", "get", "nope")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, stderr, "schedule_not_found")
+
+	code, stdout, stderr = ctl(t, env, "hold", id, "--until", "8h")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "until=")
+	code, _, stderr = ctl(t, env, "unhold", id)
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = ctl(t, env, "unhold", id)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, stderr, "no_hold")
+	code, _, stderr = ctl(t, env, "schedule", "delete", "office")
+	require.Equal(t, exitOK, code, stderr)
 }

@@ -81,6 +81,8 @@ func TestTheCLIReadsOnlyWhatItsContractLists(t *testing.T) {
 			{"list"}, {"status", id}, {"--group", "ci", "--dry-run", "stop"},
 			{"--wait", "--timeout", "5s", "start", id}, {"--group", "ci", "--wait", "--timeout", "5s", "start"},
 			{"start", id, "--lease", "2h"}, {"extend", id, "--by", "30m"}, {"release", id},
+			{"schedule", "put", "nightly", "--tz", "Europe/Paris", "--window", "mon,tue,wed,thu,fri=08:00-19:00"}, {"schedule", "get", "nightly"},
+			{"schedule", "list"}, {"schedule", "delete", "nightly"}, {"hold", id, "--until", "8h"}, {"unhold", id},
 			{"history", id}, {"start", unmanaged}, {"status", "i-00000000000000000"},
 		} {
 			code, stdout, stderr := ctl(t, env, args...)

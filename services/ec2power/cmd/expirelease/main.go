@@ -4,4 +4,4 @@ package main
 
 import "github.com/hexlambda/hexlambda/services/ec2power/providers"
 
-func main() { providers.StartExpiry(initialize) }
+func main() { providers.StartScheduled(initialize) }

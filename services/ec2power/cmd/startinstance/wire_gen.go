@@ -47,10 +47,12 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 		return nil, err
 	}
 	bus := providers.NewEventBus(config, providersConfig)
+	schedules := providers.NewScheduleStore(table)
 	effects := app.Effects{
 		Leases:    leases,
 		Scheduler: scheduler,
 		Events:    bus,
+		Holds:     schedules,
 	}
 	power := providers.NewPower(inventory, log, store, systemClock, providersConfig, logger, effects)
 	deps := api.Deps{

@@ -27,6 +27,10 @@ var Fleet = wire.NewSet(NewFleet, wire.Bind(new(fleet.Fleet), new(*ec2.Fleet)), 
 var Describe = wire.NewSet(providers.Base, Fleet, providers.AuditLog, providers.AuditTable, providers.OnTable,
 	providers.Leases, providers.NewLeaseReader, wire.Struct(new(api.Deps), "Inventory", "Leases"))
 
+// ApplySchedule builds applySchedule, which a schedule's windows invoke.
+var ApplySchedule = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power,
+	providers.NewScheduleRunner, providers.NewWindows)
+
 // power is what acts: the fleet, the audit log (written, never paged),
 // the leases with their expiries, and the events.
 var power = wire.NewSet(Fleet, providers.Clock, providers.AuditLog, providers.AuditTable, providers.OnTable,

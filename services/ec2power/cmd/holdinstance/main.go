@@ -1,0 +1,6 @@
+// Command holdinstance is the holdInstance Lambda function of the ec2power service.
+package main
+
+import "github.com/hexlambda/hexlambda/services/ec2power/providers"
+
+func main() { providers.Start(initialize) }

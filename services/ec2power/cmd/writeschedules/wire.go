@@ -1,0 +1,18 @@
+//go:build wireinject
+
+package main
+
+import (
+	"context"
+
+	"github.com/google/wire"
+
+	"github.com/hexlambda/hexlambda/pkg/adapters/apigw"
+	"github.com/hexlambda/hexlambda/services/ec2power/api"
+	"github.com/hexlambda/hexlambda/services/ec2power/providers"
+)
+
+func initialize(ctx context.Context) (*apigw.Adapter, error) {
+	wire.Build(providers.WriteSchedules, wire.Value(providers.Operation(api.OpWriteSchedules)))
+	return nil, nil
+}
