@@ -167,6 +167,23 @@ func TestAWindowActsOnItsInstancesButNotOnHeldOrLeasedOnes(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{held + "/start/hold", held + "/stop/hold", leased + "/stop/lease"}, skipped)
 
+	// Opened again, then stopped by hand: a repeated delivery of the same
+	// opening does not start it again.
+	late := h.launch(domain.StateStopped, managed("ec2power:schedule", "office"))
+	h.window("office", 0, domain.Start)
+	eventually(t, 5*time.Second, func() bool { return h.state(late) == "running" }, "the window did not start its instance")
+	require.Equal(t, http.StatusOK, h.do(http.MethodPost, "/instances/"+late+"/stop?wait=true").Status)
+	h.window("office", 0, domain.Start)
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, "stopped", h.state(late), "stopped by hand during its window, it stays stopped")
+	var stoppedByHand []string
+	for _, e := range h.events.Events() {
+		if e.DetailType == app.EventScheduleActionSkipped && e.Detail.Reason == "stopped" {
+			stoppedByHand = append(stoppedByHand, e.Detail.InstanceID)
+		}
+	}
+	assert.Contains(t, stoppedByHand, late)
+
 	// The schedule is gone: its windows' actions do nothing.
 	require.Equal(t, http.StatusNoContent, h.send(http.MethodDelete, "/schedules/office", "", nil).Status)
 	h.window("office", 0, domain.Start)

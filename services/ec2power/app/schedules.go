@@ -228,6 +228,19 @@ func (s *Schedules) Apply(ctx context.Context, a WindowAction, requestID string)
 		} else if ok && now.Before(h.Until) {
 			reason, until = "hold", h.Until
 		}
+		if reason == "" && a.Action == domain.Start {
+			// A window opens once: an instance stopped since it opened
+			// was stopped by someone, and a late or repeated delivery of
+			// the opening does not start it again.
+			opened := sc.StartAt(sc.Windows[a.Window]).Prev(now)
+			stopped, err := p.stoppedSince(ctx, in.ID, opened)
+			if err != nil {
+				return err
+			}
+			if stopped {
+				reason = "stopped"
+			}
+		}
 		if reason == "" && a.Action == domain.Stop {
 			l, err := p.fx.Leases.Lease(ctx, in.ID)
 			if err != nil {
@@ -264,6 +277,27 @@ func (s *Schedules) Apply(ctx context.Context, a WindowAction, requestID string)
 		return fmt.Errorf("schedule %s: %s %v failed for a passing reason; the scheduler retries", sc.Name, a.Action, failed)
 	}
 	return nil
+}
+
+// stoppedSince reports whether the instance's history has a stop that
+// went through (or found it stopped) requested after t.
+func (s *Power) stoppedSince(ctx context.Context, id string, t time.Time) (bool, error) {
+	if t.IsZero() {
+		return false, nil
+	}
+	page, err := s.audit.History(ctx, id, 10, "")
+	if err != nil {
+		return false, fmt.Errorf("read the history of %s: %w", id, err)
+	}
+	for _, e := range page.Entries {
+		if !e.RequestedAt.After(t) {
+			break
+		}
+		if e.Action == domain.Stop && !e.DryRun && e.Result != string(domain.Failed) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // HoldInstance suspends the schedule actions on an instance until until.

@@ -138,6 +138,27 @@ func (w Weekly) Next(t time.Time) time.Time {
 	return time.Time{}
 }
 
+// Prev returns the last instant of w at or before t (zero when none in
+// the week before).
+func (w Weekly) Prev(t time.Time) time.Time {
+	loc, err := time.LoadLocation(w.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	local := t.In(loc)
+	for i := range 8 {
+		day := local.AddDate(0, 0, -i)
+		if !slices.Contains(w.Days, day.Weekday()) {
+			continue
+		}
+		at := time.Date(day.Year(), day.Month(), day.Day(), w.Hour, w.Minute, 0, 0, loc)
+		if !at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
 var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // DayName is a weekday's three-letter name.

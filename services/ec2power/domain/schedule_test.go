@@ -61,3 +61,12 @@ func TestSchedulesAreChecked(t *testing.T) {
 	}
 	require.NoError(t, domain.Schedule{Name: "office", TimeZone: "Europe/Paris", Windows: []domain.Window{ok}}.Check())
 }
+
+func TestThePreviousInstant(t *testing.T) {
+	w := domain.Weekly{Days: []time.Weekday{time.Monday, time.Wednesday}, Hour: 8, TimeZone: "UTC"}
+	tuesday := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	assert.Equal(t, time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), w.Prev(tuesday))
+	monday8 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	assert.Equal(t, monday8, w.Prev(monday8), "at or before")
+	assert.Equal(t, time.Date(2026, 11, 18, 8, 0, 0, 0, time.UTC), w.Prev(monday8.Add(-time.Second)))
+}

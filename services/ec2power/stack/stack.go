@@ -106,6 +106,9 @@ func Service() cfn.Service {
 	// with its schedule (reading the schedule, their holds and leases).
 	apply := act(api.OpApplySchedule, "ec2:StartInstances", leaseEnv(false), nil)
 	apply.Statements[0].Actions = []string{"ec2:StartInstances", "ec2:StopInstances"}
+	// It reads the instances' histories: one stopped since the window
+	// opened stays stopped.
+	apply.Statements = append(apply.Statements, cfn.Statement{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit})
 	apply.Internal = true
 	// Holds are items of the audit table, replaced and deleted.
 	hold := cfn.Function{

@@ -29,7 +29,8 @@ func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
 	write := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} // key grants, leases; audit entries, leases
 	assert.Equal(t, map[string][]string{
 		"DescribeInstances": {"dynamodb:GetItem"},
-		"StartInstance":     write, "StopInstance": write, "ExtendLease": write, "ReleaseLease": write, "ExpireLease": write, "ApplySchedule": write,
+		"StartInstance":     write, "StopInstance": write, "ExtendLease": write, "ReleaseLease": write, "ExpireLease": write,
+		"ApplySchedule":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 		"InstanceHistory": {"dynamodb:GetItem", "dynamodb:Query"},
 		"ReadSchedules":   {"dynamodb:GetItem", "dynamodb:Query"},
 		// Holds and schedules are replaced and deleted.
