@@ -72,6 +72,9 @@ func DecodeJSON(req ports.Request, dst any, readOnly ...string) error {
 	if fields == nil {
 		return NewError(http.StatusBadRequest, CodeInvalidJSON, "the request body must be a JSON object")
 	}
+	if field, bad := invalidText(req.Body); bad {
+		return textError(field)
+	}
 	if name, dup := duplicateKey(req.Body); dup {
 		// Parsers disagree on which of two equal keys wins; refuse rather
 		// than pick one that a proxy or a validator did not see.

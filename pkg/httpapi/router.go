@@ -91,6 +91,9 @@ func (r *Router) Handle(ctx context.Context, req ports.Request) (ports.Response,
 		}
 		req.PathParams = params
 		setRoute(ctx, rt.Method+" "+rt.Pattern)
+		if err := checkParameters(req); err != nil {
+			return ports.Response{}, err
+		}
 		return rt.Handler.Handle(ctx, req)
 	}
 	if len(allow) > 0 {

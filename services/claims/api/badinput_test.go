@@ -93,6 +93,13 @@ func TestBadInputGetsA4xxWithACode(t *testing.T) {
 		"unknown nested route":       {http.MethodGet, "/members/M-1/claims/" + existing + "/extra", "", nil, 404, "route_not_found"},
 		"wrong method on collection": {http.MethodPut, "/members/M-1/claims", validClaim, nil, 405, "method_not_allowed"},
 		"wrong method on claim":      {http.MethodPost, claimPath, validClaim, nil, 405, "method_not_allowed"},
+		// text that is not Unicode
+		"lone surrogate in memberName": {http.MethodPost, "/members/M-1/claims", strings.Replace(validClaim, `"Ada Lovelace"`, `"Ada \ud800"`, 1), nil, 400, "invalid_text"},
+		"lone low surrogate in name":   {http.MethodPost, "/members/M-1/claims", strings.Replace(validClaim, `"Ada Lovelace"`, `"\udc00Ada"`, 1), nil, 400, "invalid_text"},
+		"byte that is not UTF-8":       {http.MethodPost, "/members/M-1/claims", strings.Replace(validClaim, `"Ada Lovelace"`, "\"Ada \xff\"", 1), nil, 400, "invalid_text"},
+		"query that is not UTF-8":      {http.MethodGet, "/members/M-1/claims?status=%ff", "", nil, 400, "invalid_text"},
+		"legacy query not UTF-8":       {http.MethodPost, "/claim?memberId=M&policyId=P&memberName=%ff", `{"policyType":"T","claimAmount":1}`, nil, 400, "invalid_text"},
+		"legacy lone surrogate":        {http.MethodPost, "/claim?memberId=M&policyId=P&memberName=N", `{"policyType":"T\ud83d","claimAmount":1}`, nil, 400, "invalid_text"},
 		// legacy
 		"legacy without memberId":     {http.MethodPost, "/claim?policyId=P&memberName=N", `{"policyType":"T","claimAmount":1}`, nil, 400, "missing_parameter"},
 		"legacy without policyId":     {http.MethodPost, "/claim?memberId=M&memberName=N", `{"policyType":"T","claimAmount":1}`, nil, 400, "missing_parameter"},

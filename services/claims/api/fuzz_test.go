@@ -28,6 +28,9 @@ func FuzzAPIGatewayEvent(f *testing.F) {
 	f.Add("POST", "/claim", "memberId=M&policyId=P&memberName=N", `{"policyType":"T","claimAmount":1.5}`, false, "", "", "")
 	f.Add("PUT", "/claim/01a20090-0000-7000-8000-000000000000", "memberId=M", "eyJwb2xpY3lUeXBlIjoiVCJ9", true, "application/json", "", "")
 	f.Add("DELETE", "/members/%zz/claims/x", "a=%zz", "\x00\xff", true, "text/plain", "W/\"x\"", "\x01")
+	// Text that is not Unicode: a lone UTF-16 surrogate, a byte that is not UTF-8.
+	f.Add("POST", "/members/M-1/claims", "", `{"memberName":"Ada \ud800","policyId":"P","policyType":"PPO","claimAmount":1}`, false, "application/json", "", "")
+	f.Add("POST", "/claim", "memberId=M&policyId=P&memberName=%ff", `{"policyType":"T\udc00","claimAmount":1}`, false, "", "", "")
 
 	logger := logging.New(io.Discard, 0)
 	table := memory.NewTable()
