@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hexlambda/hexlambda/pkg/httpapi"
@@ -130,8 +132,56 @@ func (m *Middleware) Wrap(scope string, h ports.Handler, check ...ReplayCheck) p
 	})
 }
 
+// joinable is a store whose completion can join another transaction.
+type joinable interface {
+	CompleteWrite(rec ports.IdempotencyRecord) ports.Write
+}
+
+// pending is an execution whose record the handler's own transaction may
+// complete (Completion).
+type pending struct {
+	m      *Middleware
+	store  joinable
+	rec    ports.IdempotencyRecord
+	joined atomic.Bool
+}
+
+type pendingKey struct{}
+
+// Completion returns the write that completes the running request's
+// record with resp, to commit in the same transaction as the request's
+// action: an idempotent request then costs its record's creation and that
+// one transaction. ok is false when the request carries no key (or its
+// store cannot join a transaction); the middleware then completes the
+// record itself after the handler.
+func Completion(ctx context.Context, resp ports.Response) (ports.Write, bool, error) {
+	p, _ := ctx.Value(pendingKey{}).(*pending)
+	if p == nil || p.store == nil {
+		return ports.Write{}, false, nil
+	}
+	stored, err := json.Marshal(storedResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body})
+	if err != nil {
+		return ports.Write{}, false, fmt.Errorf("idempotency: store the answer: %w", err)
+	}
+	rec := p.rec
+	rec.Status, rec.Response, rec.ExpiresAt = ports.IdempotencyCompleted, stored, p.m.clock.Now().Add(p.m.TTL)
+	p.joined.Store(true)
+	return p.store.CompleteWrite(rec), true, nil
+}
+
 func (m *Middleware) run(ctx context.Context, h ports.Handler, req ports.Request, rec ports.IdempotencyRecord) (ports.Response, error) {
-	resp, err := h.Handle(ctx, req)
+	p := &pending{m: m, rec: rec}
+	p.store, _ = m.store.(joinable)
+	resp, err := h.Handle(context.WithValue(ctx, pendingKey{}, p), req)
+	if errors.Is(err, ports.ErrJoinedWrite) {
+		// The record expired (or was taken over) before the action could
+		// commit with it: nothing was done; the client retries.
+		return ports.Response{}, httpapi.Errorf(http.StatusConflict, CodeInProgress,
+			"the request outlived its %s record; nothing was done, retry", Header).WithRetryAfter(1).WithCause(err)
+	}
+	if err == nil && resp.Status >= 200 && resp.Status <= 299 && p.joined.Load() {
+		return resp, nil // completed in the handler's own transaction
+	}
 	if err != nil || resp.Status < 200 || resp.Status > 299 {
 		// Only successes are remembered; a failed request may be retried.
 		if rerr := m.store.Release(context.WithoutCancel(ctx), rec.Key); rerr != nil {

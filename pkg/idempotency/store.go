@@ -103,6 +103,19 @@ func (s *TableStore) Complete(ctx context.Context, rec ports.IdempotencyRecord) 
 	return nil
 }
 
+// CompleteWrite is Complete as a write of another transaction: it holds
+// only while the record is still the in-progress one of this request.
+func (s *TableStore) CompleteWrite(rec ports.IdempotencyRecord) ports.Write {
+	return ports.Write{Patch: &ports.PatchWrite{
+		Key: recordKey(rec.Key), ExpectedVersion: 1, ExpiresAt: rec.ExpiresAt,
+		Attributes: ports.Attributes{"status": string(ports.IdempotencyCompleted), "response": string(rec.Response)},
+		Conditions: []ports.Condition{
+			{Attribute: "status", Equals: string(ports.IdempotencyInProgress)},
+			{Attribute: "payloadHash", Equals: rec.PayloadHash},
+		},
+	}}
+}
+
 // Release implements ports.IdempotencyStore.
 func (s *TableStore) Release(ctx context.Context, key string) error {
 	err := s.table.Delete(ctx, recordKey(key), 0)

@@ -1,7 +1,10 @@
 package ports
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // MaxTransactWrites is the most writes one transaction may hold.
@@ -27,6 +30,8 @@ type PatchWrite struct {
 	Attributes      Attributes
 	ExpectedVersion int64
 	Conditions      []Condition
+	// ExpiresAt, when set, replaces the item's expiry.
+	ExpiresAt time.Time
 }
 
 // DeleteWrite is the deletion of one item in a transaction.
@@ -101,4 +106,28 @@ func CheckWrites(writes []Write) ([]Write, error) {
 		seen[key] = true
 	}
 	return out, nil
+}
+
+// Joiner gives the writes that must commit in the same transaction as a
+// request's own write, for what that write stores (result): an idempotency
+// record completed in the commit that does the action, so no moment shows
+// the action done and its record still in progress. The store that makes
+// the request's write asks for them (JoinerOf) and adds them.
+type Joiner func(result any) ([]Write, error)
+
+// ErrJoinedWrite means a write a Joiner added did not qualify, so the
+// transaction, the request's own write included, was not applied.
+var ErrJoinedWrite = errors.New("a write joined to the transaction did not qualify")
+
+type joinerKey struct{}
+
+// WithJoiner returns ctx carrying j.
+func WithJoiner(ctx context.Context, j Joiner) context.Context {
+	return context.WithValue(ctx, joinerKey{}, j)
+}
+
+// JoinerOf returns the Joiner ctx carries, or nil.
+func JoinerOf(ctx context.Context) Joiner {
+	j, _ := ctx.Value(joinerKey{}).(Joiner)
+	return j
 }

@@ -146,6 +146,10 @@ func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
 		case w.Patch != nil:
 			cond := e.existing(w.Patch.ExpectedVersion, w.Patch.Conditions)
 			update := e.set(w.Patch.Attributes, write)
+			if !w.Patch.ExpiresAt.IsZero() {
+				e.names["#ex"], e.values[":exp"] = AttrExpiresAt, num(w.Patch.ExpiresAt.Unix())
+				update += ", #ex = :exp"
+			}
 			names, values := e.used(cond, update)
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName: aws.String(t.name), Key: keyAV(w.Patch.Key),

@@ -289,6 +289,9 @@ func (t *Table) Transact(ctx context.Context, writes ...ports.Write) error {
 			for k, v := range w.Patch.Attributes {
 				next.Attributes[k] = v
 			}
+			if !w.Patch.ExpiresAt.IsZero() {
+				next.ExpiresAt = w.Patch.ExpiresAt
+			}
 			next.Version++
 			t.items[next.Key] = next
 		default:

@@ -552,6 +552,25 @@ func TableContract(t *testing.T, newTable NewTableFunc) {
 		assert.Equal(t, int64(2), got.Attributes["n"])
 	})
 
+	t.Run("a transaction's patch may move the item's expiry", func(t *testing.T) {
+		t.Parallel()
+		tbl, clock, ctx := setup(t)
+		k := key("P#txx", "S#item")
+		_, err := tbl.Create(ctx, ports.Item{Key: k, ExpiresAt: start.Add(time.Minute), Attributes: ports.Attributes{"status": "running"}})
+		require.NoError(t, err)
+		require.NoError(t, tbl.Transact(ctx, ports.Write{Patch: &ports.PatchWrite{
+			Key: k, Attributes: ports.Attributes{"status": "done"}, ExpectedVersion: 1, ExpiresAt: start.Add(time.Hour),
+		}}))
+		clock.Advance(2 * time.Minute)
+		got, err := tbl.Get(ctx, k)
+		require.NoError(t, err, "alive past its first expiry")
+		assert.Equal(t, "done", got.Attributes["status"])
+		assert.True(t, got.ExpiresAt.Equal(start.Add(time.Hour)), "expires %s", got.ExpiresAt)
+		clock.Advance(time.Hour)
+		_, err = tbl.Get(ctx, k)
+		require.ErrorIs(t, err, ports.ErrNotFound, "gone at its new expiry")
+	})
+
 	t.Run("invalid transactions are refused", func(t *testing.T) {
 		t.Parallel()
 		tbl, _, ctx := setup(t)

@@ -268,16 +268,38 @@ func (a *API) create(ctx context.Context, req ports.Request) (ports.Response, er
 	if err := checkInitialStatus(body.Status); err != nil {
 		return ports.Response{}, err
 	}
-	c, err := a.svc.Create(ctx, member, domain.Details{
+	c, err := a.svc.Create(withCompletion(ctx, created), member, domain.Details{
 		MemberName: body.MemberName, PolicyID: body.PolicyID, PolicyType: body.PolicyType,
 		Amount: body.Amount, Currency: body.Currency, Description: body.Description,
 	}, actor(req))
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
+	return created(c), nil
+}
+
+// created is the answer to a created claim.
+func created(c domain.Claim) ports.Response {
 	resp := claimResponse(http.StatusCreated, c, toJSON(c))
 	resp.Header.Set("Location", "/members/"+c.MemberID+"/claims/"+c.ID)
-	return resp, nil
+	return resp
+}
+
+// withCompletion lets the transaction that creates the claim complete the
+// request's idempotency record too, with the answer respond gives: the
+// record is never "in progress" once the claim exists.
+func withCompletion(ctx context.Context, respond func(domain.Claim) ports.Response) context.Context {
+	return ports.WithJoiner(ctx, func(result any) ([]ports.Write, error) {
+		c, ok := result.(domain.Claim)
+		if !ok {
+			return nil, nil
+		}
+		w, ok, err := idempotency.Completion(ctx, respond(c))
+		if !ok || err != nil {
+			return nil, err
+		}
+		return []ports.Write{w}, nil
+	})
 }
 
 func (a *API) get(ctx context.Context, req ports.Request) (ports.Response, error) {

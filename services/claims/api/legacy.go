@@ -85,16 +85,21 @@ func (a *API) legacyCreate(ctx context.Context, req ports.Request) (ports.Respon
 	if err := checkInitialStatus(body.Status); err != nil {
 		return ports.Response{}, err
 	}
-	c, err := a.svc.Create(ctx, member, domain.Details{
+	c, err := a.svc.Create(withCompletion(ctx, legacyCreated), member, domain.Details{
 		MemberName: name, PolicyID: policy, PolicyType: body.PolicyType,
 		Amount: amount, Currency: a.defaultCurrency, Description: body.Description,
 	}, actor(req))
 	if err != nil {
 		return ports.Response{}, mapError(err)
 	}
+	return legacyCreated(c), nil
+}
+
+// legacyCreated is the answer to a claim created by the compatibility route.
+func legacyCreated(c domain.Claim) ports.Response {
 	resp := claimResponse(http.StatusCreated, c, toLegacyJSON(c))
 	resp.Header.Set("Location", "/claim/"+c.ID+"?memberId="+c.MemberID)
-	return resp, nil
+	return resp
 }
 
 func legacyIDs(req ports.Request) (member, claim string, err error) {

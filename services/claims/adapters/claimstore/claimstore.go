@@ -64,7 +64,21 @@ func (s *Store) Create(ctx context.Context, c domain.Claim, h app.HistoryEntry) 
 	if err != nil {
 		return domain.Claim{}, err
 	}
-	err = s.table.Transact(ctx, ports.Write{Create: &it}, ports.Write{Create: &hist})
+	writes := []ports.Write{{Create: &it}, {Create: &hist}}
+	// What must commit with the claim (its idempotency record's
+	// completion) joins the transaction.
+	if join := ports.JoinerOf(ctx); join != nil {
+		extra, err := join(c)
+		if err != nil {
+			return domain.Claim{}, fmt.Errorf("claim %s of %s: %w", c.ID, c.MemberID, err)
+		}
+		writes = append(writes, extra...)
+	}
+	err = s.table.Transact(ctx, writes...)
+	var te *ports.TransactionError
+	if errors.As(err, &te) && te.Index >= 2 {
+		return domain.Claim{}, fmt.Errorf("claim %s of %s: %w: %w", c.ID, c.MemberID, ports.ErrJoinedWrite, err)
+	}
 	if errors.Is(err, ports.ErrConflict) {
 		return domain.Claim{}, fmt.Errorf("claim %s of %s: %w", c.ID, c.MemberID, app.ErrClaimExists)
 	}
