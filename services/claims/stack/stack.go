@@ -51,9 +51,10 @@ func Service() cfn.Service {
 		},
 		Functions: []cfn.Function{
 			fn(api.OpCreateClaim, 10, currency, []cfn.Statement{{
-				// The claim and its first history entry, idempotency records.
+				// The claim and its first history entry, idempotency records
+				// (completed in the claim's transaction: UpdateItem).
 				Sid: "CreateClaimsAndIdempotencyRecords", Resources: table,
-				Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+				Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 			}}),
 			fn(api.OpGetClaim, 10, nil, []cfn.Statement{{Sid: "ReadClaims", Resources: table, Actions: []string{"dynamodb:GetItem"}}}),
 			fn(api.OpListClaims, 10, cursors, []cfn.Statement{{Sid: "QueryClaims", Resources: table, Actions: []string{"dynamodb:Query"}}, cfn.CursorKeyStatement()}),

@@ -19,7 +19,7 @@ func TestFunctionsGetExactlyTheirDynamoDBActions(t *testing.T) {
 	tp := cfntest.Render(t, stack.Service())
 	change := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} // read, then claim + history entry
 	assert.Equal(t, map[string][]string{
-		"CreateClaim":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"}, // claims, history, idempotency records
+		"CreateClaim":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, // claims, history, idempotency records
 		"GetClaim":      {"dynamodb:GetItem"},
 		"ListClaims":    {"dynamodb:Query"},
 		"UpdateClaim":   change,
