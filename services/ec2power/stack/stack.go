@@ -108,7 +108,8 @@ func Service() cfn.Service {
 	apply.Statements[0].Actions = []string{"ec2:StartInstances", "ec2:StopInstances"}
 	// It reads the instances' histories: one stopped since the window
 	// opened stays stopped.
-	apply.Statements = append(apply.Statements, cfn.Statement{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit})
+	apply.Statements = append(apply.Statements, cfn.Statement{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit}, cfn.CursorKeyStatement())
+	apply.Env[providers.EnvCursorKeyParameter] = cfn.Sub(cfn.CursorKeyName)
 	apply.Internal = true
 	// Holds are items of the audit table, replaced and deleted.
 	hold := cfn.Function{

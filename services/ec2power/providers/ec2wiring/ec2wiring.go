@@ -28,16 +28,22 @@ var Describe = wire.NewSet(providers.Base, Fleet, providers.AuditLog, providers.
 	providers.Leases, providers.NewLeaseReader, wire.Struct(new(api.Deps), "Inventory", "Leases"))
 
 // ApplySchedule builds applySchedule, which a schedule's windows invoke.
-var ApplySchedule = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power,
+// It reads the instances' histories, so its audit table pages.
+var ApplySchedule = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power, onPagedAuditTable,
 	providers.NewScheduleRunner, providers.NewWindows)
 
 // power is what acts: the fleet, the audit log (written, never paged),
 // the leases with their expiries, and the events.
-var power = wire.NewSet(Fleet, providers.Clock, providers.AuditLog, providers.AuditTable, providers.OnTable,
-	providers.Effects, providers.NewPower)
+var power = wire.NewSet(Fleet, providers.Clock, providers.AuditLog, providers.Effects, providers.NewPower)
+
+// The audit tables: written only, or paged too.
+var (
+	onAuditTable      = wire.NewSet(providers.AuditTable, providers.OnTable)
+	onPagedAuditTable = wire.NewSet(providers.PagedAuditTable, providers.OnTable)
+)
 
 // Act builds startInstance, stopInstance, extendLease and releaseLease.
-var Act = wire.NewSet(providers.Base, power, wire.Struct(new(api.Deps), "Power"))
+var Act = wire.NewSet(providers.Base, power, onAuditTable, wire.Struct(new(api.Deps), "Power"))
 
 // Expire builds expireLease, which a lease's schedule invokes.
-var Expire = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power, providers.NewExpiry)
+var Expire = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power, onAuditTable, providers.NewExpiry)
