@@ -54,9 +54,10 @@ func TestACancelledScheduleNeverFires(t *testing.T) {
 	var calls atomic.Int32
 	s := memsched.New(func(context.Context, []byte) error { calls.Add(1); return nil }, quiet)
 	t.Cleanup(s.Close)
-	require.NoError(t, s.At(t.Context(), "x", time.Now().Add(300*time.Millisecond), nil))
+	// Two seconds away: far enough that a loaded machine cancels it first.
+	require.NoError(t, s.At(t.Context(), "x", time.Now().Add(2*time.Second), nil))
 	require.NoError(t, s.Cancel(t.Context(), "x"))
-	time.Sleep(time.Second)
+	time.Sleep(3 * time.Second)
 	assert.Zero(t, calls.Load())
 }
 
