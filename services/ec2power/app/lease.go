@@ -240,11 +240,8 @@ func (s *Power) endLease(ctx context.Context, id, reason, schedule string) (doma
 // ExtendLease adds d to the instance's live lease, within the stage's
 // maximum from now.
 func (s *Power) ExtendLease(ctx context.Context, id string, d time.Duration, who Who) (domain.Lease, error) {
-	in, err := s.describe(ctx, id)
+	in, err := s.controlled(ctx, id, who)
 	if err != nil {
-		return domain.Lease{}, err
-	}
-	if err := s.permit(ctx, who, "", []domain.Instance{in}); err != nil {
 		return domain.Lease{}, err
 	}
 	if d < domain.MinLease {
@@ -283,11 +280,8 @@ func (s *Power) ExtendLease(ctx context.Context, id string, d time.Duration, who
 // ReleaseLease ends the instance's live lease now: the instance is stopped
 // as if its time were up.
 func (s *Power) ReleaseLease(ctx context.Context, id string, who Who) (domain.Result, error) {
-	in, err := s.describe(ctx, id)
+	in, err := s.controlled(ctx, id, who)
 	if err != nil {
-		return domain.Result{}, err
-	}
-	if err := s.permit(ctx, who, "", []domain.Instance{in}); err != nil {
 		return domain.Result{}, err
 	}
 	cur, err := s.fx.Leases.Lease(ctx, id)
@@ -341,7 +335,7 @@ func (s *Power) ExpireLease(ctx context.Context, e domain.LeaseExpiry) error {
 		return fmt.Errorf("describe %s: %w", e.InstanceID, err)
 	}
 	if len(got) == 1 && s.selector.Managed(got[0]) {
-		results, err := s.act(ctx, domain.Stop, got, "", ActOptions{trigger: TriggerLease, endReason: domain.LeaseExpired, schedule: e.Schedule}, system)
+		results, err := s.act(ctx, domain.Stop, got, "", ActOptions{trigger: TriggerLease, system: true, schedule: e.Schedule}, system)
 		if err != nil {
 			return err
 		}

@@ -302,11 +302,7 @@ func (s *Power) stoppedSince(ctx context.Context, id string, t time.Time) (bool,
 
 // HoldInstance suspends the schedule actions on an instance until until.
 func (s *Power) HoldInstance(ctx context.Context, id string, until time.Time, who Who) (domain.Hold, error) {
-	in, err := s.describe(ctx, id)
-	if err != nil {
-		return domain.Hold{}, err
-	}
-	if err := s.permit(ctx, who, "", []domain.Instance{in}); err != nil {
+	if _, err := s.controlled(ctx, id, who); err != nil {
 		return domain.Hold{}, err
 	}
 	now := s.clock.Now()
@@ -322,11 +318,7 @@ func (s *Power) HoldInstance(ctx context.Context, id string, until time.Time, wh
 
 // ReleaseHold ends an instance's hold.
 func (s *Power) ReleaseHold(ctx context.Context, id string, who Who) error {
-	in, err := s.describe(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := s.permit(ctx, who, "", []domain.Instance{in}); err != nil {
+	if _, err := s.controlled(ctx, id, who); err != nil {
 		return err
 	}
 	ok, err := s.fx.Holds.DeleteHold(ctx, id)

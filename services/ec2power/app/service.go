@@ -220,11 +220,11 @@ type ActOptions struct {
 	// endReason is why a stop ends the instance's lease (LeaseStopped
 	// when empty).
 	endReason string
-	// schedule is the lease expiry the action serves: its stop is not
-	// the caller's, and ends no lease (the expiry ends its own).
+	// schedule is the lease expiry the action serves: its stop ends no
+	// lease (the expiry ends its own).
 	schedule string
-	// system marks an action no caller asked for (a schedule's window):
-	// no grant applies.
+	// system marks an action no caller asked for (a lease's expiry, a
+	// schedule's window): no grant applies.
 	system bool
 	// scheduleName is the schedule whose window caused the action.
 	scheduleName string
@@ -235,6 +235,20 @@ func (o ActOptions) triggerName() string {
 		return TriggerAPI
 	}
 	return o.trigger
+}
+
+// controlled returns a managed instance the caller's grant covers: one
+// that is not managed is ErrNotManaged, one outside the grant
+// ErrNotPermitted.
+func (s *Power) controlled(ctx context.Context, id string, who Who) (domain.Instance, error) {
+	in, err := s.describe(ctx, id)
+	if err != nil {
+		return domain.Instance{}, err
+	}
+	if err := s.permit(ctx, who, "", []domain.Instance{in}); err != nil {
+		return domain.Instance{}, err
+	}
+	return in, nil
 }
 
 // ActOnInstance starts or stops one managed instance. An unmanaged instance
@@ -289,7 +303,7 @@ func (s *Power) ActOnInstances(ctx context.Context, action domain.Action, ids []
 // refuses those in the wrong state, calls the provider in one batch for the
 // rest (splitting the batch to isolate failures), and waits when asked.
 func (s *Power) act(ctx context.Context, action domain.Action, instances []domain.Instance, group string, opts ActOptions, who Who) ([]domain.Result, error) {
-	if opts.schedule == "" && !opts.system {
+	if !opts.system {
 		if err := s.permit(ctx, who, group, instances); err != nil {
 			return nil, err
 		}
