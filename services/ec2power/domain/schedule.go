@@ -118,20 +118,29 @@ func (s Schedule) StopAt(w Window) Weekly {
 	return Weekly{Days: days, Hour: w.Stop.Hour, Minute: w.Stop.Minute, TimeZone: s.TimeZone}
 }
 
-// Next returns the first instant of w strictly after t.
-func (w Weekly) Next(t time.Time) time.Time {
+// on returns w's instant on the day of day (in w's time zone), false when
+// w does not fall on that weekday.
+func (w Weekly) on(day time.Time) (time.Time, bool) {
+	if !slices.Contains(w.Days, day.Weekday()) {
+		return time.Time{}, false
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), w.Hour, w.Minute, 0, 0, day.Location()), true
+}
+
+// local is t in w's time zone (UTC when the zone is unknown).
+func (w Weekly) local(t time.Time) time.Time {
 	loc, err := time.LoadLocation(w.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}
-	local := t.In(loc)
+	return t.In(loc)
+}
+
+// Next returns the first instant of w strictly after t.
+func (w Weekly) Next(t time.Time) time.Time {
+	local := w.local(t)
 	for i := range 8 {
-		day := local.AddDate(0, 0, i)
-		if !slices.Contains(w.Days, day.Weekday()) {
-			continue
-		}
-		at := time.Date(day.Year(), day.Month(), day.Day(), w.Hour, w.Minute, 0, 0, loc)
-		if at.After(t) {
+		if at, ok := w.on(local.AddDate(0, 0, i)); ok && at.After(t) {
 			return at
 		}
 	}
@@ -141,18 +150,9 @@ func (w Weekly) Next(t time.Time) time.Time {
 // Prev returns the last instant of w at or before t (zero when none in
 // the week before).
 func (w Weekly) Prev(t time.Time) time.Time {
-	loc, err := time.LoadLocation(w.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	local := t.In(loc)
+	local := w.local(t)
 	for i := range 8 {
-		day := local.AddDate(0, 0, -i)
-		if !slices.Contains(w.Days, day.Weekday()) {
-			continue
-		}
-		at := time.Date(day.Year(), day.Month(), day.Day(), w.Hour, w.Minute, 0, 0, loc)
-		if !at.After(t) {
+		if at, ok := w.on(local.AddDate(0, 0, -i)); ok && !at.After(t) {
 			return at
 		}
 	}

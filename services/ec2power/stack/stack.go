@@ -81,34 +81,34 @@ func Service() cfn.Service {
 	// from its open state (UpdateItem), both conditional; a lease is read
 	// (GetItem) and written at the version read (PutItem, UpdateItem).
 	recordAudit := cfn.Statement{Sid: "RecordAuditAndLeases", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
-	act := func(op, ec2Action string, env map[string]any, lease []cfn.Statement) cfn.Function {
+	act := func(op string, ec2Actions []string, env map[string]any, extra []cfn.Statement) cfn.Function {
 		f := cfn.Function{
 			Operation: op, Package: "./services/ec2power/cmd/" + strings.ToLower(op), Timeout: 30, Env: env,
-			Statements: append([]cfn.Statement{describe, recordAudit, publish}, lease...),
+			Statements: append([]cfn.Statement{describe, recordAudit, publish}, extra...),
 		}
-		if ec2Action != "" {
+		if len(ec2Actions) > 0 {
 			f.Statements = append([]cfn.Statement{
-				{Sid: "ActOnManagedInstancesOnly", Actions: []string{ec2Action}, Resources: instances, Condition: onlyManaged},
+				{Sid: "ActOnManagedInstancesOnly", Actions: ec2Actions, Resources: instances, Condition: onlyManaged},
 			}, f.Statements...)
 		}
 		return f
 	}
+	starts, stops := []string{"ec2:StartInstances"}, []string{"ec2:StopInstances"}
 	startEnv, stopEnv := granting(leaseEnv(true)), leaseEnv(true)
 	for k, v := range actEnv {
 		startEnv[k], stopEnv[k] = v, v
 	}
-	start := act(api.OpStartInstance, "ec2:StartInstances", startEnv, scheduleExpiries)
-	stop := act(api.OpStopInstance, "ec2:StopInstances", stopEnv, cancelExpiries)
+	start := act(api.OpStartInstance, starts, startEnv, scheduleExpiries)
+	stop := act(api.OpStopInstance, stops, stopEnv, cancelExpiries)
 	start.Waits, stop.Waits = true, true
-	expire := act(api.OpExpireLease, "ec2:StopInstances", leaseEnv(false), cancelExpiries)
+	expire := act(api.OpExpireLease, stops, leaseEnv(false), cancelExpiries)
 	expire.Internal = true
 	// A window opens and closes: it starts and stops the instances tagged
-	// with its schedule (reading the schedule, their holds and leases).
-	apply := act(api.OpApplySchedule, "ec2:StartInstances", leaseEnv(false), nil)
-	apply.Statements[0].Actions = []string{"ec2:StartInstances", "ec2:StopInstances"}
-	// It reads the instances' histories: one stopped since the window
-	// opened stays stopped.
-	apply.Statements = append(apply.Statements, cfn.Statement{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit}, cfn.CursorKeyStatement())
+	// with its schedule (reading the schedule, their holds and leases),
+	// and reads their histories: one stopped since the window opened
+	// stays stopped.
+	apply := act(api.OpApplySchedule, append(starts, stops...), leaseEnv(false),
+		[]cfn.Statement{{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit}, cfn.CursorKeyStatement()})
 	apply.Env[providers.EnvCursorKeyParameter] = cfn.Sub(cfn.CursorKeyName)
 	apply.Internal = true
 	// Holds are items of the audit table, replaced and deleted.
@@ -213,8 +213,8 @@ func Service() cfn.Service {
 				Statements: []cfn.Statement{describe, {Sid: "ReadLeasesAndKeyGrants", Actions: []string{"dynamodb:GetItem"}, Resources: audit}},
 			},
 			start, stop,
-			act(api.OpExtendLease, "", granting(leaseEnv(true)), scheduleExpiries),
-			act(api.OpReleaseLease, "ec2:StopInstances", leaseEnv(true), cancelExpiries),
+			act(api.OpExtendLease, nil, granting(leaseEnv(true)), scheduleExpiries),
+			act(api.OpReleaseLease, stops, leaseEnv(true), cancelExpiries),
 			expire, apply, hold, readSchedules, writeSchedules,
 			{
 				Operation: api.OpInstanceHistory, Package: "./services/ec2power/cmd/instancehistory", Timeout: 10,
