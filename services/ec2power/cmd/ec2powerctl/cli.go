@@ -184,7 +184,7 @@ func (c *cli) commands() *cobra.Command {
 				return fail(exitUsage, "extend needs --by, a positive duration such as 30m")
 			}
 			return c.prepare(cmd.Context(), func(ctx context.Context) error {
-				return c.send(ctx, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/lease?extend="+url.QueryEscape(c.opts.by.String()))
+				return c.send(ctx, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/lease?extend="+url.QueryEscape(c.opts.by.String()), "")
 			})
 		},
 	}
@@ -193,7 +193,7 @@ func (c *cli) commands() *cobra.Command {
 		Use: "release INSTANCE_ID", Short: "End an instance's lease now: it is stopped", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.prepare(cmd.Context(), func(ctx context.Context) error {
-				return c.send(ctx, http.MethodDelete, "/instances/"+url.PathEscape(args[0])+"/lease")
+				return c.send(ctx, http.MethodDelete, "/instances/"+url.PathEscape(args[0])+"/lease", "")
 			})
 		},
 	}
@@ -476,11 +476,16 @@ func (c *cli) show(ctx context.Context, path string) error {
 	return nil
 }
 
-// send makes one request that changes something, and prints its answer.
-func (c *cli) send(ctx context.Context, method, path string) error {
+// send makes one request that changes something, and prints its answer;
+// an answer without one (204) is said as done on stderr.
+func (c *cli) send(ctx context.Context, method, path, done string) error {
 	r, err := c.do(ctx, method, path)
 	if err != nil {
 		return err
+	}
+	if r.status == http.StatusNoContent {
+		c.progress("%s", done)
+		return nil
 	}
 	if r.status != http.StatusOK && r.status != http.StatusAccepted {
 		return classify(r)

@@ -69,15 +69,7 @@ func (c *cli) scheduleCommand() *cobra.Command {
 		Use: "delete NAME", Short: "Delete a schedule and its windows", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.prepare(cmd.Context(), func(ctx context.Context) error {
-				r, err := c.do(ctx, http.MethodDelete, "/schedules/"+url.PathEscape(args[0]))
-				if err != nil {
-					return err
-				}
-				if r.status != http.StatusNoContent {
-					return classify(r)
-				}
-				c.progress("schedule %s deleted", args[0])
-				return nil
+				return c.send(ctx, http.MethodDelete, "/schedules/"+url.PathEscape(args[0]), "schedule "+args[0]+" deleted")
 			})
 		},
 	}
@@ -162,7 +154,7 @@ func (c *cli) holdCommand() *cobra.Command {
 				return fail(exitUsage, "hold needs --until, a time such as 2026-11-24T08:00:00Z or a duration such as 8h")
 			}
 			return c.prepare(cmd.Context(), func(ctx context.Context) error {
-				return c.send(ctx, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/hold?until="+url.QueryEscape(until))
+				return c.send(ctx, http.MethodPost, "/instances/"+url.PathEscape(args[0])+"/hold?until="+url.QueryEscape(until), "")
 			})
 		},
 	}
@@ -176,15 +168,7 @@ func (c *cli) unholdCommand() *cobra.Command {
 		Use: "unhold INSTANCE_ID", Short: "End an instance's hold: its schedule acts on it again", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.prepare(cmd.Context(), func(ctx context.Context) error {
-				r, err := c.do(ctx, http.MethodDelete, "/instances/"+url.PathEscape(args[0])+"/hold")
-				if err != nil {
-					return err
-				}
-				if r.status != http.StatusNoContent {
-					return classify(r)
-				}
-				c.progress("%s: hold ended", args[0])
-				return nil
+				return c.send(ctx, http.MethodDelete, "/instances/"+url.PathEscape(args[0])+"/hold", args[0]+": hold ended")
 			})
 		},
 	}
