@@ -185,6 +185,9 @@ func TestAScheduleStartsItsInstancesButNotAHeldOne(t *testing.T) {
 	r := c.do(t, http.MethodPut, "/schedules/"+name, `{"timeZone":"Europe/Paris","windows":[{"days":["mon","tue","wed","thu","fri"],"start":"08:00","stop":"19:00"}]}`)
 	require.Equal(t, http.StatusCreated, r.status, r.raw)
 	t.Cleanup(func() { c.do(t, http.MethodDelete, "/schedules/"+name, "") })
+	r = c.do(t, http.MethodGet, "/schedules", "")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Contains(t, string(r.raw), `"name":"`+name+`"`, "the list shows the schedule")
 	group := e.power["ScheduleGroupName"]
 	sc, err := scheduler.NewFromConfig(e.cfg).GetSchedule(t.Context(), &scheduler.GetScheduleInput{Name: aws.String("window-" + name + "-0-start"), GroupName: aws.String(group)})
 	require.NoError(t, err, "the window's opening is an EventBridge schedule")

@@ -26,6 +26,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/lambdafn"
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/metrics"
+	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/audittable"
 	"github.com/hexlambda/hexlambda/services/ec2power/adapters/eventbridge"
@@ -196,6 +197,17 @@ func PagedAuditTable(ctx context.Context, awsCfg aws.Config, client *awsdynamodb
 	return dynamodb.NewTable(client, cfg.AuditTable, dynamodb.WithCursors(codec)), nil
 }
 
+// InProcessPagedAuditTable returns the DynamoDB audit table of a function
+// that pages through it only within one request (readSchedules lists every
+// schedule, applySchedule reads histories): its cursors never leave the
+// process, so a key drawn at init signs them and no key is read.
+func InProcessPagedAuditTable(client *awsdynamodb.Client, cfg Config) (*dynamodb.Table, error) {
+	if cfg.AuditTable == "" {
+		return nil, fmt.Errorf("environment variable %s is required (the DynamoDB table of the audit trail)", EnvAuditTable)
+	}
+	return dynamodb.NewTable(client, cfg.AuditTable, dynamodb.WithCursors(pagecursor.NewRandom())), nil
+}
+
 // NewAuditLog returns the audit log kept in table.
 func NewAuditLog(table ports.Table) *audittable.Log { return audittable.New(table, 0) }
 
@@ -308,7 +320,7 @@ var (
 var ReadHistory = wire.NewSet(Base, Clock, AuditLog, PagedAuditTable, OnTable, NewHistory, wire.Struct(new(api.Deps), "History"))
 
 // ReadSchedules builds readSchedules: the schedules, read.
-var ReadSchedules = wire.NewSet(Base, Clock, AuditLog, AuditTable, OnTable, NewScheduleStore,
+var ReadSchedules = wire.NewSet(Base, Clock, AuditLog, InProcessPagedAuditTable, OnTable, NewScheduleStore,
 	wire.Bind(new(app.ScheduleStore), new(*audittable.Schedules)), NewScheduleReader, wire.Struct(new(api.Deps), "Schedules"))
 
 // WriteSchedules builds writeSchedules: the schedules and their

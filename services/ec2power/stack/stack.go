@@ -108,8 +108,7 @@ func Service() cfn.Service {
 	// and reads their histories: one stopped since the window opened
 	// stays stopped.
 	apply := act(api.OpApplySchedule, append(starts, stops...), leaseEnv(false),
-		[]cfn.Statement{{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit}, cfn.CursorKeyStatement()})
-	apply.Env[providers.EnvCursorKeyParameter] = cfn.Sub(cfn.CursorKeyName)
+		[]cfn.Statement{{Sid: "ReadHistories", Actions: []string{"dynamodb:Query"}, Resources: audit}})
 	apply.Internal = true
 	// Holds are items of the audit table, replaced and deleted.
 	hold := cfn.Function{

@@ -26,7 +26,7 @@ func initialize(ctx context.Context) (*providers.Windows, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := providers.PagedAuditTable(ctx, config, client, providersConfig)
+	table, err := providers.InProcessPagedAuditTable(client, providersConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func initialize(ctx context.Context) (*apigw.Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := providers.AuditTable(client, providersConfig)
+	table, err := providers.InProcessPagedAuditTable(client, providersConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ var Describe = wire.NewSet(providers.Base, Fleet, providers.AuditLog, providers.
 	providers.Leases, providers.NewLeaseReader, wire.Struct(new(api.Deps), "Inventory", "Leases"))
 
 // ApplySchedule builds applySchedule, which a schedule's windows invoke.
-// It reads the instances' histories, so its audit table pages.
+// It reads the instances' histories, paging within the invocation.
 var ApplySchedule = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, providers.NewAWSConfig, power, onPagedAuditTable,
 	providers.NewScheduleRunner, providers.NewWindows)
 
@@ -36,10 +36,10 @@ var ApplySchedule = wire.NewSet(providers.ConfigFromEnv, providers.NewLogger, pr
 // the leases with their expiries, and the events.
 var power = wire.NewSet(Fleet, providers.Clock, providers.AuditLog, providers.Effects, providers.NewPower)
 
-// The audit tables: written only, or paged too.
+// The audit tables: written only, or paged too (within the invocation).
 var (
 	onAuditTable      = wire.NewSet(providers.AuditTable, providers.OnTable)
-	onPagedAuditTable = wire.NewSet(providers.PagedAuditTable, providers.OnTable)
+	onPagedAuditTable = wire.NewSet(providers.InProcessPagedAuditTable, providers.OnTable)
 )
 
 // Act builds startInstance, stopInstance, extendLease and releaseLease.
