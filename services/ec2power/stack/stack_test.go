@@ -85,7 +85,7 @@ func TestFunctionsGetTheVariablesTheirCodeReadsAndNothingElse(t *testing.T) {
 		},
 		"ReleaseLeaseFunction":  {"AUDITORS", "AUDIT_TABLE", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
 		"ExpireLeaseFunction":   {"AUDIT_TABLE", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
-		"ApplyScheduleFunction": {"AUDIT_TABLE", "CURSOR_KEY_PARAMETER", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
+		"ApplyScheduleFunction": {"AUDIT_TABLE", "EVENT_BUS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
 		"HoldInstanceFunction":  {"AUDITORS", "AUDIT_TABLE", "EVENT_BUS", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SCHEDULE_GROUP", "SERVICE_VERSION"},
 		"ReadSchedulesFunction": {"AUDITORS", "AUDIT_TABLE", "GRANTS", "GROUP_TAG_KEY", "LOG_LEVEL", "MANAGED_TAG", "SERVICE_VERSION"},
 		"WriteSchedulesFunction": {
@@ -129,8 +129,9 @@ func TestFunctionsThatWaitHaveReservedConcurrency(t *testing.T) {
 
 func TestOnlyTheFunctionsThatPageReadTheCursorKey(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, map[string][]string{"InstanceHistory": {"ssm:GetParameter"}, "ApplySchedule": {"ssm:GetParameter"}},
-		cfntest.Render(t, stack.Service()).ActionsOn(t, "ssm:"), "instanceHistory pages the history; applySchedule reads its first page")
+	assert.Equal(t, map[string][]string{"InstanceHistory": {"ssm:GetParameter"}},
+		cfntest.Render(t, stack.Service()).ActionsOn(t, "ssm:"),
+		"instanceHistory hands its cursors to callers; readSchedules and applySchedule page only within an invocation")
 }
 
 func TestLeaseExpiriesAreScopedToTheStacksOwnScheduleGroupAndFunction(t *testing.T) {
