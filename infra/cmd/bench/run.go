@@ -66,10 +66,10 @@ const (
 	// Warm p50 on moto at most 10% over the raw requests plus 5 of the
 	// minimal handler's round trips (decoding, routing, logging, metrics).
 	budgetOverRawRatio = 5
-	seedMember    = "M-bench"
-	seedClaim     = "01a20090-0000-7000-8000-00000000beef"
-	memFleetID    = "i-0000000000abc0001"
-	cursorKey     = "bench-cursor-signing-key-0123456789"
+	seedMember         = "M-bench"
+	seedClaim          = "01a20090-0000-7000-8000-00000000beef"
+	memFleetID         = "i-0000000000abc0001"
+	cursorKey          = "bench-cursor-signing-key-0123456789"
 	// benchCursorKeyName is the SSM parameter the paging functions read
 	// their key from, as deployed (its read is part of their init).
 	benchCursorKeyName = "/hexlambda/bench/cursor-signing-key"
