@@ -11,14 +11,6 @@ func env(t *testing.T) {
 	t.Setenv("AUDIT_TABLE", "audit")
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("SCHEDULE_GROUP", "ec2power-test")
-	t.Setenv("CURSOR_SIGNING_KEY", "0123456789abcdef0123")
-}
-
-func TestInitFailsClearlyWithoutTheCursorKey(t *testing.T) {
-	env(t)
-	t.Setenv("CURSOR_SIGNING_KEY", "")
-	_, err := initialize(t.Context())
-	require.ErrorContains(t, err, "CURSOR_KEY_PARAMETER or CURSOR_SIGNING_KEY is required")
 }
 
 func TestInitFailsClearlyWithoutTheAuditTable(t *testing.T) {
