@@ -347,6 +347,8 @@ func (failingTable) Create(context.Context, ports.Item) (ports.Item, error) {
 	return ports.Item{}, ports.ErrThrottled
 }
 
+func (failingTable) Transact(context.Context, ...ports.Write) error { return ports.ErrThrottled }
+
 func TestNothingHappensWhenTheAuditCannotBeWritten(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, setup{audit: failingTable{memory.NewTable()}})

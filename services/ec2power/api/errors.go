@@ -76,6 +76,7 @@ var problems = map[string]problem{
 	domain.CodeUpstreamError:        {http.StatusBadGateway, 0, domain.Message(domain.CodeUpstreamError)},
 	domain.CodeUnavailable:          {http.StatusServiceUnavailable, 5, domain.Message(domain.CodeUnavailable)},
 	domain.CodeLeaseUnavailable:     {http.StatusServiceUnavailable, 5, domain.Message(domain.CodeLeaseUnavailable)},
+	domain.CodeInstanceBusy:         {http.StatusConflict, 2, domain.Message(domain.CodeInstanceBusy)},
 }
 
 // apiError returns the error answered for code, with the table's status,
@@ -112,6 +113,7 @@ var errorCodes = []struct {
 	{app.ErrNotManaged, CodeNotManaged},
 	{app.ErrGroupNotFound, CodeGroupNotFound},
 	{app.ErrAuditUnavailable, CodeAuditUnavailable},
+	{app.ErrInstanceBusy, domain.CodeInstanceBusy},
 	{app.ErrNoDefaultTarget, CodeNoDefaultTarget},
 	{app.ErrHistoryNotFound, CodeHistoryNotFound},
 	{app.ErrNotPermitted, CodeNotPermitted},

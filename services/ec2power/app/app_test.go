@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,4 +221,71 @@ func TestAnEntryNobodyFinishedIsShownInterrupted(t *testing.T) {
 	page, err = h.History(t.Context(), "i-0000000000000000b", 10, "", who)
 	require.NoError(t, err)
 	assert.Equal(t, app.ResultRequested, page.Entries[0].Result, "a function may still be working on it")
+}
+
+func TestActionsOnOneInstanceRunOneAtATime(t *testing.T) {
+	t.Parallel()
+	audit := audittable.New(memory.NewTable(), 0)
+	w := newWorld(t, audit)
+	a := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	b := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	// Another action on a is in flight: its entry is open.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	inFlight := app.AuditEntry{InstanceID: a, Action: domain.Stop, RequestID: "req-other", RequestedAt: time.Now().UTC(), Result: app.ResultRequested}
+	require.NoError(t, audit.Open(ctx, inFlight))
+
+	_, err := w.power.ActOnInstance(t.Context(), domain.Start, a, app.ActOptions{}, who)
+	require.ErrorIs(t, err, app.ErrInstanceBusy)
+	_, err = w.power.ActOnGroup(t.Context(), domain.Start, "ci", app.ActOptions{}, ops)
+	require.ErrorIs(t, err, app.ErrInstanceBusy, "a group action waits for all of its instances")
+	assert.Empty(t, w.fleet.Calls(), "nothing was started")
+	// b has no entry when the group action found a busy first.
+	page, err := w.history.History(t.Context(), b, 10, "", ops)
+	if !errors.Is(err, app.ErrHistoryNotFound) {
+		require.NoError(t, err)
+	}
+	for _, e := range page.Entries {
+		assert.Equal(t, "failed", e.Result, "an entry the refused group action opened is closed")
+		assert.Equal(t, domain.CodeInstanceBusy, e.Code)
+	}
+
+	inFlight.Result, inFlight.FinishedAt = "unchanged", time.Now().UTC()
+	require.NoError(t, audit.Complete(t.Context(), inFlight))
+	results, err := w.power.ActOnGroup(t.Context(), domain.Start, "ci", app.ActOptions{}, ops)
+	require.NoError(t, err, "both instances are free again")
+	require.Len(t, results, 2)
+	for _, r := range results {
+		assert.Equal(t, domain.Accepted, r.Outcome)
+	}
+}
+
+func TestConcurrentStartsAndStopsCallTheFleetOnlyFromTheStateTheyLeave(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	id := w.fleet.Launch(memfleet.InstanceSpec{State: domain.StateStopped, Tags: managed("ci")})
+	var mu sync.Mutex
+	accepted := 0
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			action := []domain.Action{domain.Start, domain.Stop}[i%2]
+			for {
+				r, err := w.power.ActOnInstance(t.Context(), action, id, app.ActOptions{Wait: true, Timeout: 5 * time.Second}, who)
+				if errors.Is(err, app.ErrInstanceBusy) {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if assert.NoError(t, err) && r.Outcome == domain.Succeeded {
+					mu.Lock()
+					accepted++
+					mu.Unlock()
+				}
+				return
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, w.fleet.Calls(), accepted, "one call per action that changed the instance, none that found it where it leads")
+	assert.Positive(t, accepted)
 }

@@ -29,6 +29,13 @@ const InterruptedAfter = 15 * time.Minute
 // entry does not exist or was completed already. Entries are append-only.
 var ErrAuditEntryNotOpen = errors.New("audit entry is not open")
 
+// ErrInstanceBusy means another action on the instance is open: actions
+// on one instance run one at a time, each deciding on the state it reads
+// once the instance is its own, so EC2 never receives a start or a stop
+// that the state machine forbids. The other action's entry is closed
+// when it finishes, or when its function's deadline passes.
+var ErrInstanceBusy = errors.New("another start or stop of the instance is in progress")
+
 // Who identifies the request behind an action.
 type Who struct {
 	ports.Caller
@@ -70,12 +77,14 @@ type HistoryPage struct {
 // an entry is opened before anything is done and completed once, from its
 // open state, with the result. Its contract suite is package audittest.
 type AuditLog interface {
-	// Open records e (Result ResultRequested). It never overwrites an
-	// entry: opening one that exists fails.
+	// Open records e (Result ResultRequested) and marks its instance busy
+	// until the entry is completed or ctx's deadline passes. It never
+	// overwrites an entry: opening one that exists fails; while another
+	// entry of the instance is open it fails with ErrInstanceBusy.
 	Open(ctx context.Context, e AuditEntry) error
 	// Complete records the result fields of e (Result, Code, State,
-	// FinishedAt) on the open entry with e's identity; it fails with
-	// ErrAuditEntryNotOpen when there is none.
+	// FinishedAt) on the open entry with e's identity, and frees its
+	// instance; it fails with ErrAuditEntryNotOpen when there is none.
 	Complete(ctx context.Context, e AuditEntry) error
 	// History returns a page of limit entries of an instance, newest
 	// first, continuing after cursor (a NextCursor of the same instance).

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -329,9 +330,41 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 			e.LeaseExpiresAt = now.Add(opts.Lease).Truncate(time.Second)
 		}
 		if err := s.audit.Open(ctx, e); err != nil {
+			// The entries opened so far are closed, freeing their
+			// instances: the request did nothing.
+			if errors.Is(err, ErrInstanceBusy) {
+				s.close(ctx, entries[:i], domain.CodeInstanceBusy)
+				return nil, fmt.Errorf("instance %s: %w", in.ID, ErrInstanceBusy)
+			}
+			s.close(ctx, entries[:i], domain.CodeUnavailable)
 			return nil, fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 		}
 		entries[i] = e
+	}
+	// The instances are this request's now: it decides on their state as
+	// read from here on, not as read before another action may have
+	// changed it.
+	ids := make([]string, len(instances))
+	for i, in := range instances {
+		ids[i] = in.ID
+	}
+	fresh, err := s.fleet.Describe(ctx, ids...)
+	if err != nil {
+		s.close(ctx, entries, failureCode(err))
+		return nil, fmt.Errorf("describe: %w", err)
+	}
+	current := make(map[string]domain.Instance, len(fresh))
+	for _, in := range fresh {
+		current[in.ID] = in
+	}
+	instances = slices.Clone(instances)
+	for i, in := range instances {
+		c, ok := current[in.ID]
+		if !ok {
+			s.close(ctx, entries, domain.CodeNotFound)
+			return nil, fmt.Errorf("describe %s: %w", in.ID, fleet.ErrNotFound)
+		}
+		instances[i] = c
 	}
 	// The leases are recorded, with their expiries, before anything
 	// starts: no instance runs on a lease that nothing will end.
@@ -481,12 +514,21 @@ func (s *Power) abandon(ctx context.Context, entries []AuditEntry, leases []doma
 				s.logger.ErrorContext(ctx, "lease of an abandoned start not ended", slog.String("instance", e.InstanceID), slog.String("error", err.Error()))
 			}
 		}
-		e.Result, e.Code, e.FinishedAt = string(domain.Failed), domain.CodeLeaseUnavailable, s.clock.Now().UTC()
+	}
+	s.close(ctx, entries, domain.CodeLeaseUnavailable)
+	s.logger.ErrorContext(ctx, "start abandoned: lease not granted", slog.String("error", cause.Error()))
+}
+
+// close completes the entries of a request that did nothing, failed with
+// code, freeing their instances.
+func (s *Power) close(ctx context.Context, entries []AuditEntry, code string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, e := range entries {
+		e.Result, e.Code, e.FinishedAt = string(domain.Failed), code, s.clock.Now().UTC()
 		if err := s.audit.Complete(ctx, e); err != nil {
 			s.logger.ErrorContext(ctx, "audit entry not completed", slog.String("instance", e.InstanceID), slog.String("error", err.Error()))
 		}
 	}
-	s.logger.ErrorContext(ctx, "start abandoned: lease not granted", slog.String("error", cause.Error()))
 }
 
 // bisect calls the provider for ids and, when the batch fails, splits it in

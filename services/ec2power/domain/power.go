@@ -96,6 +96,7 @@ const (
 	CodeUpstreamError        = "upstream_error"
 	CodeUnavailable          = "upstream_unavailable"
 	CodeLeaseUnavailable     = "lease_unavailable"
+	CodeInstanceBusy         = "instance_busy"
 )
 
 // Result is the outcome of an action on one instance.
@@ -135,6 +136,7 @@ var messages = map[string]string{
 	CodeUpstreamError:        "EC2 failed the request",
 	CodeUnavailable:          "EC2 could not be reached; retry later",
 	CodeLeaseUnavailable:     "the lease could not be recorded, so nothing was started; retry later",
+	CodeInstanceBusy:         "another start or stop of this instance is in progress; nothing was done, retry when it has finished",
 }
 
 // Message returns the message for a code.

@@ -77,16 +77,21 @@ func Service() cfn.Service {
 		m[providers.EnvMaxLease], m[providers.EnvDefaultLease] = cfn.Ref("MaxLease"), cfn.Ref("DefaultLease")
 		return m
 	}
-	// An audit entry is created before acting (PutItem) and completed once
-	// from its open state (UpdateItem), both conditional; a lease is read
-	// (GetItem) and written at the version read (PutItem, UpdateItem).
-	recordAudit := cfn.Statement{Sid: "RecordAuditAndLeases", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
+	// A lease is read (GetItem) and written at the version read (PutItem,
+	// UpdateItem). A function that starts or stops creates an audit entry
+	// before acting with its instance's busy marker (PutItem, PutItem) and
+	// completes the entry once from its open state as the marker is
+	// removed (UpdateItem, DeleteItem), each pair one conditional
+	// transaction.
+	recordLeases := cfn.Statement{Sid: "RecordLeases", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
+	recordAudit := cfn.Statement{Sid: "RecordAuditAndLeases", Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
 	act := func(op string, ec2Actions []string, env map[string]any, extra []cfn.Statement) cfn.Function {
 		f := cfn.Function{
 			Operation: op, Package: "./services/ec2power/cmd/" + strings.ToLower(op), Timeout: 30, Env: env,
-			Statements: append([]cfn.Statement{describe, recordAudit, publish}, extra...),
+			Statements: append([]cfn.Statement{describe, recordLeases, publish}, extra...),
 		}
 		if len(ec2Actions) > 0 {
+			f.Statements[1] = recordAudit
 			f.Statements = append([]cfn.Statement{
 				{Sid: "ActOnManagedInstancesOnly", Actions: ec2Actions, Resources: instances, Condition: onlyManaged},
 			}, f.Statements...)

@@ -26,11 +26,14 @@ func TestFunctionsActOnlyOnManagedInstances(t *testing.T) {
 		"ApplySchedule":     {"ec2:DescribeInstances", "ec2:StartInstances", "ec2:StopInstances"},
 		"HoldInstance":      {"ec2:DescribeInstances"},
 	}, instanceActions(t, tp))
-	write := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} // key grants, leases; audit entries, leases
+	// Key grants and leases; audit entries with their instances' busy
+	// markers, which a completion deletes.
+	write := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	assert.Equal(t, map[string][]string{
 		"DescribeInstances": {"dynamodb:GetItem"},
-		"StartInstance":     write, "StopInstance": write, "ExtendLease": write, "ReleaseLease": write, "ExpireLease": write,
-		"ApplySchedule":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+		"StartInstance":     write, "StopInstance": write, "ReleaseLease": write, "ExpireLease": write,
+		"ExtendLease":     {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"ApplySchedule":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 		"InstanceHistory": {"dynamodb:GetItem", "dynamodb:Query"},
 		"ReadSchedules":   {"dynamodb:GetItem", "dynamodb:Query"},
 		// Holds and schedules are replaced and deleted.

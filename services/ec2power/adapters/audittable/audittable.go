@@ -51,21 +51,39 @@ func key(e app.AuditEntry) ports.Key {
 	}
 }
 
-// Open implements app.AuditLog: a conditional create, so an entry is never
-// overwritten.
+// busySort is the sort key of the item that marks an instance busy while
+// an action on it is open; it expires with the acting function's deadline.
+const busySort = "BUSY"
+
+func busyKey(id string) ports.Key { return ports.Key{Partition: partitionPrefix + id, Sort: busySort} }
+
+// Open implements app.AuditLog: one transaction creates the entry (never
+// overwriting one) and the instance's busy marker, which only a marker
+// past its expiry may replace; a live marker is app.ErrInstanceBusy.
 func (l *Log) Open(ctx context.Context, e app.AuditEntry) error {
-	if _, err := l.table.Create(ctx, ports.Item{
-		Key:        key(e),
-		ExpiresAt:  e.RequestedAt.Add(l.retention),
-		Attributes: attributes(e),
-	}); err != nil {
+	until := e.RequestedAt.Add(app.InterruptedAfter)
+	if d, ok := ctx.Deadline(); ok && d.Before(until) {
+		until = d
+	}
+	err := l.table.Transact(ctx,
+		ports.Write{Create: &ports.Item{Key: key(e), ExpiresAt: e.RequestedAt.Add(l.retention), Attributes: attributes(e)}},
+		ports.Write{Create: &ports.Item{Key: busyKey(e.InstanceID), ExpiresAt: until, Attributes: ports.Attributes{
+			"entity": "busy", "requestId": e.RequestID, "action": string(e.Action),
+		}}})
+	var te *ports.TransactionError
+	if errors.As(err, &te) && te.Index == 1 {
+		return fmt.Errorf("open audit entry for %s: %w", e.InstanceID, app.ErrInstanceBusy)
+	}
+	if err != nil {
 		return fmt.Errorf("open audit entry for %s: %w", e.InstanceID, err)
 	}
 	return nil
 }
 
-// Complete implements app.AuditLog: one conditional write that holds only
-// while the entry is still open.
+// Complete implements app.AuditLog: one transaction records the result,
+// holding only while the entry is still open, and removes the instance's
+// busy marker. A marker that expired (the action outlived its function's
+// deadline, maybe another action holds the instance now) is left alone.
 func (l *Log) Complete(ctx context.Context, e app.AuditEntry) error {
 	done := ports.Attributes{"result": e.Result}
 	if e.Code != "" {
@@ -77,10 +95,17 @@ func (l *Log) Complete(ctx context.Context, e app.AuditEntry) error {
 	if !e.FinishedAt.IsZero() {
 		done["finishedAt"] = e.FinishedAt.UTC().Format(time.RFC3339Nano)
 	}
-	_, err := l.table.Patch(ctx, key(e), done, 0,
-		ports.Condition{Attribute: "entity", Equals: entity},
-		ports.Condition{Attribute: "result", Equals: app.ResultRequested})
-	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrConflict) {
+	patch := ports.Write{Patch: &ports.PatchWrite{Key: key(e), Attributes: done, Conditions: []ports.Condition{
+		{Attribute: "entity", Equals: entity}, {Attribute: "result", Equals: app.ResultRequested},
+	}}}
+	err := l.table.Transact(ctx, patch, ports.Write{Delete: &ports.DeleteWrite{
+		Key: busyKey(e.InstanceID), Conditions: []ports.Condition{{Attribute: "requestId", Equals: e.RequestID}},
+	}})
+	var te *ports.TransactionError
+	if errors.As(err, &te) && te.Index == 1 {
+		err = l.table.Transact(ctx, patch)
+	}
+	if errors.As(err, &te) || errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrConflict) {
 		return fmt.Errorf("complete audit entry for %s: %w: %w", e.InstanceID, app.ErrAuditEntryNotOpen, err)
 	}
 	if err != nil {

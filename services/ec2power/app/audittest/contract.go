@@ -3,6 +3,8 @@
 package audittest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -89,6 +91,69 @@ func AuditLogContract(t *testing.T, newLog NewLog) {
 		require.NoError(t, err)
 		require.Len(t, page.Entries, 1)
 		assert.Equal(t, "key-1", page.Entries[0].APIKeyID)
+	})
+
+	t.Run("an instance is busy while an entry of it is open", func(t *testing.T) {
+		t.Parallel()
+		log := newLog(t)
+		now := time.Now().UTC()
+		first, second := entry("i-00000010", 1), entry("i-00000010", 2)
+		first.RequestedAt, second.RequestedAt = now, now.Add(time.Millisecond)
+		require.NoError(t, log.Open(t.Context(), first))
+		require.ErrorIs(t, log.Open(t.Context(), second), app.ErrInstanceBusy)
+		other := entry("i-00000011", 3)
+		other.RequestedAt = now
+		require.NoError(t, log.Open(t.Context(), other), "another instance is not busy")
+		page, err := log.History(t.Context(), "i-00000010", 10, "")
+		require.NoError(t, err)
+		require.Len(t, page.Entries, 1, "a refused open records nothing")
+
+		first.Result, first.FinishedAt = "succeeded", now.Add(time.Second)
+		require.NoError(t, log.Complete(t.Context(), first))
+		require.NoError(t, log.Open(t.Context(), second), "completing frees the instance")
+	})
+
+	t.Run("a busy instance is freed when the opener's deadline passes", func(t *testing.T) {
+		t.Parallel()
+		log := newLog(t)
+		now := time.Now().UTC()
+		ctx, cancel := context.WithDeadline(t.Context(), now.Add(2*time.Second))
+		defer cancel()
+		stuck, next, last := entry("i-00000012", 1), entry("i-00000012", 2), entry("i-00000012", 3)
+		stuck.RequestedAt, next.RequestedAt, last.RequestedAt = now, now.Add(time.Millisecond), now.Add(2*time.Millisecond)
+		require.NoError(t, log.Open(ctx, stuck))
+		require.ErrorIs(t, log.Open(t.Context(), next), app.ErrInstanceBusy)
+		time.Sleep(3 * time.Second)
+		require.NoError(t, log.Open(t.Context(), next), "the function that opened it is past its deadline")
+		stuck.Result = "succeeded"
+		require.NoError(t, log.Complete(t.Context(), stuck), "a late completion is still recorded")
+		require.ErrorIs(t, log.Open(t.Context(), last), app.ErrInstanceBusy, "but it does not free the instance another action holds")
+	})
+
+	t.Run("concurrent opens on one instance: exactly one wins", func(t *testing.T) {
+		t.Parallel()
+		log := newLog(t)
+		now := time.Now().UTC()
+		var wins, busy atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				e := entry("i-00000013", i)
+				e.RequestedAt = now.Add(time.Duration(i) * time.Millisecond)
+				err := log.Open(t.Context(), e)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, app.ErrInstanceBusy):
+					busy.Add(1)
+				default:
+					t.Errorf("open: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), wins.Load())
+		assert.Equal(t, int32(7), busy.Load())
 	})
 
 	t.Run("completing an entry never opened fails", func(t *testing.T) {
