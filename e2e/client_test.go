@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 	}
+	if err := writeLoadReport(); err != nil {
+		fmt.Fprintln(os.Stderr, "load report:", err)
+	}
 	teardown()
 	os.Exit(code)
 }
@@ -87,8 +90,18 @@ var httpClient = &http.Client{Timeout: 2 * time.Minute}
 
 func (c caller) do(t *testing.T, method, path, body string, headers ...string) reply {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, c.base+path, bytes.NewReader([]byte(body)))
+	r, err := c.send(context.Background(), method, path, body, headers...)
 	require.NoError(t, err)
+	return r
+}
+
+// send is do for goroutines other than the test's: it returns the
+// failure instead of failing the test.
+func (c caller) send(ctx context.Context, method, path, body string, headers ...string) (reply, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader([]byte(body)))
+	if err != nil {
+		return reply{}, err
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -105,23 +118,31 @@ func (c caller) do(t *testing.T, method, path, body string, headers ...string) r
 		req.Header.Set("X-Api-Key", c.apiKey)
 	}
 	if c.sign {
-		creds, err := c.e.cfg.Credentials.Retrieve(context.Background())
-		require.NoError(t, err)
+		creds, err := c.e.cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			return reply{}, err
+		}
 		if c.creds != nil {
 			creds = *c.creds
 		}
 		sum := sha256.Sum256([]byte(body))
-		require.NoError(t, v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "execute-api", c.e.cfg.Region, time.Now()))
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", c.e.cfg.Region, time.Now()); err != nil {
+			return reply{}, err
+		}
 	}
 	start := time.Now()
 	resp, err := httpClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw, took: time.Since(start)}
 	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return r, nil
 }
 
 const (
