@@ -50,7 +50,7 @@ type loadSize struct {
 
 func currentLoad() loadSize {
 	if os.Getenv("E2E_LOAD") == "full" {
-		return loadSize{name: "full", clients: 16, duration: 45 * time.Second, hot: 3000, storm: 12, rounds: 8}
+		return loadSize{name: "full", clients: 12, duration: 30 * time.Second, hot: 2000, storm: 10, rounds: 6}
 	}
 	return loadSize{name: "smoke", clients: 6, duration: 4 * time.Second, hot: 250, storm: 6, rounds: 2}
 }
@@ -126,7 +126,17 @@ func (s *loadStats) row(scenario string, clients int) string {
 var (
 	loadReportMu sync.Mutex
 	loadReport   []string
+	loadNotes    []string
 )
+
+// note logs what a scenario's audit found and keeps it for the report.
+func note(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf(format, args...)
+	loadReportMu.Lock()
+	defer loadReportMu.Unlock()
+	loadNotes = append(loadNotes, fmt.Sprintf(format, args...))
+}
 
 // report adds the scenario's row to the load report and logs it; the
 // scenario fails on any 5xx, transport error or audit finding.
@@ -154,6 +164,10 @@ func writeLoadReport() error {
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range loadReport {
 		b.WriteString(r + "\n")
+	}
+	b.WriteString("\n")
+	for _, n := range loadNotes {
+		b.WriteString("- " + n + "\n")
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
@@ -433,7 +447,8 @@ func auditClaims(t *testing.T, e *env, members []string, rejected string, ledger
 			stats.fail("a PATCH of %s at version %d got 412 though no change made version %d", cf.id, cf.version, cf.version+1)
 		}
 	}
-	t.Logf("audit: %d claims acknowledged and found, %d changes, %d real conflicts", len(ledger.claims), countChanges(ledger), len(ledger.conflicts))
+	note(t, "claims audit: %d claims acknowledged, %d changes acknowledged, %d answers 412 (each a real conflict), %d findings",
+		len(ledger.claims), countChanges(ledger), len(ledger.conflicts), len(stats.failures))
 }
 
 func countChanges(l *claimLedger) int {
@@ -557,7 +572,7 @@ func TestLoadHotPartitionListing(t *testing.T) {
 		if missing > 0 {
 			stats.fail("lister %d missed %d of the %d claims that existed throughout", i, missing, len(seeded))
 		}
-		t.Logf("lister %d: %d claims listed, %d of them seeded before", i, len(ids), len(seeded)-missing)
+		note(t, "hot member, lister %d: %d claims listed to the end, all %d that existed throughout among them once: %v", i, len(ids), len(seeded), missing == 0)
 	}
 	stats.report(t, fmt.Sprintf("claims: list %d claims of one member to the end while writing", len(seeded)), 2+max(2, size.clients/4))
 }
@@ -718,7 +733,7 @@ func TestLoadPowerStorms(t *testing.T) {
 		if starts != len(accepted["start"]) || stops != len(accepted["stop"]) {
 			stats.fail("%s: EC2 received %d StartInstances and %d StopInstances for %d and %d accepted actions", target, starts, stops, len(accepted["start"]), len(accepted["stop"]))
 		}
-		t.Logf("%s: %d starts and %d stops accepted", target, len(accepted["start"]), len(accepted["stop"]))
+		note(t, "storm on %s: %d starts and %d stops accepted, EC2 received %d StartInstances and %d StopInstances", target, len(accepted["start"]), len(accepted["stop"]), starts, stops)
 	}
 	storm("/instances/"+ids[0], []string{"start?lease=1h", "stop", "lease?extend=30m", "start", "stop"})
 	storm("/groups/"+group, []string{"start", "stop"})
