@@ -205,13 +205,14 @@ func TestAnEntryNobodyFinishedIsShownInterrupted(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
 	g, err := grants.Parse(nil, "*=*", "*")
 	require.NoError(t, err)
-	open := func(id string, at time.Time) {
+	open := func(id string, at, deadline time.Time) {
 		require.NoError(t, audit.Open(t.Context(), app.AuditEntry{
-			InstanceID: id, Action: domain.Start, RequestID: "r-" + id, RequestedAt: at, Result: app.ResultRequested,
+			InstanceID: id, Action: domain.Start, RequestID: "r-" + id, RequestedAt: at, Result: app.ResultRequested, Deadline: deadline,
 		}))
 	}
-	open("i-0000000000000000a", start)
-	open("i-0000000000000000b", time.Now().Add(-time.Minute))
+	open("i-0000000000000000a", start, time.Time{})
+	open("i-0000000000000000b", time.Now().Add(-time.Minute), time.Time{})
+	open("i-0000000000000000c", time.Now().Add(-time.Minute), time.Now().Add(-30*time.Second))
 	h := app.NewHistory(audit, g, wallClock{})
 	page, err := h.History(t.Context(), "i-0000000000000000a", 10, "", who)
 	require.NoError(t, err)
@@ -221,6 +222,9 @@ func TestAnEntryNobodyFinishedIsShownInterrupted(t *testing.T) {
 	page, err = h.History(t.Context(), "i-0000000000000000b", 10, "", who)
 	require.NoError(t, err)
 	assert.Equal(t, app.ResultRequested, page.Entries[0].Result, "a function may still be working on it")
+	page, err = h.History(t.Context(), "i-0000000000000000c", 10, "", who)
+	require.NoError(t, err)
+	assert.Equal(t, app.CodeInterrupted, page.Entries[0].Code, "its function's deadline has passed")
 }
 
 func TestActionsOnOneInstanceRunOneAtATime(t *testing.T) {

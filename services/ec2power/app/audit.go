@@ -15,7 +15,7 @@ import (
 const ResultRequested = "requested"
 
 // CodeInterrupted is how the history shows an entry still requested after
-// InterruptedAfter: result timed_out, code interrupted. The function acting
+// its function's deadline: result timed_out, code interrupted. The function acting
 // on it stopped (killed, or past its timeout) before it recorded the
 // result; whether the action happened is in the instance's state, and a
 // retry acts and records as usual.
@@ -65,6 +65,18 @@ type AuditEntry struct {
 	// Trigger is what caused the action: TriggerLease for a lease's
 	// expiry; empty for a caller of the API.
 	Trigger string
+	// Deadline is when the function acting on it stops at the latest
+	// (zero: RequestedAt + InterruptedAfter): an entry still requested
+	// after it was interrupted, and its instance is free again.
+	Deadline time.Time
+}
+
+// deadline is when the entry's function stops at the latest.
+func (e AuditEntry) deadline() time.Time {
+	if e.Deadline.IsZero() {
+		return e.RequestedAt.Add(InterruptedAfter)
+	}
+	return e.Deadline
 }
 
 // HistoryPage is one page of an instance's audit entries, newest first.
@@ -122,7 +134,7 @@ func (h *History) History(ctx context.Context, id string, limit int, cursor stri
 	now := h.clock.Now()
 	for i := range page.Entries {
 		e := &page.Entries[i]
-		if e.Result == ResultRequested && now.Sub(e.RequestedAt) > InterruptedAfter {
+		if e.Result == ResultRequested && now.After(e.deadline()) {
 			e.Result, e.Code = string(domain.TimedOut), CodeInterrupted
 		}
 		if !g.Audit {

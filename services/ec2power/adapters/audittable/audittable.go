@@ -62,6 +62,9 @@ func busyKey(id string) ports.Key { return ports.Key{Partition: partitionPrefix 
 // past its expiry may replace; a live marker is app.ErrInstanceBusy.
 func (l *Log) Open(ctx context.Context, e app.AuditEntry) error {
 	until := e.RequestedAt.Add(app.InterruptedAfter)
+	if !e.Deadline.IsZero() {
+		until = e.Deadline
+	}
 	if d, ok := ctx.Deadline(); ok && d.Before(until) {
 		until = d
 	}
@@ -153,6 +156,9 @@ func attributes(e app.AuditEntry) ports.Attributes {
 	if !e.LeaseExpiresAt.IsZero() {
 		attrs["leaseExpiresAt"] = e.LeaseExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
+	if !e.Deadline.IsZero() {
+		attrs["deadline"] = e.Deadline.UTC().Format(time.RFC3339Nano)
+	}
 	return attrs
 }
 
@@ -162,8 +168,9 @@ func entry(it ports.Item) app.AuditEntry {
 	req, _ := time.Parse(time.RFC3339Nano, s("requestedAt"))
 	fin, _ := time.Parse(time.RFC3339Nano, s("finishedAt"))
 	lease, _ := time.Parse(time.RFC3339Nano, s("leaseExpiresAt"))
+	deadline, _ := time.Parse(time.RFC3339Nano, s("deadline"))
 	return app.AuditEntry{
-		LeaseExpiresAt: lease, Trigger: s("trigger"),
+		LeaseExpiresAt: lease, Trigger: s("trigger"), Deadline: deadline,
 		InstanceID: s("instanceId"), Action: domain.Action(s("action")), DryRun: dry, Group: s("group"),
 		RequestID: s("requestId"), APIKeyID: s("apiKeyId"), Principal: s("principal"), SourceIP: s("sourceIp"),
 		RequestedAt: req, Result: s("result"), Code: s("code"), State: domain.InstanceState(s("state")), FinishedAt: fin,
