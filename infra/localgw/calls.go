@@ -27,6 +27,93 @@ type CallRecorder struct {
 	mu     sync.Mutex
 	owners map[string]string         // access key id -> function name
 	calls  map[string]map[string]int // function -> action -> count
+	faults []*Fault
+}
+
+// Fault is what the recorder does to a function's calls of one operation,
+// in place of plain forwarding: answer them itself (an error the emulator
+// cannot produce, such as throttling), or forward them and run After once
+// the emulator has answered, before the function reads the answer (to
+// kill the function between a write and its reply).
+type Fault struct {
+	// Function is the deployed function's name; Operation the API
+	// operation (TransactWriteItems, StartInstances).
+	Function, Operation string
+	// Times is how many calls it applies to; 0 is every call.
+	Times int
+	// Status, when set, answers with Body (of ContentType) instead of
+	// forwarding.
+	Status      int
+	Body        string
+	ContentType string
+	// After runs once the emulator answered a forwarded call.
+	After func()
+
+	applied int
+}
+
+// Inject adds a fault; remove takes it away.
+func (c *CallRecorder) Inject(f *Fault) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.faults = append(c.faults, f)
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.faults {
+			if x == f {
+				c.faults = append(c.faults[:i], c.faults[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// Applied is how many calls a fault has applied to.
+func (c *CallRecorder) Applied(f *Fault) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return f.applied
+}
+
+// fault returns the fault for a call, counting it applied.
+func (c *CallRecorder) fault(function, operation string) *Fault {
+	for _, f := range c.faults {
+		if f.Function == function && f.Operation == operation && (f.Times == 0 || f.applied < f.Times) {
+			f.applied++
+			return f
+		}
+	}
+	return nil
+}
+
+// operation names the API operation of a call.
+func operation(r *http.Request, body []byte) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		_, op, _ := strings.Cut(t, ".")
+		return op
+	}
+	if q, err := url.ParseQuery(string(body)); err == nil {
+		return q.Get("Action")
+	}
+	return ""
+}
+
+// afterAnswer calls after once, before the answer's header is written.
+type afterAnswer struct {
+	http.ResponseWriter
+	once  sync.Once
+	after func()
+}
+
+func (a *afterAnswer) WriteHeader(code int) {
+	a.once.Do(a.after)
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *afterAnswer) Write(b []byte) (int, error) {
+	a.once.Do(a.after)
+	return a.ResponseWriter.Write(b) //nolint:wrapcheck // a ResponseWriter passing writes through
 }
 
 // NewCallRecorder listens on loopback and forwards to endpoint.
@@ -90,7 +177,22 @@ func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, a := range actions {
 			c.calls[fn][a]++
 		}
+		var f *Fault
+		if len(c.faults) > 0 {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			f = c.fault(fn, operation(r, body))
+		}
 		c.mu.Unlock()
+		switch {
+		case f != nil && f.Status != 0:
+			w.Header().Set("Content-Type", f.ContentType)
+			w.WriteHeader(f.Status)
+			_, _ = io.WriteString(w, f.Body)
+			return
+		case f != nil && f.After != nil:
+			w = &afterAnswer{ResponseWriter: w, after: f.After}
+		}
 	}
 	c.proxy.ServeHTTP(w, r)
 }

@@ -58,3 +58,43 @@ func TestTheRecorderNamesCallsAsIAMAuthorizesThem(t *testing.T) {
 	}, rec.Calls())
 	assert.Len(t, forwarded, 7, "every call reaches the emulator")
 }
+
+func TestTheRecorderInjectsFaultsIntoOneFunctionsCalls(t *testing.T) {
+	t.Parallel()
+	forwarded := 0
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		forwarded++
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(backend.Close)
+	rec, err := localgw.NewCallRecorder(t.Context(), backend.URL)
+	require.NoError(t, err)
+	t.Cleanup(rec.Close)
+	rec.Own("ASIAFN", "getClaim")
+	rec.Own("ASIAOTHER", "listClaims")
+	send := func(akid, op string) int {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, rec.URL()+"/", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+akid+"/20261123/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00")
+		req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	throttle := &localgw.Fault{Function: "getClaim", Operation: "GetItem", Times: 2, Status: http.StatusBadRequest, Body: `{"__type":"ThrottlingException"}`}
+	remove := rec.Inject(throttle)
+	assert.Equal(t, http.StatusOK, send("ASIAOTHER", "GetItem"), "another function's call passes")
+	assert.Equal(t, http.StatusOK, send("ASIAFN", "Query"), "another operation passes")
+	assert.Equal(t, http.StatusBadRequest, send("ASIAFN", "GetItem"))
+	assert.Equal(t, http.StatusBadRequest, send("ASIAFN", "GetItem"))
+	assert.Equal(t, http.StatusOK, send("ASIAFN", "GetItem"), "two times, then forwarded again")
+	assert.Equal(t, 2, rec.Applied(throttle))
+	assert.Equal(t, 3, forwarded)
+	remove()
+
+	after := 0
+	rec.Inject(&localgw.Fault{Function: "getClaim", Operation: "GetItem", After: func() { after = forwarded }})
+	assert.Equal(t, http.StatusOK, send("ASIAFN", "GetItem"))
+	assert.Equal(t, 4, after, "After runs once the emulator has answered")
+}

@@ -243,6 +243,21 @@ func (p *Pool) forget(proc *process) {
 	p.mu.Unlock()
 }
 
+// Kill kills every process of the pool at once, as a sandbox dies (a
+// crash, the host lost): the invocations they were serving fail as
+// crashed, and the next ones start fresh processes.
+func (p *Pool) Kill() {
+	p.mu.Lock()
+	procs := make([]*process, 0, len(p.running))
+	for proc := range p.running {
+		procs = append(procs, proc)
+	}
+	p.mu.Unlock()
+	for _, proc := range procs {
+		proc.stop()
+	}
+}
+
 // Close stops every process.
 func (p *Pool) Close() {
 	p.mu.Lock()
