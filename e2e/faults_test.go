@@ -1,20 +1,26 @@
 package e2e
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/infra/localgw"
+	"github.com/hexlambda/hexlambda/services/ec2power/adapters/ec2/ec2test"
 )
 
 // When DynamoDB cannot be reached, the deployed functions answer 503 with a
@@ -127,4 +133,149 @@ func TestASlowStoreIsAnsweredWithinTheFunctionsTimeout(t *testing.T) {
 		n := itemCount(t, e, e.claims["ClaimsTableName"])
 		return n == before || n == before+2
 	}, defaultWait, pollEvery, "a claim and its history, or nothing")
+}
+
+// recorder returns the suite gateway's call recorder, and the pool of a
+// deployed function, or skips where there is none.
+func (e *env) recorder(t *testing.T, function string) (*localgw.CallRecorder, *localgw.Pool) {
+	t.Helper()
+	if e.gateway == nil || e.gateway.Recorder == nil {
+		t.Skipf("E2E_TARGET=%s: the faults are injected by the local gateway's call recorder", e.target)
+	}
+	pool := e.gateway.Pools[function]
+	require.NotNil(t, pool, "the gateway runs %s", function)
+	return e.gateway.Recorder, pool
+}
+
+// A create whose function dies after its write and before its answer
+// (the process killed once DynamoDB has answered the transaction): the
+// client sees the gateway's 502, and its retry with the same
+// Idempotency-Key returns the claim that was written, leaving one item.
+func TestAKilledCreateIsRetriedToTheSameClaim(t *testing.T) {
+	e := suite(t)
+	fn := "claims-" + Stage + "-createClaim"
+	rec, pool := e.recorder(t, fn)
+	kill := &localgw.Fault{Function: fn, Operation: "TransactWriteItems", Times: 1, After: pool.Kill}
+	defer rec.Inject(kill)()
+	member := "M-killed-" + strconv.FormatInt(time.Now().UnixNano()%1_000_000, 36)
+	c := e.claimsClient()
+
+	r := c.do(t, http.MethodPost, "/members/"+member+"/claims", newClaim, "Idempotency-Key", "killed-1")
+	require.Equal(t, 1, rec.Applied(kill), "the function was killed after its transaction")
+	assert.Equal(t, http.StatusBadGateway, r.status, "%s", r.raw)
+	again := c.do(t, http.MethodPost, "/members/"+member+"/claims", newClaim, "Idempotency-Key", "killed-1")
+	require.Equal(t, http.StatusCreated, again.status, "%s", again.raw)
+	assert.Equal(t, "true", again.header.Get("Idempotent-Replayed"), "the claim was written before the kill")
+
+	items, err := partition(t.Context(), e, e.claims["ClaimsTableName"], "MEMBER#"+member)
+	require.NoError(t, err)
+	var claims []string
+	for _, it := range items {
+		if sk := it["SK"].(*ddbtypes.AttributeValueMemberS).Value; strings.HasPrefix(sk, "CLAIM#") {
+			claims = append(claims, strings.TrimPrefix(sk, "CLAIM#"))
+		}
+	}
+	assert.Equal(t, []string{again.body["claimId"].(string)}, claims, "exactly one claim")
+}
+
+// A stop whose function dies after EC2 answered and before the audit entry
+// was completed: the client sees 502; the instance stays busy until the
+// function's deadline (409 instance_busy meanwhile), then the history says
+// the entry was interrupted and a retry completes normally.
+func TestAKilledStopIsShownInterruptedAndARetryCompletes(t *testing.T) {
+	e := suite(t)
+	e.needInstances(t)
+	fn := "ec2power-" + Stage + "-stopInstance"
+	rec, pool := e.recorder(t, fn)
+	id, err := ec2test.RunInstance(t.Context(), ec2.NewFromConfig(e.cfg), map[string]string{"Name": "e2e-killed", "ec2power:managed": "true"}, false)
+	require.NoError(t, err)
+	kill := &localgw.Fault{Function: fn, Operation: "StopInstances", Times: 1, After: pool.Kill}
+	defer rec.Inject(kill)()
+	c := e.powerClient()
+
+	r := c.do(t, http.MethodPost, "/instances/"+id+"/stop", "")
+	require.Equal(t, 1, rec.Applied(kill))
+	assert.Equal(t, http.StatusBadGateway, r.status, "%s", r.raw)
+	busy := c.do(t, http.MethodPost, "/instances/"+id+"/stop", "")
+	assert.Equal(t, "instance_busy", busy.errorCode(), "%s", busy.raw)
+	assert.NotEmpty(t, busy.header.Get("Retry-After"))
+
+	// The function's timeout (30 s) frees the instance.
+	var done reply
+	require.Eventually(t, func() bool {
+		done = c.do(t, http.MethodPost, "/instances/"+id+"/stop", "")
+		return done.errorCode() != "instance_busy"
+	}, 45*time.Second, time.Second)
+	require.Equal(t, http.StatusOK, done.status, "%s", done.raw)
+	assert.Equal(t, false, done.body["changed"], "the killed stop had stopped it")
+
+	entries := e.historySince(t, id, time.Time{})
+	require.Len(t, entries, 2, "the killed stop and the retry; a busy answer records nothing")
+	assert.Equal(t, "unchanged", entries[0]["result"])
+	assert.Equal(t, "timed_out", entries[1]["result"])
+	assert.Equal(t, "interrupted", entries[1]["code"])
+}
+
+// syncBuffer collects the functions' output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// DynamoDB and EC2 throttle every call of a function (after the SDK's own
+// retries): the client gets 503 throttled with Retry-After, and the
+// function's metrics count the error by its code.
+func TestThrottlingIsAnswered503AndCounted(t *testing.T) {
+	e := suite(t)
+	e.needInstances(t)
+	if e.gateway == nil {
+		t.Skipf("E2E_TARGET=%s: throttling is injected by the local gateway's call recorder", e.target)
+	}
+	var out syncBuffer
+	gw, targets, err := e.startGateway([]string{"claims-" + Stage, "ec2power-" + Stage}, localgw.Config{
+		MaxProcesses: 1, FunctionOutput: &out, Callers: []aws.Credentials{*e.adjuster}, FunctionRoles: true, RecordCalls: true,
+	})
+	require.NoError(t, err)
+	defer gw.Close()
+
+	ddb := &localgw.Fault{
+		Function: "claims-" + Stage + "-getClaim", Operation: "GetItem", Status: http.StatusBadRequest, ContentType: "application/x-amz-json-1.0",
+		Body: `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}`,
+	}
+	defer gw.Recorder.Inject(ddb)()
+	claims := caller{e: e, base: gw.URLs[targets[0].APIID], sign: true}
+	r := claims.do(t, http.MethodGet, "/members/M-throttled/claims/01a20090-0000-7000-8000-000000000001", "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, "%s", r.raw)
+	assert.Equal(t, "throttled", r.errorCode())
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
+	assert.Greater(t, gw.Recorder.Applied(ddb), 1, "the SDK retried before giving up")
+
+	ec2Throttle := &localgw.Fault{
+		Function: "ec2power-" + Stage + "-describeInstances", Operation: "DescribeInstances", Status: http.StatusServiceUnavailable, ContentType: "text/xml",
+		Body: `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>e2e</RequestID></Response>`,
+	}
+	defer gw.Recorder.Inject(ec2Throttle)()
+	power := caller{e: e, base: gw.URLs[targets[1].APIID], apiKey: e.apiKey}
+	r = power.do(t, http.MethodGet, "/instances/"+e.instances["solo"], "")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, "%s", r.raw)
+	assert.Equal(t, "throttled", r.errorCode())
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
+	assert.Greater(t, gw.Recorder.Applied(ec2Throttle), 1, "the SDK retried before giving up")
+
+	logs := out.String()
+	for _, fn := range []string{"getClaim", "describeInstances"} {
+		assert.Regexp(t, `"Function":"`+fn+`"[^\n]*"Errors":1,"ErrorCode":"throttled"|"Errors":1,"ErrorCode":"throttled"[^\n]*"Function":"`+fn+`"`, logs, "the %s metric line counts the error", fn)
+	}
 }
