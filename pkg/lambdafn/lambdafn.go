@@ -6,6 +6,7 @@ package lambdafn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/hexlambda/hexlambda/pkg/logging"
 	"github.com/hexlambda/hexlambda/pkg/metrics"
 	"github.com/hexlambda/hexlambda/pkg/pagecursor"
+	"github.com/hexlambda/hexlambda/pkg/ports"
 	"github.com/hexlambda/hexlambda/pkg/secrets"
 )
 
@@ -56,22 +58,36 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 // Its key is the SSM parameter named by CURSOR_KEY_PARAMETER (parameter),
 // else CURSOR_SIGNING_KEY (key); it must be at least 16 bytes, and the same
 // in every process, or cursors would not survive a cold start.
-func RequiredCursors(ctx context.Context, cfg aws.Config, key []byte, parameter, purpose string) (*pagecursor.Codec, error) {
-	source := EnvCursorKey
+//
+// The parameter is read on first use, not at init, and kept for the
+// process's life: a function starting while SSM cannot be reached answers
+// 503 (the load fails with ports.ErrUnavailable) and reads it again on its
+// next request, where a failed init would have been a 502 and a new cold
+// start. A parameter that does not exist or a key too short fails the same
+// requests as a misconfiguration.
+func RequiredCursors(ctx context.Context, cfg aws.Config, key []byte, parameter, purpose string) (*pagecursor.Lazy, error) {
 	if parameter != "" {
-		v, err := secrets.Parameter(ctx, cfg, parameter)
-		if err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", EnvCursorKeyParameter, err)
-		}
-		key, source = []byte(v), EnvCursorKeyParameter+" ("+parameter+")"
+		return pagecursor.NewLazy(func(ctx context.Context) ([]byte, error) {
+			v, err := secrets.Parameter(ctx, cfg, parameter)
+			switch {
+			case errors.Is(err, secrets.ErrNotFound):
+				return nil, fmt.Errorf("environment variable %s (%s): %w", EnvCursorKeyParameter, parameter, err)
+			case err != nil:
+				return nil, fmt.Errorf("%w: environment variable %s (%s): %w", ports.ErrUnavailable, EnvCursorKeyParameter, parameter, err)
+			}
+			if len(v) < pagecursor.MinKeyBytes {
+				return nil, fmt.Errorf("environment variable %s (%s): the key must be at least %d bytes", EnvCursorKeyParameter, parameter, pagecursor.MinKeyBytes)
+			}
+			return []byte(v), nil
+		}), nil
 	}
 	if len(key) == 0 {
 		return nil, fmt.Errorf("environment variable %s or %s is required (at least %d bytes; signs %s cursors)",
 			EnvCursorKeyParameter, EnvCursorKey, pagecursor.MinKeyBytes, purpose)
 	}
-	c, err := pagecursor.New(key)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+	c := pagecursor.NewLazy(func(context.Context) ([]byte, error) { return key, nil })
+	if err := c.Ready(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvCursorKey, err)
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@
 package pagecursor
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
@@ -112,4 +114,60 @@ func (c *Codec) sign(scope, payload string) []byte {
 	m.Write([]byte{0})
 	m.Write([]byte(payload))
 	return m.Sum(nil)[:16]
+}
+
+// Lazy is a codec whose key is loaded on first use: a secret read from a
+// store that may be unreachable when the process starts. A failed load is
+// retried by the next use; a loaded key is kept for the process's life.
+type Lazy struct {
+	load  func(context.Context) ([]byte, error)
+	mu    sync.Mutex
+	codec *Codec
+}
+
+// NewLazy returns a codec whose key load returns on first use.
+func NewLazy(load func(context.Context) ([]byte, error)) *Lazy { return &Lazy{load: load} }
+
+// Ready loads the key if it is not loaded yet; Encode and Decode need it.
+func (l *Lazy) Ready(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.codec != nil {
+		return nil
+	}
+	key, err := l.load(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := New(key)
+	if err != nil {
+		return err
+	}
+	l.codec = c
+	return nil
+}
+
+func (l *Lazy) loaded() *Codec {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.codec
+}
+
+// Encode is Codec.Encode, once Ready; it panics before, which is a bug of
+// the caller.
+func (l *Lazy) Encode(q ports.Query, last ports.Key) string {
+	c := l.loaded()
+	if c == nil {
+		panic("pagecursor: Encode before Ready")
+	}
+	return c.Encode(q, last)
+}
+
+// Decode is Codec.Decode, once Ready; before, every cursor is invalid.
+func (l *Lazy) Decode(q ports.Query, cursor string) (ports.Key, error) {
+	c := l.loaded()
+	if c == nil {
+		return ports.Key{}, fmt.Errorf("%w: the cursor key is not loaded", ports.ErrInvalidCursor)
+	}
+	return c.Decode(q, cursor)
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/hexlambda/hexlambda/pkg/netfail"
-	"github.com/hexlambda/hexlambda/pkg/pagecursor"
 	"github.com/hexlambda/hexlambda/pkg/ports"
 )
 
@@ -52,7 +51,7 @@ type API interface {
 type Table struct {
 	api     API
 	name    string
-	cursors *pagecursor.Codec
+	cursors Cursors
 	now     func() time.Time
 }
 
@@ -68,8 +67,20 @@ func WithClock(c ports.Clock) Option {
 // serving the table must share its key. A table without one serves every
 // operation but Query, which it refuses (ErrNoCursors): only what pages
 // needs a signing key.
-func WithCursors(c *pagecursor.Codec) Option {
+func WithCursors(c Cursors) Option {
 	return func(t *Table) { t.cursors = c }
+}
+
+// Cursors sign and check query cursors (a *pagecursor.Codec, or a
+// *pagecursor.Lazy whose key is loaded on first use: Query makes it Ready
+// first, and fails as the load failed).
+type Cursors interface {
+	Encode(q ports.Query, last ports.Key) string
+	Decode(q ports.Query, cursor string) (ports.Key, error)
+}
+
+type readyCursors interface {
+	Ready(ctx context.Context) error
 }
 
 // ErrNoCursors is returned by Query on a table built without WithCursors.
@@ -411,6 +422,11 @@ func (t *Table) Delete(ctx context.Context, key ports.Key, expectedVersion int64
 func (t *Table) Query(ctx context.Context, q ports.Query) (ports.Page, error) {
 	if t.cursors == nil {
 		return ports.Page{}, ErrNoCursors
+	}
+	if r, ok := t.cursors.(readyCursors); ok {
+		if err := r.Ready(ctx); err != nil {
+			return ports.Page{}, fmt.Errorf("dynamodb table %s: cursor key: %w", t.name, err)
+		}
 	}
 	if err := ports.CheckQuery(q); err != nil {
 		return ports.Page{}, err
