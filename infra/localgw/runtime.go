@@ -99,6 +99,9 @@ type Pool struct {
 	free    chan struct{}
 	closed  bool
 	running map[*process]bool
+	// sandboxes start the execution environments: processes on this
+	// host unless the pool runs in containers.
+	sandboxes launcher
 }
 
 // NewPool returns a pool for fn; env is added to each process's environment
@@ -109,8 +112,16 @@ func NewPool(fn Function, maxProcesses int, env []string, output io.Writer, logg
 	}
 	return &Pool{
 		fn: fn, max: maxProcesses, env: env, logger: logger, output: output,
-		free: make(chan struct{}, maxProcesses), running: map[*process]bool{},
+		free: make(chan struct{}, maxProcesses), running: map[*process]bool{}, sandboxes: processes{},
 	}
+}
+
+// InContainers makes the pool run its execution environments in
+// containers of r instead of processes on this host; call it before the
+// first invocation.
+func (p *Pool) InContainers(r *ContainerRuntime) *Pool {
+	p.sandboxes = r
+	return p
 }
 
 // Invoke runs one invocation with event and returns the function's answer.
@@ -132,7 +143,7 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, Invocation, er
 	case proc.next <- inv:
 	case <-proc.exited:
 		p.discard(proc)
-		return nil, info, ErrCrashed
+		return nil, info, fmt.Errorf("%w: %s", ErrCrashed, proc.sb.why())
 	}
 	select {
 	case out := <-inv.done:
@@ -146,7 +157,7 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, Invocation, er
 	case <-proc.exited:
 		info.Duration = time.Since(start)
 		p.discard(proc)
-		return nil, info, ErrCrashed
+		return nil, info, fmt.Errorf("%w: %s", ErrCrashed, proc.sb.why())
 	case <-ctx.Done():
 		// The client went away; the function still finishes, as in Lambda.
 		go func() {
@@ -291,10 +302,11 @@ func (p *Pool) PeakRSS() int64 {
 	p.mu.Unlock()
 	var peak int64
 	for _, proc := range procs {
-		if proc.cmd == nil || proc.cmd.Process == nil {
+		pid := proc.sb.pid()
+		if pid == 0 {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(proc.cmd.Process.Pid) + "/status")
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 		if err != nil {
 			continue
 		}
@@ -318,7 +330,7 @@ func (p *Pool) Processes() int {
 // process is one running bootstrap with its own Runtime API endpoint.
 type process struct {
 	arn      string // the function's, as the runtime is told
-	cmd      *exec.Cmd
+	sb       sandbox
 	srv      *http.Server
 	next     chan *invocation
 	ready    chan struct{}
@@ -333,7 +345,7 @@ type process struct {
 }
 
 func (p *Pool) start(ctx context.Context) (*process, error) {
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", p.sandboxes.host()+":0")
 	if err != nil {
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
@@ -358,25 +370,21 @@ func (p *Pool) start(ctx context.Context) (*process, error) {
 	for k, v := range p.fn.Env {
 		env = append(env, k+"="+v)
 	}
-	cmd := exec.Command(filepath.Join(p.fn.Dir, "bootstrap")) //nolint:gosec,noctx // the function's own code; lives until stopped
-	cmd.Dir = p.fn.Dir
-	cmd.Env = env
 	var out io.Writer = proc.output
 	if p.output != nil {
 		out = io.MultiWriter(proc.output, p.output)
 	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	proc.cmd = cmd
 	proc.mu.Lock() // the process's first poll reads it from another goroutine
 	proc.started = time.Now()
 	proc.mu.Unlock()
-	if err := cmd.Start(); err != nil {
+	sb, err := p.sandboxes.launch(ctx, p.fn, env, out)
+	if err != nil {
 		_ = proc.srv.Close()
 		return nil, &InitError{Reason: "cannot start bootstrap: " + err.Error()}
 	}
+	proc.sb = sb
 	go func() {
-		_ = cmd.Wait()
+		<-sb.done()
 		close(proc.exited)
 	}()
 	p.mu.Lock()
@@ -402,7 +410,7 @@ func (p *Pool) start(ctx context.Context) (*process, error) {
 		return nil, &InitError{Reason: fe.Type + ": " + fe.Message, Output: proc.output.String()}
 	case <-proc.exited:
 		p.forget(proc)
-		return nil, &InitError{Reason: "bootstrap exited: " + cmd.ProcessState.String(), Output: proc.output.String()}
+		return nil, &InitError{Reason: "bootstrap exited: " + sb.why(), Output: proc.output.String()}
 	case <-initTimer.C:
 		p.forget(proc)
 		return nil, &InitError{Reason: "init did not finish within 10s", Output: proc.output.String()}
@@ -411,11 +419,68 @@ func (p *Pool) start(ctx context.Context) (*process, error) {
 
 func (proc *process) stop() {
 	proc.stopOnce.Do(func() {
-		if proc.cmd != nil && proc.cmd.Process != nil {
-			_ = syscall.Kill(-proc.cmd.Process.Pid, syscall.SIGKILL)
+		if proc.sb != nil {
+			proc.sb.kill()
 		}
 		_ = proc.srv.Close()
 	})
+}
+
+// sandbox is one execution environment running a function's bootstrap.
+type sandbox interface {
+	// pid is its process on this host (0 in a container), for its RSS.
+	pid() int
+	kill()
+	// done is closed once bootstrap has exited; why then says how.
+	done() <-chan struct{}
+	why() string
+}
+
+// launcher starts sandboxes.
+type launcher interface {
+	// host is the address the Runtime API listens on, reachable from the
+	// sandboxes.
+	host() string
+	launch(ctx context.Context, fn Function, env []string, out io.Writer) (sandbox, error)
+}
+
+// processes run functions as processes of this host.
+type processes struct{}
+
+func (processes) host() string { return "127.0.0.1" }
+
+func (processes) launch(_ context.Context, fn Function, env []string, out io.Writer) (sandbox, error) {
+	cmd := exec.Command(filepath.Join(fn.Dir, "bootstrap")) //nolint:gosec,noctx // the function's own code; lives until stopped
+	cmd.Dir = fn.Dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	s := &processSandbox{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	return s, nil
+}
+
+type processSandbox struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (s *processSandbox) pid() int              { return s.cmd.Process.Pid }
+func (s *processSandbox) kill()                 { _ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) }
+func (s *processSandbox) done() <-chan struct{} { return s.exited }
+func (s *processSandbox) why() string {
+	select {
+	case <-s.exited:
+		return "Runtime.ExitError: " + s.cmd.ProcessState.String()
+	default:
+		return "running"
+	}
 }
 
 const runtimePrefix = "/2018-06-01/runtime/"

@@ -18,7 +18,12 @@ import (
 type command struct {
 	Action string `json:"action"`
 	Ms     int    `json:"ms"`
+	MB     int    `json:"mb"`
+	Path   string `json:"path"`
 }
+
+// kept holds what "allocate" allocates, so it stays resident.
+var kept [][]byte
 
 func main() {
 	switch os.Getenv("FAKE_INIT") {
@@ -49,6 +54,20 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		return map[string]any{"slept": cmd.Ms, "pid": os.Getpid()}, nil
 	case "error":
 		return nil, errors.New("boom")
+	case "allocate":
+		for range cmd.MB {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			kept = append(kept, b)
+		}
+		return map[string]any{"allocatedMB": cmd.MB}, nil
+	case "write":
+		if err := os.WriteFile(cmd.Path, []byte("x"), 0o600); err != nil {
+			return map[string]any{"written": false, "error": err.Error()}, nil
+		}
+		return map[string]any{"written": true}, nil
 	case "crash":
 		os.Exit(2)
 	case "badproxy":
