@@ -73,7 +73,10 @@ type env struct {
 	tools             string
 	instances         map[string]string // role -> id: "a", "b" (group), "solo", "unmanaged"
 	gateway           *localgw.Server
-	setupTime         time.Duration
+	// containers runs the gateways' functions in containers
+	// (LOCALGW_RUNTIME=container); nil runs them as processes.
+	containers *localgw.ContainerRuntime
+	setupTime  time.Duration
 }
 
 var (
@@ -107,6 +110,9 @@ func teardown() {
 	if suiteEnv != nil {
 		if suiteEnv.gateway != nil {
 			suiteEnv.gateway.Close()
+		}
+		if suiteEnv.containers != nil {
+			suiteEnv.containers.Close()
 		}
 		if suiteEnv.tools != "" {
 			_ = os.RemoveAll(suiteEnv.tools)
@@ -352,6 +358,17 @@ func setupMoto() (*env, string, error) {
 		adjusterPrincipal: aws.ToString(session.AssumedRoleUser.Arn),
 	}
 	e.claimsParams = []string{"--param", "RoleMap=" + e2eRoleMap(e.adjusterPrincipal)}
+	switch rt := os.Getenv(localgw.EnvRuntime); rt {
+	case "", localgw.RuntimeProcess:
+	case localgw.RuntimeContainer:
+		if e.containers, err = localgw.NewContainerRuntime(context.Background()); errors.Is(err, localgw.ErrNoEngine) {
+			return nil, localgw.EnvRuntime + "=container runs the functions in containers, which needs a Docker engine: " + err.Error(), nil
+		} else if err != nil {
+			return nil, "", err
+		}
+	default:
+		return nil, "", fmt.Errorf("unknown %s %q (process, container)", localgw.EnvRuntime, rt)
+	}
 	if err := e.deployAndSeed(); err != nil {
 		return e, "", err
 	}
@@ -393,7 +410,7 @@ func (e *env) startGateway(stacks []string, cfg localgw.Config) (*localgw.Server
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = e.endpoint
 	}
-	cfg.AWS, cfg.Targets, cfg.CodeBuckets = e.cfg, targets, []string{bucket}
+	cfg.AWS, cfg.Targets, cfg.CodeBuckets, cfg.Containers = e.cfg, targets, []string{bucket}, e.containers
 	cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	gw, err := localgw.Start(ctx, cfg)
 	return gw, targets, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -92,4 +93,52 @@ func TestContainersServeConcurrentInvocationsUpToTheLimit(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 2, p.Processes(), "two containers, each reused")
 	assert.Equal(t, 2, r.Running())
+}
+
+func TestKilledContainersAreReplaced(t *testing.T) {
+	t.Parallel()
+	p := containerPool(t, containers(t), 2, 128)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			_, _, err := p.Invoke(context.Background(), []byte(`{"action":"sleep","ms":200}`))
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	p.Kill()
+	_, info, err := invoke(t, p, `{"action":"sleep","ms":1}`)
+	require.NoError(t, err)
+	assert.True(t, info.Cold)
+}
+
+// TestReportContainerAgainstProcessTimes prints the cold (init) and warm
+// invocation times of the same function as a process and in a container,
+// measured in the same run; it reports, it judges nothing.
+func TestReportContainerAgainstProcessTimes(t *testing.T) {
+	r := containers(t)
+	p50 := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	for _, rt := range []string{"process", "container"} {
+		var cold, warm []time.Duration
+		for range 5 {
+			p := localgw.NewPool(localgw.Function{Name: "fake", ARN: fakeARN, Dir: fakeDir, Timeout: 10 * time.Second, Memory: 128},
+				1, nil, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			if rt == "container" {
+				p.InContainers(r)
+			}
+			_, info, err := invoke(t, p, `{"action":"sleep","ms":0}`)
+			require.NoError(t, err)
+			cold = append(cold, info.Init+info.Duration)
+			for range 10 {
+				_, info, err := invoke(t, p, `{"action":"sleep","ms":0}`)
+				require.NoError(t, err)
+				warm = append(warm, info.Duration)
+			}
+			p.Close()
+		}
+		t.Logf("%-9s cold p50 %v (init + first invocation, 5 starts), warm p50 %v (50 invocations)", rt, p50(cold), p50(warm))
+	}
 }

@@ -189,6 +189,9 @@ func (p *Pool) acquire(ctx context.Context) (*process, bool, error) {
 			case <-proc.exited:
 				p.discard(proc)
 				continue
+			case <-proc.sb.done(): // dead, though proc.exited is not closed yet
+				p.discard(proc)
+				continue
 			default:
 				return proc, false, nil
 			}

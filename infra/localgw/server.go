@@ -98,6 +98,15 @@ func whoIs(ctx context.Context, cfg aws.Config, c aws.Credentials) (Principal, e
 	}, nil
 }
 
+// Runtimes names the ways to run functions: LOCALGW_RUNTIME, or the
+// localgw command's --runtime.
+const (
+	RuntimeProcess   = "process"
+	RuntimeContainer = "container"
+	// EnvRuntime picks the runtime of the local gateways tools start.
+	EnvRuntime = "LOCALGW_RUNTIME"
+)
+
 // Config configures a local gateway.
 type Config struct {
 	AWS aws.Config
@@ -125,6 +134,9 @@ type Config struct {
 	// execution role, assumed through the emulator's STS, instead of the
 	// gateway's own.
 	FunctionRoles bool
+	// Containers, when set, runs the functions in its containers instead
+	// of processes of this host (LOCALGW_RUNTIME=container).
+	Containers *ContainerRuntime
 	// RecordCalls puts a CallRecorder between the functions and Endpoint
 	// (with FunctionRoles, it tells the functions' calls apart).
 	RecordCalls bool
@@ -230,6 +242,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		fnEnv := append(slices.Clone(env), credentialEnv(fnCreds)...)
 		p := NewPool(Function{Name: fc.Name, ARN: fc.ARN, Dir: dir, Env: fc.Env, Timeout: fc.Timeout, Memory: fc.Memory},
 			cfg.MaxProcesses, fnEnv, prefixed(cfg.FunctionOutput, fc.Name), cfg.Logger)
+		if cfg.Containers != nil {
+			p.InContainers(cfg.Containers)
+		}
 		s.Pools[fc.Name] = p
 		return p, nil
 	}

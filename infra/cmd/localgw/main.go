@@ -52,6 +52,13 @@ func main() {
 	}
 }
 
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("localgw", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -64,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	port := fs.Int("port", 0, "port of the first API (the next ones follow); 0 picks free ports")
 	maxProcs := fs.Int("max-processes", 4, "concurrent processes per function")
 	functionLogs := fs.Bool("function-logs", true, "copy the functions' logs to stderr")
+	runtime := fs.String("runtime", envOr(localgw.EnvRuntime, localgw.RuntimeProcess), "how functions run: process (on this host) or container (Lambda-like containers through a Docker engine; $"+localgw.EnvRuntime+")")
 	schedules := fs.Duration("schedules", time.Second, "fire the emulator's due one-time schedules that target the stacks' functions, checking this often (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("usage: %w", err)
@@ -122,10 +130,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *functionLogs {
 		fnOut = stderr
 	}
+	var containers *localgw.ContainerRuntime
+	switch *runtime {
+	case localgw.RuntimeProcess:
+	case localgw.RuntimeContainer:
+		if containers, err = localgw.NewContainerRuntime(ctx); err != nil {
+			return err
+		}
+		defer containers.Close()
+	default:
+		return fmt.Errorf("--runtime is process or container, not %q", *runtime)
+	}
 	srv, err := localgw.Start(ctx, localgw.Config{
 		AWS: cfg, Endpoint: endpoint, Targets: targets, CodeBuckets: buckets, MaxProcesses: *maxProcs,
 		Logger: slog.New(slog.NewJSONHandler(stderr, nil)), FunctionOutput: fnOut, Endpoints: endpoints,
-		ScheduleInterval: *schedules,
+		ScheduleInterval: *schedules, Containers: containers,
 	})
 	if err != nil {
 		return err
