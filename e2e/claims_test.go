@@ -239,6 +239,11 @@ func TestClaimsBadInputThroughTheGateway(t *testing.T) {
 		assert.Equal(t, tc.status, r.status, "%s %s: %s", tc.method, tc.path, r.raw)
 		assert.Equal(t, tc.code, r.errorCode(), "%s %s", tc.method, tc.path)
 	}
+}
+
+func TestClaimsRefuseUnsignedRequests(t *testing.T) {
+	e := suite(t)
+	e.need(t, enforcesSigV4)
 	unsigned := caller{e: e, base: e.claimsURL}.do(t, http.MethodGet, "/members/M-1/claims", "")
 	assert.Equal(t, http.StatusForbidden, unsigned.status, "AWS_IAM methods refuse unsigned requests")
 }

@@ -123,6 +123,32 @@ func teardown() {
 	awstest.Stop()
 }
 
+// capability is something a target's API Gateway enforces that some
+// assertions rely on.
+type capability string
+
+const (
+	enforcesSigV4          capability = "IAM authorization (SigV4) of AWS_IAM methods"
+	enforcesResourcePolicy capability = "a REST API's resource policy"
+)
+
+// lacks says, per target, what it does not enforce and why. AWS and the
+// moto target's local gateway enforce everything here.
+var lacks = map[string]map[capability]string{
+	"localstack": {
+		enforcesSigV4:          "the free LocalStack accepts any signature, or none (IAM enforcement is a paid feature)",
+		enforcesResourcePolicy: "the free LocalStack does not evaluate API Gateway resource policies",
+	},
+}
+
+// need skips the test, saying why, on a target that does not enforce c.
+func (e *env) need(t *testing.T, c capability) {
+	t.Helper()
+	if why, ok := lacks[e.target][c]; ok {
+		t.Skipf("E2E_TARGET=%s does not enforce %s: %s", e.target, c, why)
+	}
+}
+
 // target is the emulator or account the suite runs against: moto unless
 // E2E_TARGET says otherwise. LocalStack is opt-in (E2E_TARGET=localstack),
 // never picked because a Docker engine happens to answer.

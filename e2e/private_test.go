@@ -32,6 +32,7 @@ const privateStage = "e2epriv"
 // the stack's template declares).
 func TestPrivateAPIsAnswerOnlyThroughTheirEndpoint(t *testing.T) {
 	e := suite(t)
+	e.need(t, enforcesResourcePolicy)
 	if e.gateway == nil {
 		t.Skipf("E2E_TARGET=%s: a private API is reachable only from inside its VPC, which this machine is not in; "+
 			"the moto target stands a local gateway in for the VPC endpoint", e.target)
