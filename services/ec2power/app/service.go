@@ -367,6 +367,10 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 			s.close(ctx, entries, domain.CodeNotFound)
 			return nil, fmt.Errorf("describe %s: %w", in.ID, fleet.ErrNotFound)
 		}
+		if !s.selector.Managed(c) {
+			s.close(ctx, entries, domain.CodeNotFound)
+			return nil, fmt.Errorf("instance %s: %w", in.ID, ErrNotManaged)
+		}
 		instances[i] = c
 	}
 	// The leases are recorded, with their expiries, before anything
