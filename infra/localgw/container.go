@@ -20,6 +20,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
+	"github.com/testcontainers/testcontainers-go/network"
 )
 
 // ContainerRuntime runs functions the way Lambda does, each execution
@@ -27,17 +28,19 @@ import (
 // built here FROM scratch with the function's bootstrap and the host's CA
 // certificates (nothing to pull), the function's memory size as the
 // container's memory limit, a read-only root file system with a writable
-// /tmp, and only the environment the function is given. The container
-// reaches the gateway's Runtime API and the AWS endpoint on the address the
-// host has on the engine's bridge network, through forwarders for the
-// loopback addresses in that environment.
+// /tmp, and only the environment the function is given. The containers
+// share an internal network of their own, from which nothing off this host
+// is reachable: they reach the gateway's Runtime API, and the AWS endpoint
+// through relays for the loopback addresses in their environment, on the
+// address the host has on that network.
 //
 // It needs a Docker engine (or podman's Docker API); without
 // TESTCONTAINERS_RYUK_DISABLED=true testcontainers also starts its reaper,
 // whose image must be pullable.
 type ContainerRuntime struct {
 	provider *testcontainers.DockerProvider
-	gateway  string // the host's address on the bridge network
+	network  *testcontainers.DockerNetwork
+	gateway  string // the host's address on the functions' network
 	repo     string // of its images, its own: it removes them on Close
 
 	mu       sync.Mutex
@@ -59,13 +62,22 @@ func NewContainerRuntime(ctx context.Context) (*ContainerRuntime, error) {
 		_ = p.Close()
 		return nil, fmt.Errorf("%w: %w", ErrNoEngine, err)
 	}
-	gw, err := bridgeAddress(ctx, p)
+	// The functions' network is internal: nothing off this host is
+	// reachable from it, and on this host only what listens on its address
+	// beyond loopback (the gateway's Runtime API and relays).
+	nw, err := network.New(ctx, network.WithInternal(), network.WithLabels(map[string]string{"hexlambda.localgw": "functions"}))
 	if err != nil {
 		_ = p.Close()
-		return nil, fmt.Errorf("container runtime: bridge address: %w", err)
+		return nil, fmt.Errorf("container runtime: functions' network: %w", err)
+	}
+	gw, err := gatewayOf(ctx, p, nw.Name)
+	if err != nil {
+		_ = nw.Remove(context.WithoutCancel(ctx))
+		_ = p.Close()
+		return nil, fmt.Errorf("container runtime: %w", err)
 	}
 	return &ContainerRuntime{
-		provider: p, gateway: gw, repo: "localgw-fn-" + uuid.NewString()[:8], images: map[string]string{},
+		provider: p, network: nw, gateway: gw, repo: "localgw-fn-" + uuid.NewString()[:8], images: map[string]string{},
 		forwards: map[string]*forwarder{}, live: map[*containerSandbox]bool{},
 	}, nil
 }
@@ -92,6 +104,7 @@ func (r *ContainerRuntime) Close() {
 	for _, f := range forwards {
 		f.close()
 	}
+	_ = r.network.Remove(ctx)
 	_ = r.provider.Close()
 }
 
@@ -104,23 +117,25 @@ func (r *ContainerRuntime) Running() int {
 
 func (r *ContainerRuntime) host() string { return r.gateway }
 
-// bridgeAddress is the host's address on the default bridge network: its
-// gateway, or where the engine names none (dockerd 20.10 does not), the
-// first address of its subnet, which the engine gives the bridge.
-func bridgeAddress(ctx context.Context, p *testcontainers.DockerProvider) (string, error) {
-	if gw, err := p.GetGatewayIP(ctx); err == nil {
-		return gw, nil
-	}
-	nw, err := p.Client().NetworkInspect(ctx, testcontainers.Bridge, client.NetworkInspectOptions{})
+// gatewayOf is the host's address on a network: its gateway, or where the
+// engine names none, the first address of its subnet, which the engine
+// gives the bridge.
+func gatewayOf(ctx context.Context, p *testcontainers.DockerProvider, name string) (string, error) {
+	nw, err := p.Client().NetworkInspect(ctx, name, client.NetworkInspectOptions{})
 	if err != nil {
-		return "", fmt.Errorf("inspect the bridge network: %w", err)
+		return "", fmt.Errorf("inspect network %s: %w", name, err)
+	}
+	for _, c := range nw.Network.IPAM.Config {
+		if c.Gateway.IsValid() && c.Gateway.Is4() {
+			return c.Gateway.String(), nil
+		}
 	}
 	for _, c := range nw.Network.IPAM.Config {
 		if c.Subnet.IsValid() && c.Subnet.Addr().Is4() {
 			return c.Subnet.Masked().Addr().Next().String(), nil
 		}
 	}
-	return "", errors.New("the bridge network has no IPv4 subnet")
+	return "", fmt.Errorf("network %s has no IPv4 subnet", name)
 }
 
 // loopback matches a loopback address with its port in an environment
@@ -211,7 +226,7 @@ func (r *ContainerRuntime) launch(ctx context.Context, fn Function, env []string
 	memory := int64(max(fn.Memory, 128)) << 20
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image: img, Env: vars, AlwaysPullImage: false,
+			Image: img, Env: vars, Networks: []string{r.network.Name},
 			Labels: map[string]string{"hexlambda.localgw": "function", "hexlambda.function": fn.Name},
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.Memory, hc.MemorySwap = memory, memory
