@@ -272,18 +272,12 @@ func (p *Pool) Kill() {
 	}
 }
 
-// Close stops every process.
+// Close stops every process; the pool serves no more invocations.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	p.closed = true
-	procs := make([]*process, 0, len(p.running))
-	for proc := range p.running {
-		procs = append(procs, proc)
-	}
 	p.mu.Unlock()
-	for _, proc := range procs {
-		proc.stop()
-	}
+	p.Kill()
 }
 
 // InitDurations returns the init time (process start to first poll) of
