@@ -87,18 +87,6 @@ func (c *CallRecorder) fault(function, operation string) *Fault {
 	return nil
 }
 
-// operation names the API operation of a call.
-func operation(r *http.Request, body []byte) string {
-	if t := r.Header.Get("X-Amz-Target"); t != "" {
-		_, op, _ := strings.Cut(t, ".")
-		return op
-	}
-	if q, err := url.ParseQuery(string(body)); err == nil {
-		return q.Get("Action")
-	}
-	return ""
-}
-
 // afterAnswer calls after once, before the answer's header is written.
 type afterAnswer struct {
 	http.ResponseWriter
@@ -165,7 +153,7 @@ func (c *CallRecorder) Close() { _ = c.srv.Close() }
 func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a, ok := parseAuthorization(r.Header.Get("Authorization")); ok {
 		akid, service := a.scope[0], a.scope[3]
-		actions := c.actions(r, service)
+		op, actions := call(r, service)
 		c.mu.Lock()
 		fn, ok := c.owners[akid]
 		if !ok {
@@ -177,12 +165,7 @@ func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, a := range actions {
 			c.calls[fn][a]++
 		}
-		var f *Fault
-		if len(c.faults) > 0 {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			f = c.fault(fn, operation(r, body))
-		}
+		f := c.fault(fn, op)
 		c.mu.Unlock()
 		switch {
 		case f != nil && f.Status != 0:
@@ -197,32 +180,33 @@ func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.proxy.ServeHTTP(w, r)
 }
 
-// actions names what IAM authorizes for a call: service:Action, from the
-// JSON protocols' X-Amz-Target or the query protocols' Action parameter.
-// DynamoDB authorizes a transaction by its items' actions
-// (dynamodb:TransactWriteItems is no IAM action).
-func (c *CallRecorder) actions(r *http.Request, service string) []string {
+// call names a call's API operation (X-Amz-Target of the JSON protocols,
+// the query protocols' Action parameter, or a REST route), and what IAM
+// authorizes for it: service:Operation, except a DynamoDB transaction,
+// authorized by its items' actions (dynamodb:TransactWriteItems is no IAM
+// action).
+func call(r *http.Request, service string) (operation string, actions []string) {
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return []string{service + ":unreadable request"}
+		return "", []string{service + ":unreadable request"}
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		_, op, _ := strings.Cut(t, ".")
 		if service == "dynamodb" && (op == "TransactWriteItems" || op == "TransactGetItems") {
-			return transactionActions(body)
+			return op, transactionActions(body)
 		}
-		return []string{service + ":" + op}
+		return op, []string{service + ":" + op}
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		if q, err := url.ParseQuery(string(body)); err == nil && q.Get("Action") != "" {
-			return []string{service + ":" + q.Get("Action")}
+			return q.Get("Action"), []string{service + ":" + q.Get("Action")}
 		}
 	}
 	if a, ok := restAction(service, r.Method, r.URL.Path); ok {
-		return []string{service + ":" + a}
+		return a, []string{service + ":" + a}
 	}
-	return []string{service + ":" + r.Method + " " + r.URL.Path} // a protocol not named here
+	return "", []string{service + ":" + r.Method + " " + r.URL.Path} // a protocol not named here
 }
 
 // restActions name the calls of the REST-JSON services the functions use,
