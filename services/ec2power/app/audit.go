@@ -65,9 +65,10 @@ type AuditEntry struct {
 	// Trigger is what caused the action: TriggerLease for a lease's
 	// expiry; empty for a caller of the API.
 	Trigger string
-	// Deadline is when the function acting on it stops at the latest
-	// (zero: RequestedAt + InterruptedAfter): an entry still requested
-	// after it was interrupted, and its instance is free again.
+	// Deadline is when the function acting on it stops at the latest:
+	// the log records it at Open from the context's deadline (zero:
+	// RequestedAt + InterruptedAfter). An entry still requested after it
+	// was interrupted, and its instance is free again.
 	Deadline time.Time
 }
 

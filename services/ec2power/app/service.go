@@ -326,9 +326,6 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 			RequestID: who.RequestID, APIKeyID: who.APIKeyID, Principal: who.Principal, SourceIP: who.SourceIP,
 			RequestedAt: now, Result: ResultRequested, Trigger: opts.trigger,
 		}
-		if d, ok := ctx.Deadline(); ok && d.Before(now.Add(InterruptedAfter)) {
-			e.Deadline = d.UTC()
-		}
 		if leasing {
 			e.LeaseExpiresAt = now.Add(opts.Lease).Truncate(time.Second)
 		}

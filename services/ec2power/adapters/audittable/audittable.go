@@ -61,6 +61,8 @@ func busyKey(id string) ports.Key { return ports.Key{Partition: partitionPrefix 
 // overwriting one) and the instance's busy marker, which only a marker
 // past its expiry may replace; a live marker is app.ErrInstanceBusy.
 func (l *Log) Open(ctx context.Context, e app.AuditEntry) error {
+	// The entry records when its function stops at the latest: ctx's
+	// deadline, which also ends the busy marker.
 	until := e.RequestedAt.Add(app.InterruptedAfter)
 	if !e.Deadline.IsZero() {
 		until = e.Deadline
@@ -68,6 +70,7 @@ func (l *Log) Open(ctx context.Context, e app.AuditEntry) error {
 	if d, ok := ctx.Deadline(); ok && d.Before(until) {
 		until = d
 	}
+	e.Deadline = until.UTC()
 	err := l.table.Transact(ctx,
 		ports.Write{Create: &ports.Item{Key: key(e), ExpiresAt: e.RequestedAt.Add(l.retention), Attributes: attributes(e)}},
 		ports.Write{Create: &ports.Item{Key: busyKey(e.InstanceID), ExpiresAt: until, Attributes: ports.Attributes{
