@@ -86,12 +86,15 @@ func Service() cfn.Service {
 	recordLeases := cfn.Statement{Sid: "RecordLeases", Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
 	recordAudit := cfn.Statement{Sid: "RecordAuditAndLeases", Actions: []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Resources: audit}
 	act := func(op string, ec2Actions []string, env map[string]any, extra []cfn.Statement) cfn.Function {
+		record := recordLeases
+		if len(ec2Actions) > 0 {
+			record = recordAudit
+		}
 		f := cfn.Function{
 			Operation: op, Package: "./services/ec2power/cmd/" + strings.ToLower(op), Timeout: 30, Env: env,
-			Statements: append([]cfn.Statement{describe, recordLeases, publish}, extra...),
+			Statements: append([]cfn.Statement{describe, record, publish}, extra...),
 		}
 		if len(ec2Actions) > 0 {
-			f.Statements[1] = recordAudit
 			f.Statements = append([]cfn.Statement{
 				{Sid: "ActOnManagedInstancesOnly", Actions: ec2Actions, Resources: instances, Condition: onlyManaged},
 			}, f.Statements...)
