@@ -54,9 +54,7 @@ func nodeReference(ctx context.Context, root, work string, env []string, n int) 
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	var inits []time.Duration
 	for range n {
-		p := localgw.NewPool(fn, 1, env, nil, logger)
-		_, info, err := p.Invoke(ctx, []byte(`{"path":"/"}`))
-		p.Close()
+		info, err := firstInvocation(ctx, fn, env, []byte(`{"path":"/"}`), logger)
 		if err != nil {
 			return nil, "", fmt.Errorf("node reference: %w", err)
 		}

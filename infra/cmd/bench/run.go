@@ -267,20 +267,17 @@ func run(ctx context.Context, o options) (int, error) {
 			// so both see the same machine.
 			var inits, firsts, refInits []time.Duration
 			for range o.inits {
-				ri, err := initOnce(ctx, ref, baseEnv, motoEvent, logger)
+				ri, err := firstInvocation(ctx, ref, baseEnv, mustJSON(motoEvent), logger)
 				if err != nil {
 					return 0, fmt.Errorf("reference init: %w", err)
 				}
-				refInits = append(refInits, ri)
-				p := localgw.NewPool(real, 1, baseEnv, nil, logger)
-				_, info, err := p.Invoke(ctx, mustJSON(motoEvent))
+				refInits = append(refInits, ri.Init)
+				info, err := firstInvocation(ctx, real, baseEnv, mustJSON(motoEvent), logger)
 				if err != nil {
-					p.Close()
 					return 0, fmt.Errorf("%s first invocation: %w", f.Operation, err)
 				}
 				inits = append(inits, info.Init)
 				firsts = append(firsts, info.Init+info.Duration)
-				p.Close()
 			}
 			r.initP50, r.refInitP50 = percentile(inits, 0.5), percentile(refInits, 0.5)
 			r.RefInitP50ms = ms(r.refInitP50)
@@ -478,15 +475,16 @@ func events4(op, motoInstance string) (memory, moto events.APIGatewayProxyReques
 	return ev(method, path, query, body, memFleetID), ev(method, path, query, body, motoInstance)
 }
 
-// initOnce starts one fresh process of fn and returns its init time.
-func initOnce(ctx context.Context, fn localgw.Function, env []string, ev events.APIGatewayProxyRequest, logger *slog.Logger) (time.Duration, error) {
+// firstInvocation starts one fresh process of fn and invokes it once with
+// payload: its init and first invocation times.
+func firstInvocation(ctx context.Context, fn localgw.Function, env []string, payload []byte, logger *slog.Logger) (localgw.Invocation, error) {
 	p := localgw.NewPool(fn, 1, env, nil, logger)
 	defer p.Close()
-	_, info, err := p.Invoke(ctx, mustJSON(ev))
+	_, info, err := p.Invoke(ctx, payload)
 	if err != nil {
-		return 0, err
+		return info, fmt.Errorf("invoke %s: %w", fn.Name, err)
 	}
-	return info.Init, nil
+	return info, nil
 }
 
 func warm(ctx context.Context, fn localgw.Function, env []string, ev events.APIGatewayProxyRequest, n int, logger *slog.Logger) ([]time.Duration, int64, error) {
