@@ -282,24 +282,26 @@ func (s *containerSandbox) why() string {
 
 // watch waits for the container to stop and says why, as Lambda does.
 func (s *containerSandbox) watch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := s.runtime.provider.Client().ContainerWait(ctx, s.c.GetContainerID(), client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-	reason := "Runtime.ExitError: the container is gone"
-	select {
-	case <-w.Result:
-	case err := <-w.Error:
-		reason += " (" + err.Error() + ")"
-	case <-s.exited: // killed
-		return
-	}
-	if st, err := s.c.State(ctx); err == nil {
-		reason = fmt.Sprintf("Runtime.ExitError: exit status %d", st.ExitCode)
-		if st.OOMKilled {
-			reason = fmt.Sprintf("Runtime.OutOfMemory: the function used its %d MB", s.memoryMB)
+	ctx := context.Background()
+	for {
+		st, err := s.c.State(ctx)
+		if err != nil || !st.Running {
+			reason := "Runtime.ExitError: the container is gone"
+			if err == nil {
+				reason = fmt.Sprintf("Runtime.ExitError: exit status %d", st.ExitCode)
+				if st.OOMKilled {
+					reason = fmt.Sprintf("Runtime.OutOfMemory: the function used its %d MB", s.memoryMB)
+				}
+			}
+			s.finish(reason)
+			return
+		}
+		select {
+		case <-s.exited:
+			return
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	s.finish(reason)
 }
 
 func (s *containerSandbox) finish(reason string) {
