@@ -227,6 +227,11 @@ func (p *Pool) signal() {
 
 func (p *Pool) release(proc *process) {
 	p.mu.Lock()
+	if proc.killed {
+		p.mu.Unlock()
+		p.discard(proc)
+		return
+	}
 	if p.closed {
 		p.mu.Unlock()
 		proc.stop()
@@ -260,13 +265,23 @@ func (p *Pool) forget(proc *process) {
 // Kill kills every process of the pool at once, as a sandbox dies (a
 // crash, the host lost): the invocations they were serving fail as
 // crashed, and the next ones start fresh processes.
+//
+// The processes are taken out of service first, all at once, and only then
+// stopped (a container takes a while): no invocation is handed to one
+// that is about to die.
 func (p *Pool) Kill() {
 	p.mu.Lock()
 	procs := make([]*process, 0, len(p.running))
 	for proc := range p.running {
+		proc.killed = true
 		procs = append(procs, proc)
 	}
+	idle := p.idle
+	p.idle = nil
 	p.mu.Unlock()
+	for _, proc := range idle {
+		p.discard(proc)
+	}
 	for _, proc := range procs {
 		proc.stop()
 	}
@@ -328,6 +343,7 @@ func (p *Pool) Processes() int {
 type process struct {
 	arn      string // the function's, as the runtime is told
 	sb       sandbox
+	killed   bool // by Pool.Kill: out of service (guarded by the pool's mu)
 	srv      *http.Server
 	next     chan *invocation
 	ready    chan struct{}
