@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hexlambda/hexlambda/infra/localgw"
+	"github.com/hexlambda/hexlambda/pkg/awstest"
 )
 
 var fakeDir string
@@ -39,6 +40,7 @@ func TestMain(m *testing.M) {
 	}
 	fakeDir = dir
 	code := m.Run()
+	awstest.Stop()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -7,6 +7,7 @@ package awstest
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -101,8 +102,18 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener has a TCP address
 }
 
-// serialMoto runs moto's server application, serving one request at a time.
+// motoAPIGateway adds to moto's CloudFormation what it lacks for API
+// Gateway (method updates and deletes, stages, conditions re-evaluated on
+// update), so a stack update changes the emulated API as it changes AWS's.
+//
+//go:embed motoapigw.py
+var motoAPIGateway []byte
+
+// serialMoto runs moto's server application, serving one request at a
+// time, with motoapigw.py (in the directory given first) loaded.
 const serialMoto = `import sys
+sys.path.insert(0, sys.argv.pop(1))
+import motoapigw
 from werkzeug.serving import run_simple
 from moto.server import DomainDispatcherApplication, create_backend_app
 run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False, use_reloader=False)
@@ -130,7 +141,10 @@ func startMoto() (string, error) {
 	// which DynamoDB never allows. Served one request at a time (moto's own
 	// app, without threads) it keeps DynamoDB's guarantee; the plain
 	// moto_server command is the fallback when its Python cannot be used.
-	cmd := exec.Command("python3", "-c", serialMoto, "127.0.0.1", strconv.Itoa(port))                                       //nolint:noctx,gosec // a constant script; lives as long as the test binary
+	if err := os.WriteFile(filepath.Join(logDir, "motoapigw.py"), motoAPIGateway, 0o600); err != nil {
+		return "", fmt.Errorf("moto extension: %w", err)
+	}
+	cmd := exec.Command("python3", "-c", serialMoto, logDir, "127.0.0.1", strconv.Itoa(port))                               //nolint:noctx,gosec // a constant script; lives as long as the test binary
 	if _, err := exec.LookPath("python3"); err != nil || exec.Command("python3", "-c", "import moto.server").Run() != nil { //nolint:noctx // a quick probe
 		cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port)) //nolint:noctx,gosec // lives as long as the test binary; bin is moto_server from the PATH
 	}

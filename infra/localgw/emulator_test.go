@@ -1,0 +1,142 @@
+package localgw_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hexlambda/hexlambda/pkg/awstest"
+)
+
+// emulatedAPI is a small API stack: /items and /items/{id} (when withItem),
+// each with a GET whose authorization follows the Auth parameter, deployed
+// by the named deployment to stage dev with a stage throttle.
+func emulatedAPI(t *testing.T, deployment string, withItem bool) string {
+	t.Helper()
+	method := func(resource string) map[string]any {
+		return map[string]any{"Type": "AWS::ApiGateway::Method", "Properties": map[string]any{
+			"RestApiId": map[string]any{"Ref": "Api"}, "ResourceId": map[string]any{"Ref": resource}, "HttpMethod": "GET",
+			"AuthorizationType": map[string]any{"Fn::If": []any{"UseIAM", "AWS_IAM", "NONE"}},
+			"Integration": map[string]any{
+				"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST",
+				"Uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:fn/invocations",
+			},
+		}}
+	}
+	methods := []any{"ItemsGet"}
+	resources := map[string]any{
+		"Api": map[string]any{"Type": "AWS::ApiGateway::RestApi", "Properties": map[string]any{"Name": "emulated"}},
+		"Items": map[string]any{"Type": "AWS::ApiGateway::Resource", "Properties": map[string]any{
+			"RestApiId": map[string]any{"Ref": "Api"}, "ParentId": map[string]any{"Fn::GetAtt": []any{"Api", "RootResourceId"}}, "PathPart": "items",
+		}},
+		"ItemsGet": method("Items"),
+	}
+	if withItem {
+		resources["Item"] = map[string]any{"Type": "AWS::ApiGateway::Resource", "Properties": map[string]any{
+			"RestApiId": map[string]any{"Ref": "Api"}, "ParentId": map[string]any{"Ref": "Items"}, "PathPart": "{id}",
+		}}
+		resources["ItemGet"] = method("Item")
+		methods = append(methods, "ItemGet")
+	}
+	resources[deployment] = map[string]any{
+		"Type": "AWS::ApiGateway::Deployment", "DependsOn": methods,
+		"Properties": map[string]any{"RestApiId": map[string]any{"Ref": "Api"}},
+	}
+	resources["Stage"] = map[string]any{"Type": "AWS::ApiGateway::Stage", "Properties": map[string]any{
+		"RestApiId": map[string]any{"Ref": "Api"}, "DeploymentId": map[string]any{"Ref": deployment}, "StageName": "dev",
+		"TracingEnabled": true,
+		"MethodSettings": []any{map[string]any{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}},
+	}}
+	b, err := json.Marshal(map[string]any{
+		"Parameters": map[string]any{"Auth": map[string]any{"Type": "String", "AllowedValues": []string{"NONE", "AWS_IAM"}}},
+		"Conditions": map[string]any{"UseIAM": map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Auth"}, "AWS_IAM"}}},
+		"Resources":  resources,
+		"Outputs":    map[string]any{"ApiId": map[string]any{"Value": map[string]any{"Ref": "Api"}}},
+	})
+	require.NoError(t, err)
+	return string(b)
+}
+
+// The emulator the tests start changes an API under CloudFormation as AWS
+// does: a condition's new value updates the methods that read it, a new
+// deployment moves the stage, a removed route leaves the API, a deployment
+// made for the stage keeps its settings, and the stage goes with its stack.
+func TestTheEmulatorsCloudFormationChangesTheAPIAsAWSDoes(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Endpoint(t))
+	ctx := t.Context()
+	cf, gw := cloudformation.NewFromConfig(cfg), apigateway.NewFromConfig(cfg)
+	const stack = "emulated-api"
+	auth := func(v string) []cftypes.Parameter {
+		return []cftypes.Parameter{{ParameterKey: aws.String("Auth"), ParameterValue: aws.String(v)}}
+	}
+	_, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{
+		StackName: aws.String(stack), TemplateBody: aws.String(emulatedAPI(t, "DeploymentA", true)), Parameters: auth("NONE"),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)}) })
+
+	physical := func(logical string) string {
+		r, err := cf.DescribeStackResource(ctx, &cloudformation.DescribeStackResourceInput{StackName: aws.String(stack), LogicalResourceId: aws.String(logical)})
+		require.NoError(t, err)
+		return aws.ToString(r.StackResourceDetail.PhysicalResourceId)
+	}
+	apiID := physical("Api")
+	paths := func() map[string]string {
+		out := map[string]string{}
+		page, err := gw.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: aws.String(apiID), Limit: aws.Int32(500)})
+		require.NoError(t, err)
+		for _, r := range page.Items {
+			for verb, m := range r.ResourceMethods {
+				out[verb+" "+aws.ToString(r.Path)] = aws.ToString(m.AuthorizationType)
+			}
+		}
+		return out
+	}
+	stage := func() *apigateway.GetStageOutput {
+		s, err := gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev")})
+		require.NoError(t, err)
+		return s
+	}
+	assert.Equal(t, map[string]string{"GET /items": "NONE", "GET /items/{id}": "NONE"}, paths())
+	s := stage()
+	assert.Equal(t, physical("DeploymentA"), aws.ToString(s.DeploymentId), "the stage serves the stack's deployment")
+	assert.True(t, s.TracingEnabled)
+	require.Contains(t, s.MethodSettings, "*/*")
+	assert.InDelta(t, 5.0, s.MethodSettings["*/*"].ThrottlingRateLimit, 0)
+	assert.Equal(t, int32(10), s.MethodSettings["*/*"].ThrottlingBurstLimit)
+
+	// Auth switched: only a condition's value changed in the methods.
+	_, err = cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{
+		StackName: aws.String(stack), TemplateBody: aws.String(emulatedAPI(t, "DeploymentB", true)), Parameters: auth("AWS_IAM"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"GET /items": "AWS_IAM", "GET /items/{id}": "AWS_IAM"}, paths(), "the methods follow the new auth")
+	assert.Equal(t, physical("DeploymentB"), aws.ToString(stage().DeploymentId), "the stage moved to the new deployment")
+
+	// A route removed.
+	_, err = cf.UpdateStack(ctx, &cloudformation.UpdateStackInput{
+		StackName: aws.String(stack), TemplateBody: aws.String(emulatedAPI(t, "DeploymentC", false)), Parameters: auth("AWS_IAM"),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"GET /items": "AWS_IAM"}, paths(), "the removed route is gone")
+
+	// A deployment made for the stage (as the deploy tool makes after
+	// removing routes) points it there and keeps its settings.
+	d, err := gw.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(apiID), StageName: aws.String("dev")})
+	require.NoError(t, err)
+	s = stage()
+	assert.Equal(t, aws.ToString(d.Id), aws.ToString(s.DeploymentId))
+	assert.Contains(t, s.MethodSettings, "*/*", "the stage keeps its settings")
+
+	_, err = cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)})
+	require.NoError(t, err)
+	_, err = gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev")})
+	require.Error(t, err, "the stage is deleted with its stack")
+	assert.Empty(t, paths(), "the methods are deleted with their stack")
+}

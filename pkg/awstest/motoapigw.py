@@ -1,0 +1,275 @@
+"""API Gateway under CloudFormation as AWS documents it, for moto.
+
+moto's CloudFormation creates AWS::ApiGateway::Method resources but never
+updates or deletes them, ignores AWS::ApiGateway::Stage, and only notices a
+resource changed when its own text or a parameter it Refs changed. A stack
+update that switches a method's auth through a condition, or that drops a
+route, therefore leaves moto's API as it was. This module adds what is
+missing, on moto's own API Gateway backend, before the server starts:
+
+- a method is updated (replaced in place) and deleted with its stack;
+- a resource is deleted with its stack, after its methods and children;
+- AWS::ApiGateway::Stage is created, updated (deployment, variables,
+  tracing, access logs, method settings) and deleted;
+- the Ref of a deployment is its id, and a deployment made for an existing
+  stage points that stage at it, keeping the stage's settings;
+- a method or stage whose conditions (Fn::If, Condition) read a parameter
+  whose value changed is updated, as CloudFormation re-evaluates them;
+- a resource type moto cannot update keeps its current resource instead of
+  losing it (moto would put None where later Refs read it).
+
+It is imported by the launcher in awstest.go; nothing else uses it.
+"""
+
+from moto.apigateway import models as apigw
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+
+# The types whose updates this module implements, so a condition change
+# may mark them modified.
+UPDATED_ON_CONDITION = {"AWS::ApiGateway::Method", "AWS::ApiGateway::Stage"}
+
+
+def _backend(account_id, region_name):
+    return apigw.apigateway_backends[account_id][region_name]
+
+
+def _rest_api(account_id, region_name, api_id):
+    return _backend(account_id, region_name).apis.get(api_id)
+
+
+# A deployment's Ref is its id.
+apigw.Deployment.physical_resource_id = property(lambda self: self.id)
+
+
+def _deployment_id(value):
+    return value if isinstance(value, str) else getattr(value, "id", value)
+
+
+_create_method = apigw.Method.create_from_cloudformation_json.__func__
+
+
+def _method_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    method = _create_method(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    props = cloudformation_json["Properties"]
+    method.cfn_location = (account_id, region_name, props["RestApiId"], props["ResourceId"], props["HttpMethod"])
+    return method
+
+
+def _method_delete(self, account_id, region_name):
+    location = getattr(self, "cfn_location", None)
+    if location is None:
+        return
+    account_id, region_name, api_id, resource_id, verb = location
+    api = _rest_api(account_id, region_name, api_id)
+    resource = api.resources.get(resource_id) if api else None
+    if resource is not None:
+        resource.resource_methods.pop(verb, None)
+
+
+def _method_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+    if original_resource is not None:
+        _method_delete(original_resource, account_id, region_name)
+    return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
+apigw.Method.create_from_cloudformation_json = classmethod(_method_create)
+apigw.Method.update_from_cloudformation_json = classmethod(_method_update)
+apigw.Method.delete = _method_delete
+
+
+class DependentsLeft(Exception):
+    """A resource still has methods or children: CloudFormation deletes
+    those first (moto's update and delete loops retry)."""
+
+
+def _resource_delete(self, account_id, region_name):
+    api = _rest_api(self.account_id, self.region_name, self.api_id)
+    if api is None or self.id not in api.resources:
+        return
+    children = [r.id for r in api.resources.values() if r.parent_id == self.id]
+    if children or self.resource_methods:
+        raise DependentsLeft(f"resource {self.id} still has methods {sorted(self.resource_methods)} or children {children}")
+    del api.resources[self.id]
+
+
+apigw.Resource.delete = _resource_delete
+
+
+_create_deployment = apigw.RestAPI.create_deployment
+
+
+def _api_create_deployment(self, name, description, stage_variables=None):
+    existing = self.stages.get(name) if name else None
+    deployment = _create_deployment(self, name, description, stage_variables)
+    if existing is not None:
+        existing.deployment_id = deployment.id
+        if stage_variables:
+            existing.variables.update(stage_variables)
+        self.stages[name] = existing
+    return deployment
+
+
+apigw.RestAPI.create_deployment = _api_create_deployment
+
+
+def _setting_key(path, verb):
+    # API Gateway keys method settings by the path without its leading
+    # slash, each further slash written ~1, then the method: "*/*".
+    return path.lstrip("/").replace("/", "~1") + "/" + verb
+
+
+_SETTINGS = {
+    "MetricsEnabled": ("metricsEnabled", bool),
+    "LoggingLevel": ("loggingLevel", str),
+    "DataTraceEnabled": ("dataTraceEnabled", bool),
+    "ThrottlingRateLimit": ("throttlingRateLimit", float),
+    "ThrottlingBurstLimit": ("throttlingBurstLimit", int),
+    "CachingEnabled": ("cachingEnabled", bool),
+    "CacheTtlInSeconds": ("cacheTtlInSeconds", int),
+    "CacheDataEncrypted": ("cacheDataEncrypted", bool),
+}
+
+
+def _value(kind, v):
+    if kind is bool and isinstance(v, str):
+        return v.lower() == "true"
+    return kind(v)
+
+
+class StageResource(CloudFormationModel):
+    """AWS::ApiGateway::Stage over moto's own stages."""
+
+    # moto files its models by the service named in their module.
+    __module__ = "moto.apigateway.stage_resource"
+
+    def __init__(self, account_id, region_name, api_id, name):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.api_id = api_id
+        self.name = name
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "StageName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGateway::Stage"
+
+    def _apply(self, props):
+        api = _rest_api(self.account_id, self.region_name, self.api_id)
+        stage = api.stages[self.name]
+        stage.deployment_id = _deployment_id(props["DeploymentId"])
+        stage.description = props.get("Description", "")
+        stage.variables = dict(props.get("Variables") or {})
+        stage.tracing_enabled = _value(bool, props.get("TracingEnabled", False))
+        access = props.get("AccessLogSetting")
+        stage.access_log_settings = (
+            {"destinationArn": access.get("DestinationArn"), "format": access.get("Format")} if access else None
+        )
+        settings = {}
+        for s in props.get("MethodSettings") or []:
+            entry = stage._get_default_method_settings()
+            for prop, (key, kind) in _SETTINGS.items():
+                if prop in s:
+                    entry[key] = _value(kind, s[prop])
+            settings[_setting_key(s.get("ResourcePath", "/*"), s.get("HttpMethod", "*"))] = entry
+        stage.method_settings = settings
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json["Properties"]
+        api_id = props["RestApiId"]
+        name = props.get("StageName", resource_name)
+        _backend(account_id, region_name).create_stage(
+            function_id=api_id, stage_name=name, deploymentId=_deployment_id(props["DeploymentId"])
+        )
+        stage = cls(account_id, region_name, api_id, name)
+        stage._apply(props)
+        return stage
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        props = cloudformation_json["Properties"]
+        name = props.get("StageName", new_resource_name)
+        if original_resource.api_id != props["RestApiId"] or original_resource.name != name:
+            # Replacement: the new stage first, then the old one goes.
+            stage = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+            original_resource.delete(account_id, region_name)
+            return stage
+        original_resource._apply(props)
+        return original_resource
+
+    def delete(self, account_id, region_name):
+        api = _rest_api(self.account_id, self.region_name, self.api_id)
+        if api is not None:
+            api.stages.pop(self.name, None)
+
+
+def _conditions_of(node, found):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::If" and isinstance(value, list) and value:
+                found.add(value[0])
+            elif key == "Condition" and isinstance(value, str):
+                found.add(value)
+            _conditions_of(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _conditions_of(item, found)
+    return found
+
+
+def _parameters_of_conditions(names, conditions):
+    params, seen, todo = set(), set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in conditions:
+            continue
+        seen.add(name)
+        params.update(p for p in parsing.get_references_from_template(conditions[name]) if isinstance(p, str))
+        todo.extend(_conditions_of(conditions[name], set()))
+    return params
+
+
+_build_resource_diff = parsing.ResourceMap.build_resource_diff
+
+
+def _diff(self, other_template, parameters=None):
+    actions = _build_resource_diff(self, other_template, parameters)
+    if not parameters:
+        return actions
+    changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+    conditions = other_template.get("Conditions") or {}
+    for name, resource in other_template["Resources"].items():
+        if resource.get("Type") not in UPDATED_ON_CONDITION or name in actions["Add"] or name in actions["Modify"]:
+            continue
+        if _parameters_of_conditions(_conditions_of(resource, set()), conditions) & changed:
+            actions["Modify"].append(name)
+    return actions
+
+
+parsing.ResourceMap.build_resource_diff = _diff
+
+
+_update_resource = parsing.parse_and_update_resource
+
+
+def _update_or_keep(logical_id, resource_json, resources_map, account_id, region_name):
+    updated = _update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    if updated is None:
+        return resources_map._parsed_resources.get(logical_id)
+    return updated
+
+
+parsing.parse_and_update_resource = _update_or_keep
+
+# moto caches its model list on first use: the Stage model must be known.
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
+parsing.get_name_type_map.cache_clear()
