@@ -70,7 +70,11 @@ func (l *Log) Open(ctx context.Context, e app.AuditEntry) error {
 	if d, ok := ctx.Deadline(); ok && d.Before(until) {
 		until = d
 	}
-	e.Deadline = until.UTC()
+	// In whole seconds, as the table keeps the marker's expiry: the
+	// history shows the entry interrupted from the moment the marker
+	// lets another action in, not up to a second later.
+	until = until.UTC().Truncate(time.Second)
+	e.Deadline = until
 	err := l.table.Transact(ctx,
 		ports.Write{Create: &ports.Item{Key: key(e), ExpiresAt: e.RequestedAt.Add(l.retention), Attributes: attributes(e)}},
 		ports.Write{Create: &ports.Item{Key: busyKey(e.InstanceID), ExpiresAt: until, Attributes: ports.Attributes{
