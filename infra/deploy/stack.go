@@ -587,6 +587,9 @@ func noChanges(msg string) bool {
 	return strings.Contains(msg, "didn't contain changes") || strings.Contains(msg, "No updates are to be performed")
 }
 
+// AfterRemovingRoutes describes the deployment RefreshStage makes.
+const AfterRemovingRoutes = "after removing routes (hexlambda deploy)"
+
 // RefreshStage deploys a stage's API anew when plan removed methods:
 // CloudFormation creates the new deployment before it deletes the old
 // methods, so that deployment's snapshot still holds them, answering 500
@@ -609,7 +612,7 @@ func (t *Tool) RefreshStage(ctx context.Context, plan Plan, st Stack) error {
 	t.logf("%s: %d route(s) removed; deploying stage %s of API %s anew so they are gone from it", st.Name, removed, stage, apiID)
 	if _, err := t.APIGW.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{
 		RestApiId: aws.String(apiID), StageName: aws.String(stage),
-		Description: aws.String("after removing routes (hexlambda deploy)"),
+		Description: aws.String(AfterRemovingRoutes),
 	}); err != nil {
 		return fmt.Errorf("deploy stage %s of %s anew after removing routes: %w", stage, apiID, err)
 	}

@@ -453,6 +453,57 @@ func TestEveryChangeTheStageSnapshotsMakesANewDeployment(t *testing.T) {
 	}
 }
 
+// A stage retires its service's legacy routes with LegacyRoutes=false: the
+// template keeps the parameter (and says it in an output) but no method
+// of a legacy route, nor a path only they used, nor an access policy
+// statement for them; every other route stays, and the stage gets a new
+// deployment. A value other than true or false is refused before anything
+// is deployed.
+func TestRetiredLegacyRoutesLeaveTheTemplate(t *testing.T) {
+	t.Parallel()
+	for _, name := range stacks.Names() {
+		svc, err := stacks.Lookup(name)
+		require.NoError(t, err)
+		paths := func(tp cfntest.Template) map[string]bool {
+			out := map[string]bool{}
+			for _, m := range tp.OfType("AWS::ApiGateway::Method") {
+				out[fmt.Sprint(m["HttpMethod"], " ", m["OperationName"], " ", m["ResourceId"])] = true
+			}
+			return out
+		}
+		served := load(t, name)
+		b, err := stacks.TemplateFor(name, map[string]string{cfn.ParamLegacyRoutes: "false"})
+		require.NoError(t, err)
+		retired := cfntest.Parse(t, b)
+		legacy := 0
+		for _, r := range svc.Routes {
+			if r.Legacy {
+				legacy++
+			}
+		}
+		require.Positive(t, legacy, "%s has legacy routes", name)
+		assert.Len(t, paths(retired), len(paths(served))-legacy, "%s: exactly the legacy methods are gone", name)
+		for _, tp := range []cfntest.Template{served, retired} {
+			assert.Equal(t, "true", tp.Parameters[cfn.ParamLegacyRoutes]["Default"], name)
+			assert.JSONEq(t, `{"Ref":"LegacyRoutes"}`, cfntest.JS(tp.Outputs[cfn.ParamLegacyRoutes]["Value"]), name)
+		}
+		for id, r := range retired.OfType("AWS::ApiGateway::Resource") {
+			assert.NotEqual(t, "claim", r["PathPart"], "%s: %s is only used by retired routes", name, id)
+		}
+		for _, r := range svc.Routes {
+			if !r.Legacy {
+				continue
+			}
+			assert.NotContains(t, retired.Resources, cfn.MethodLogicalID(r), "%s: %s %s is retired", name, r.Method, r.Pattern)
+			assert.Contains(t, served.Resources, cfn.MethodLogicalID(r), "%s: %s %s is served by default", name, r.Method, r.Pattern)
+			assert.NotContains(t, string(b), `/`+r.Method+strings.ReplaceAll(r.Pattern, "{id}", "*")+`"`, "%s: no policy grants the retired route", name)
+		}
+		assert.NotEqual(t, deploymentID(t, name, nil), deploymentID(t, name, map[string]string{cfn.ParamLegacyRoutes: "false"}), name)
+		_, err = stacks.TemplateFor(name, map[string]string{cfn.ParamLegacyRoutes: "no"})
+		assert.ErrorContains(t, err, "LegacyRoutes is \"no\", not true or false", name)
+	}
+}
+
 // Lambda reads the functions' lines as JSON and filters them at the
 // stage's LogLevel.
 func TestFunctionsLogJSONAtTheStagesLevel(t *testing.T) {

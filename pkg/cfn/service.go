@@ -60,7 +60,17 @@ type Route struct {
 	Method    string
 	Pattern   string
 	Operation string
+	// Legacy marks a route of the API the service replaced: a stage
+	// serves it until LegacyRoutes=false retires it.
+	Legacy bool
 }
+
+// ParamLegacyRoutes says whether a stage serves its service's legacy
+// routes ("true", the default) or has retired them ("false"): the template
+// is rendered without their methods, so the deploy takes them off the API
+// and deploys the stage anew without them. Only services with legacy
+// routes have it.
+const ParamLegacyRoutes = "LegacyRoutes"
 
 // Network parameters: with Network=private the API is PRIVATE, callable
 // only through the VPC endpoints its resource policy names, and every
@@ -102,7 +112,7 @@ func CursorKeyStatement() Statement {
 func RoutesOf(table []httpapi.Route) []Route {
 	out := make([]Route, 0, len(table))
 	for _, r := range table {
-		out = append(out, Route{Method: r.Method, Pattern: r.Pattern, Operation: r.Operation})
+		out = append(out, Route{Method: r.Method, Pattern: r.Pattern, Operation: r.Operation, Legacy: r.Legacy})
 	}
 	return out
 }
@@ -226,7 +236,7 @@ const (
 // deployment captures (through the methods' authorization and API key
 // requirement, and the API's endpoint and resource policy): a change of any
 // of them needs a new deployment to go live.
-var SnapshotParameters = []string{"Auth", ParamNetwork, ParamAPIEndpointID, ParamExtraVpcEndpointIDs}
+var SnapshotParameters = []string{"Auth", ParamNetwork, ParamAPIEndpointID, ParamExtraVpcEndpointIDs, ParamLegacyRoutes}
 
 // ServiceTemplate builds the service's stack template for its default
 // parameter values (the template committed for review).
@@ -242,10 +252,15 @@ func ServiceTemplateFor(s Service, values map[string]string) (Template, error) {
 	if err := s.check(); err != nil {
 		return Template{}, err
 	}
+	declared := s
+	s, err := s.withLegacyRoutes(values[ParamLegacyRoutes])
+	if err != nil {
+		return Template{}, err
+	}
 	t := Template{
 		AWSTemplateFormatVersion: "2010-09-09",
 		Description:              s.Description,
-		Parameters:               commonParameters(s),
+		Parameters:               commonParameters(declared),
 		Conditions: map[string]any{
 			prodCondition:     Or(Equals(Ref("Stage"), "prod"), Equals(Ref("Stage"), "production")),
 			apiKeyCondition:   Equals(Ref("Auth"), AuthAPIKey),
@@ -388,6 +403,25 @@ func (s Service) check() error {
 	return nil
 }
 
+// hasLegacyRoutes reports whether any route is legacy.
+func (s Service) hasLegacyRoutes() bool {
+	return slices.ContainsFunc(s.Routes, func(r Route) bool { return r.Legacy })
+}
+
+// withLegacyRoutes returns s serving its legacy routes or not, as the
+// LegacyRoutes value says (empty: the default, served).
+func (s Service) withLegacyRoutes(value string) (Service, error) {
+	switch value {
+	case "", "true":
+		return s, nil
+	case "false":
+	default:
+		return s, fmt.Errorf("service %s: %s is %q, not true or false", s.Name, ParamLegacyRoutes, value)
+	}
+	s.Routes = slices.DeleteFunc(slices.Clone(s.Routes), func(r Route) bool { return r.Legacy })
+	return s, nil
+}
+
 func commonParameters(s Service) map[string]Parameter {
 	p := map[string]Parameter{
 		"Stage": {
@@ -443,6 +477,12 @@ func commonParameters(s Service) map[string]Parameter {
 			Type: "Number", Default: 5, MinValue: intp(0), MaxValue: intp(1000),
 			Description: "Reserved concurrency of each function that may wait (0: none reserved; new accounts may need 0, as reservations must leave 100 unreserved)",
 		},
+	}
+	if s.hasLegacyRoutes() {
+		p[ParamLegacyRoutes] = Parameter{
+			Type: "String", Default: "true", AllowedValues: []string{"true", "false"},
+			Description: "false retires the routes of the API this service replaced: the stage no longer serves them (the deploy tool renders the template without them)",
+		}
 	}
 	for _, f := range s.Functions {
 		p[CodeKeyParameter(f.Operation)] = Parameter{Type: "String", Description: "S3 key of the " + f.Operation + " code zip", MinLength: intp(1)}
@@ -709,9 +749,13 @@ func addAPI(t *Template, s Service, values map[string]string) {
 		_, _ = fmt.Fprintf(hash, "%s %s\n", id, b)
 	}
 	for _, name := range SnapshotParameters {
+		p, declared := t.Parameters[name]
+		if !declared {
+			continue
+		}
 		v, ok := values[name]
 		if !ok {
-			v = fmt.Sprint(t.Parameters[name].Default)
+			v = fmt.Sprint(p.Default)
 		}
 		_, _ = fmt.Fprintf(hash, "%s=%s\n", name, v)
 	}
@@ -762,5 +806,8 @@ func addAPI(t *Template, s Service, values map[string]string) {
 	})
 	t.Outputs["ApiUrl"] = Output{Description: "Invoke URL of the stage", Value: Sub("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}")}
 	t.Outputs["ApiId"] = Output{Description: "REST API id", Value: Ref("Api")}
+	if _, ok := t.Parameters[ParamLegacyRoutes]; ok {
+		t.Outputs[ParamLegacyRoutes] = Output{Description: "Whether the stage serves the routes of the API the service replaced", Value: Ref(ParamLegacyRoutes)}
+	}
 	t.Outputs["UsagePlanId"] = Output{Description: "Usage plan of the API keys", Condition: apiKeyCondition, Value: Ref("UsagePlan")}
 }

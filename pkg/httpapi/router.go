@@ -17,6 +17,9 @@ type Route struct {
 	Method    string
 	Pattern   string
 	Handler   ports.Handler
+	// Legacy marks a route of the API the service replaced, kept for its
+	// clients until a stage retires it.
+	Legacy bool
 }
 
 // Select returns the routes of the given operations, in order; with none

@@ -125,10 +125,10 @@ func (a *API) Routes(operations ...string) []httpapi.Route {
 		{Operation: OpPayClaim, Method: http.MethodPost, Pattern: claim + "/pay", Handler: a.decide(domain.StatusPaid)},
 		{Operation: OpWithdrawClaim, Method: http.MethodPost, Pattern: claim + "/withdraw", Handler: a.decide(domain.StatusWithdrawn)},
 		{Operation: OpClaimHistory, Method: http.MethodGet, Pattern: claim + "/history", Handler: h(a.history)},
-		{Operation: OpCreateClaim, Method: http.MethodPost, Pattern: "/claim", Handler: a.idem.Wrap(OpCreateClaim, h(a.legacyCreate), a.replayCurrent(true))},
-		{Operation: OpGetClaim, Method: http.MethodGet, Pattern: "/claim/{id}", Handler: h(a.legacyGet)},
-		{Operation: OpUpdateClaim, Method: http.MethodPut, Pattern: "/claim/{id}", Handler: h(a.legacyReplace)},
-		{Operation: OpDeleteClaim, Method: http.MethodDelete, Pattern: "/claim/{id}", Handler: h(a.legacyDelete)},
+		{Operation: OpCreateClaim, Method: http.MethodPost, Pattern: "/claim", Handler: a.idem.Wrap(OpCreateClaim, h(a.legacyCreate), a.replayCurrent(true)), Legacy: true},
+		{Operation: OpGetClaim, Method: http.MethodGet, Pattern: "/claim/{id}", Handler: h(a.legacyGet), Legacy: true},
+		{Operation: OpUpdateClaim, Method: http.MethodPut, Pattern: "/claim/{id}", Handler: h(a.legacyReplace), Legacy: true},
+		{Operation: OpDeleteClaim, Method: http.MethodDelete, Pattern: "/claim/{id}", Handler: h(a.legacyDelete), Legacy: true},
 	}
 	for i := range all {
 		all[i].Handler = a.guard(all[i].Operation, all[i].Handler)

@@ -104,8 +104,8 @@ func (a *API) Routes(operations ...string) []httpapi.Route {
 		{Operation: OpReadSchedules, Method: http.MethodGet, Pattern: "/schedules/{name}", Handler: h(a.getSchedule)},
 		{Operation: OpWriteSchedules, Method: http.MethodPut, Pattern: "/schedules/{name}", Handler: h(a.putSchedule)},
 		{Operation: OpWriteSchedules, Method: http.MethodDelete, Pattern: "/schedules/{name}", Handler: h(a.deleteSchedule)},
-		{Operation: OpStartInstance, Method: http.MethodGet, Pattern: "/start", Handler: a.legacyAction(domain.Start)},
-		{Operation: OpStopInstance, Method: http.MethodGet, Pattern: "/stop", Handler: a.legacyAction(domain.Stop)},
+		{Operation: OpStartInstance, Method: http.MethodGet, Pattern: "/start", Handler: a.legacyAction(domain.Start), Legacy: true},
+		{Operation: OpStopInstance, Method: http.MethodGet, Pattern: "/stop", Handler: a.legacyAction(domain.Stop), Legacy: true},
 	}
 	return httpapi.Select(all, operations...)
 }
