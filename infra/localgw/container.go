@@ -342,6 +342,12 @@ func forward(host, to string) (*forwarder, error) {
 				defer func() { _ = in.Close() }()
 				outc, err := (&net.Dialer{Timeout: 5 * time.Second}).Dial("tcp", to)
 				if err != nil {
+					// Refused upstream is refused here: reset, not a
+					// clean close the client would read as an answer cut
+					// short.
+					if tc, ok := in.(*net.TCPConn); ok {
+						_ = tc.SetLinger(0)
+					}
 					return
 				}
 				defer func() { _ = outc.Close() }()

@@ -11,7 +11,8 @@ import (
 )
 
 // Unreachable reports whether err is the network failing on the way to the
-// service (refused, reset, unresolvable, cut short), as opposed to the
+// service (refused, reset, unresolvable, cut short or closed before an
+// answer), as opposed to the
 // request's own deadline or cancellation, which callers see as such.
 func Unreachable(err error) bool {
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -20,5 +21,6 @@ func Unreachable(err error) bool {
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	return errors.As(err, &opErr) || errors.As(err, &dnsErr) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }

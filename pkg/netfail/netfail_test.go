@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func TestUnreachable(t *testing.T) {
 	require.Error(t, refused)
 	assert.True(t, netfail.Unreachable(fmt.Errorf("get: %w", refused)), "connection refused")
 	assert.True(t, netfail.Unreachable(io.ErrUnexpectedEOF), "cut short")
+	assert.True(t, netfail.Unreachable(&url.Error{Op: "Post", URL: "http://dynamodb", Err: io.EOF}), "closed before an answer")
 	assert.True(t, netfail.Unreachable(&net.DNSError{Err: "no such host", Name: "x.invalid"}))
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Nanosecond)
