@@ -24,10 +24,15 @@ type CallRecorder struct {
 	srv   *http.Server
 	url   string
 
-	mu     sync.Mutex
-	owners map[string]string         // access key id -> function name
-	calls  map[string]map[string]int // function -> action -> count
-	faults []*Fault
+	// Account is the account the functions' resources are in, for the
+	// ARNs of their accesses (default 123456789012).
+	Account string
+
+	mu       sync.Mutex
+	owners   map[string]string         // access key id -> function name
+	calls    map[string]map[string]int // function -> action -> count
+	accesses map[string]map[Access]int // function -> access -> count
+	faults   []*Fault
 }
 
 // Fault is what the recorder does to a function's calls of one operation,
@@ -116,7 +121,8 @@ func NewCallRecorder(ctx context.Context, endpoint string) (*CallRecorder, error
 	}
 	c := &CallRecorder{
 		proxy: httputil.NewSingleHostReverseProxy(target), url: "http://" + ln.Addr().String(),
-		owners: map[string]string{}, calls: map[string]map[string]int{},
+		Account: "123456789012",
+		owners:  map[string]string{}, calls: map[string]map[string]int{}, accesses: map[string]map[Access]int{},
 	}
 	c.srv = &http.Server{Handler: c, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
@@ -147,23 +153,46 @@ func (c *CallRecorder) Calls() map[string]map[string]int {
 	return out
 }
 
+// Accesses returns each function's recorded accesses with their counts:
+// what IAM would authorize for each call, action by resource.
+func (c *CallRecorder) Accesses() map[string]map[Access]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]map[Access]int{}
+	for fn, accesses := range c.accesses {
+		out[fn] = map[Access]int{}
+		for a, n := range accesses {
+			out[fn][a] = n
+		}
+	}
+	return out
+}
+
 // Close stops the recorder.
 func (c *CallRecorder) Close() { _ = c.srv.Close() }
 
 func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a, ok := parseAuthorization(r.Header.Get("Authorization")); ok {
-		akid, service := a.scope[0], a.scope[3]
-		op, actions := call(r, service)
+		akid, region, service := a.scope[0], a.scope[2], a.scope[3]
+		op, actions, body := call(r, service)
+		query := r.URL.Query()
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			query, _ = url.ParseQuery(string(body))
+		}
+		accesses := arn{region: region, account: c.Account}.accesses(service, op, actions, body, query, r.URL.Path)
 		c.mu.Lock()
 		fn, ok := c.owners[akid]
 		if !ok {
 			fn = "unknown key " + akid
 		}
 		if c.calls[fn] == nil {
-			c.calls[fn] = map[string]int{}
+			c.calls[fn], c.accesses[fn] = map[string]int{}, map[Access]int{}
 		}
 		for _, a := range actions {
 			c.calls[fn][a]++
+		}
+		for _, a := range accesses {
+			c.accesses[fn][a]++
 		}
 		f := c.fault(fn, op)
 		c.mu.Unlock()
@@ -185,28 +214,28 @@ func (c *CallRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorizes for it: service:Operation, except a DynamoDB transaction,
 // authorized by its items' actions (dynamodb:TransactWriteItems is no IAM
 // action).
-func call(r *http.Request, service string) (operation string, actions []string) {
+func call(r *http.Request, service string) (operation string, actions []string, body []byte) {
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return "", []string{service + ":unreadable request"}
+		return "", []string{service + ":unreadable request"}, nil
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		_, op, _ := strings.Cut(t, ".")
 		if service == "dynamodb" && (op == "TransactWriteItems" || op == "TransactGetItems") {
-			return op, transactionActions(body)
+			return op, transactionActions(body), body
 		}
-		return op, []string{service + ":" + op}
+		return op, []string{service + ":" + op}, body
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		if q, err := url.ParseQuery(string(body)); err == nil && q.Get("Action") != "" {
-			return q.Get("Action"), []string{service + ":" + q.Get("Action")}
+			return q.Get("Action"), []string{service + ":" + q.Get("Action")}, body
 		}
 	}
 	if a, ok := restAction(service, r.Method, r.URL.Path); ok {
-		return a, []string{service + ":" + a}
+		return a, []string{service + ":" + a}, body
 	}
-	return "", []string{service + ":" + r.Method + " " + r.URL.Path} // a protocol not named here
+	return "", []string{service + ":" + r.Method + " " + r.URL.Path}, body // a protocol not named here
 }
 
 // restActions name the calls of the REST-JSON services the functions use,

@@ -40,14 +40,15 @@ func TestTheRecorderNamesCallsAsIAMAuthorizesThem(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 	}
-	send("ASIAFN", "dynamodb", "DynamoDB_20120810.GetItem", "application/x-amz-json-1.0", `{}`)
+	send("ASIAFN", "dynamodb", "DynamoDB_20120810.GetItem", "application/x-amz-json-1.0", `{"TableName":"claims"}`)
 	send("ASIAFN", "dynamodb", "DynamoDB_20120810.TransactWriteItems", "application/x-amz-json-1.0",
-		`{"TransactItems":[{"Put":{}},{"Update":{}},{"ConditionCheck":{}}]}`)
-	send("ASIAFN", "ec2", "", "application/x-www-form-urlencoded", "Action=StartInstances&Version=2016-11-15")
-	send("ASIAOTHER", "ssm", "AmazonSSM.GetParameter", "application/x-amz-json-1.1", `{}`)
-	send("ASIAFN", "scheduler", "POST /schedules/lease-i-1-2-ab", "application/json", `{}`)
-	send("ASIAFN", "scheduler", "DELETE /schedules/lease-i-1-2-ab", "application/json", ``)
-	send("ASIAFN", "events", "AWSEvents.PutEvents", "application/x-amz-json-1.1", `{}`)
+		`{"TransactItems":[{"Put":{"TableName":"claims"}},{"Update":{"TableName":"claims"}},{"ConditionCheck":{"TableName":"other"}}]}`)
+	send("ASIAFN", "ec2", "", "application/x-www-form-urlencoded", "Action=StartInstances&Version=2016-11-15&InstanceId.1=i-1&InstanceId.2=i-2")
+	send("ASIAOTHER", "ssm", "AmazonSSM.GetParameter", "application/x-amz-json-1.1", `{"Name":"/hexlambda/claims-dev/cursor-signing-key"}`)
+	send("ASIAFN", "scheduler", "POST /schedules/lease-i-1-2-ab", "application/json",
+		`{"GroupName":"ec2power-dev","Target":{"Arn":"arn:aws:lambda:us-east-1:123456789012:function:f","RoleArn":"arn:aws:iam::123456789012:role/sched"}}`)
+	send("ASIAFN", "scheduler", "DELETE /schedules/lease-i-1-2-ab?groupName=ec2power-dev", "application/json", ``)
+	send("ASIAFN", "events", "AWSEvents.PutEvents", "application/x-amz-json-1.1", `{"Entries":[{"EventBusName":"power"},{"EventBusName":"power"}]}`)
 
 	assert.Equal(t, map[string]map[string]int{
 		"createClaim": {
@@ -56,6 +57,22 @@ func TestTheRecorderNamesCallsAsIAMAuthorizesThem(t *testing.T) {
 		},
 		"unknown key ASIAOTHER": {"ssm:GetParameter": 1},
 	}, rec.Calls())
+	const in = "us-east-1:123456789012:"
+	assert.Equal(t, map[string]map[localgw.Access]int{
+		"createClaim": {
+			{Action: "dynamodb:GetItem", Resource: "arn:aws:dynamodb:" + in + "table/claims"}:                                                  1,
+			{Action: "dynamodb:PutItem", Resource: "arn:aws:dynamodb:" + in + "table/claims"}:                                                  1,
+			{Action: "dynamodb:UpdateItem", Resource: "arn:aws:dynamodb:" + in + "table/claims"}:                                               1,
+			{Action: "dynamodb:ConditionCheckItem", Resource: "arn:aws:dynamodb:" + in + "table/other"}:                                        1,
+			{Action: "ec2:StartInstances", Resource: "arn:aws:ec2:" + in + "instance/i-1"}:                                                     1,
+			{Action: "ec2:StartInstances", Resource: "arn:aws:ec2:" + in + "instance/i-2"}:                                                     1,
+			{Action: "scheduler:CreateSchedule", Resource: "arn:aws:scheduler:" + in + "schedule/ec2power-dev/lease-i-1-2-ab"}:                 1,
+			{Action: "iam:PassRole", Resource: "arn:aws:iam::123456789012:role/sched", Context: "iam:PassedToService=scheduler.amazonaws.com"}: 1,
+			{Action: "scheduler:DeleteSchedule", Resource: "arn:aws:scheduler:" + in + "schedule/ec2power-dev/lease-i-1-2-ab"}:                 1,
+			{Action: "events:PutEvents", Resource: "arn:aws:events:" + in + "event-bus/power"}:                                                 1,
+		},
+		"unknown key ASIAOTHER": {{Action: "ssm:GetParameter", Resource: "arn:aws:ssm:" + in + "parameter/hexlambda/claims-dev/cursor-signing-key"}: 1},
+	}, rec.Accesses())
 	assert.Len(t, forwarded, 7, "every call reaches the emulator")
 }
 

@@ -205,6 +205,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("call recorder: %w", err)
 		}
+		rec.Account = cfg.AccountID
 		s.Recorder = rec
 		env = append(env, "AWS_ENDPOINT_URL="+rec.URL())
 	} else if cfg.Endpoint != "" {
