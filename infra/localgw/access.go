@@ -159,7 +159,9 @@ func (a arn) scheduler(action string, body []byte, query url.Values, path string
 
 // events: the bus of each entry ("default" where none is named).
 func (a arn) events(action string, body []byte) []Access {
-	var in struct{ Entries []struct{ EventBusName string } }
+	var in struct {
+		Entries []struct{ EventBusName string }
+	}
 	if json.Unmarshal(body, &in) != nil || len(in.Entries) == 0 {
 		return nil
 	}
