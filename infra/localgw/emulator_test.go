@@ -51,10 +51,13 @@ func emulatedAPI(t *testing.T, deployment string, withItem bool) string {
 	resources["Stage"] = map[string]any{"Type": "AWS::ApiGateway::Stage", "Properties": map[string]any{
 		"RestApiId": map[string]any{"Ref": "Api"}, "DeploymentId": map[string]any{"Ref": deployment}, "StageName": "dev",
 		"TracingEnabled": true,
-		"MethodSettings": []any{map[string]any{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10}},
+		"MethodSettings": []any{map[string]any{"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": map[string]any{"Ref": "Rate"}, "ThrottlingBurstLimit": 10}},
 	}}
 	b, err := json.Marshal(map[string]any{
-		"Parameters": map[string]any{"Auth": map[string]any{"Type": "String", "AllowedValues": []string{"NONE", "AWS_IAM"}}},
+		"Parameters": map[string]any{
+			"Auth": map[string]any{"Type": "String", "AllowedValues": []string{"NONE", "AWS_IAM"}},
+			"Rate": map[string]any{"Type": "Number", "Default": 5},
+		},
 		"Conditions": map[string]any{"UseIAM": map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Auth"}, "AWS_IAM"}}},
 		"Resources":  resources,
 		"Outputs":    map[string]any{"ApiId": map[string]any{"Value": map[string]any{"Ref": "Api"}}},
@@ -66,7 +69,8 @@ func emulatedAPI(t *testing.T, deployment string, withItem bool) string {
 // The emulator the tests start changes an API under CloudFormation as AWS
 // does: a condition's new value updates the methods that read it, a new
 // deployment moves the stage, a removed route leaves the API, a deployment
-// made for the stage keeps its settings, and the stage goes with its stack.
+// made for the stage keeps its settings, a change of parameters alone is
+// planned and applied, and the stage goes with its stack.
 func TestTheEmulatorsCloudFormationChangesTheAPIAsAWSDoes(t *testing.T) {
 	cfg := awstest.Config(t, awstest.Endpoint(t))
 	ctx := t.Context()
@@ -133,6 +137,24 @@ func TestTheEmulatorsCloudFormationChangesTheAPIAsAWSDoes(t *testing.T) {
 	s = stage()
 	assert.Equal(t, aws.ToString(d.Id), aws.ToString(s.DeploymentId))
 	assert.Contains(t, s.MethodSettings, "*/*", "the stage keeps its settings")
+
+	// Only a parameter changes: the change set lists what reads it.
+	params := append(auth("AWS_IAM"), cftypes.Parameter{ParameterKey: aws.String("Rate"), ParameterValue: aws.String("7")})
+	cs, err := cf.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{
+		StackName: aws.String(stack), ChangeSetName: aws.String("rate"), ChangeSetType: cftypes.ChangeSetTypeUpdate,
+		TemplateBody: aws.String(emulatedAPI(t, "DeploymentC", false)), Parameters: params,
+	})
+	require.NoError(t, err)
+	described, err := cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: cs.Id})
+	require.NoError(t, err)
+	var modified []string
+	for _, c := range described.Changes {
+		modified = append(modified, string(c.ResourceChange.Action)+" "+aws.ToString(c.ResourceChange.LogicalResourceId))
+	}
+	assert.Equal(t, []string{"Modify Stage"}, modified)
+	_, err = cf.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: cs.Id})
+	require.NoError(t, err)
+	assert.InDelta(t, 7.0, stage().MethodSettings["*/*"].ThrottlingRateLimit, 0, "the stage has the new value")
 
 	_, err = cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(stack)})
 	require.NoError(t, err)

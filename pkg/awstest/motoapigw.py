@@ -1,11 +1,13 @@
-"""API Gateway under CloudFormation as AWS documents it, for moto.
+"""API Gateway under CloudFormation, and updates of parameters alone, as
+AWS documents them, for moto.
 
 moto's CloudFormation creates AWS::ApiGateway::Method resources but never
-updates or deletes them, ignores AWS::ApiGateway::Stage, and only notices a
-resource changed when its own text or a parameter it Refs changed. A stack
-update that switches a method's auth through a condition, or that drops a
-route, therefore leaves moto's API as it was. This module adds what is
-missing, on moto's own API Gateway backend, before the server starts:
+updates or deletes them, ignores AWS::ApiGateway::Stage, notices a resource
+changed only when its own text or a parameter it Refs changed, and plans
+nothing for a change set that changes parameters alone. A stack update that
+switches a method's auth through a condition, drops a route or changes a
+stage's throttle therefore leaves moto's API as it was. This module adds
+what is missing, on moto's own backends, before the server starts:
 
 - a method is updated (replaced in place) and deleted with its stack;
 - a resource is deleted with its stack, after its methods and children;
@@ -13,8 +15,10 @@ missing, on moto's own API Gateway backend, before the server starts:
   tracing, access logs, method settings) and deleted;
 - the Ref of a deployment is its id, and a deployment made for an existing
   stage points that stage at it, keeping the stage's settings;
-- a method or stage whose conditions (Fn::If, Condition) read a parameter
-  whose value changed is updated, as CloudFormation re-evaluates them;
+- a resource that reads a parameter whose value changed is updated, and
+  an update's change set lists it (moto only diffs the template's text):
+  through a Ref, or, for a method or stage, through its conditions
+  (Fn::If, Condition), as CloudFormation re-evaluates them;
 - a resource type moto cannot update keeps its current resource instead of
   losing it (moto would put None where later Refs read it).
 
@@ -22,6 +26,7 @@ It is imported by the launcher in awstest.go; nothing else uses it.
 """
 
 from moto.apigateway import models as apigw
+from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
@@ -240,21 +245,55 @@ def _parameters_of_conditions(names, conditions):
 _build_resource_diff = parsing.ResourceMap.build_resource_diff
 
 
+def _normal(value):
+    # A parameter as given (a string) or as moto resolved it (a number, a
+    # list), compared as CloudFormation compares them.
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def _diff(self, other_template, parameters=None):
-    actions = _build_resource_diff(self, other_template, parameters)
+    actions = _build_resource_diff(self, other_template)
     if not parameters:
         return actions
-    changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+    changed = {
+        p for p, v in parameters.items()
+        if _normal(self.input_parameters.get(p, self.resolved_parameters.get(p))) != _normal(v)
+    }
+    if not changed:
+        return actions
     conditions = other_template.get("Conditions") or {}
     for name, resource in other_template["Resources"].items():
-        if resource.get("Type") not in UPDATED_ON_CONDITION or name in actions["Add"] or name in actions["Modify"]:
+        if name in actions["Add"] or name in actions["Modify"] or name not in self._resource_json_map:
             continue
-        if _parameters_of_conditions(_conditions_of(resource, set()), conditions) & changed:
+        reads = {r for r in parsing.get_references_from_template(resource) if isinstance(r, str)}
+        if resource.get("Type") in UPDATED_ON_CONDITION:
+            reads |= _parameters_of_conditions(_conditions_of(resource, set()), conditions)
+        if reads & changed:
             actions["Modify"].append(name)
     return actions
 
 
 parsing.ResourceMap.build_resource_diff = _diff
+
+
+def _change_set_diff(self):
+    # An update's change set shows what its parameters change too, so a
+    # deploy that only changes parameters is planned and executed.
+    if self.change_set_type != "UPDATE":
+        return _change_set_changes(self)
+    resource_map = self.stack.resource_map
+    changes = []
+    for action, names in resource_map.build_resource_diff(self.template_dict, self.parameters).items():
+        for name in names:
+            resource = self.template_dict["Resources"].get(name) or resource_map._resource_json_map[name]
+            changes.append(cfn_models.Change(action=action, logical_resource_id=name, resource_type=resource["Type"]))
+    return changes
+
+
+_change_set_changes = cfn_models.ChangeSet.diff
+cfn_models.ChangeSet.diff = _change_set_diff
 
 
 _update_resource = parsing.parse_and_update_resource
