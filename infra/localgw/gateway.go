@@ -51,9 +51,11 @@ type Gateway struct {
 	watch              *Watch
 	watchMu            sync.Mutex
 	stale              error // set once the gateway can no longer follow the API
-	// throttle is the stage's own (nil: none but the account's).
+	// throttle is the stage's own (nil: none but the account's), as
+	// throttleOf says.
 	throttleMu sync.Mutex
 	throttle   *bucket
+	throttleOf StageThrottle
 	// stackAPI is the resource policy and endpoint type the API's stack
 	// declares, for an emulator that keeps neither (moto drops them).
 	stackAPI *StackAPI
@@ -174,6 +176,7 @@ func (g *Gateway) followDeployment(ctx context.Context) error {
 		return g.stale
 	}
 	api, err := g.watch.Check(ctx)
+	g.setStageThrottle(g.watch.StageThrottle())
 	if api != nil {
 		for _, r := range api.Routes {
 			if _, ok := g.invokers[r.FunctionARN]; !ok {
@@ -198,10 +201,22 @@ func (g *Gateway) WithIntegrationTimeout(d time.Duration) *Gateway {
 // WithStageThrottle returns the gateway throttling the whole stage to rate
 // requests per second with burst, as the stage's method settings say.
 func (g *Gateway) WithStageThrottle(rate float64, burst int) *Gateway {
-	if rate > 0 {
-		g.throttle = newBucket(rate, burst, time.Now())
-	}
+	g.setStageThrottle(StageThrottle{Rate: rate, Burst: burst})
 	return g
+}
+
+// setStageThrottle applies the stage's throttle when it changed: a new
+// bucket, full, as API Gateway applies new stage settings.
+func (g *Gateway) setStageThrottle(t StageThrottle) {
+	g.throttleMu.Lock()
+	defer g.throttleMu.Unlock()
+	if t == g.throttleOf {
+		return
+	}
+	g.throttleOf, g.throttle = t, nil
+	if t.Rate > 0 {
+		g.throttle = newBucket(t.Rate, t.Burst, time.Now())
+	}
 }
 
 // tooMany answers a throttled or over-quota request as API Gateway does.
@@ -358,13 +373,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 	if m == nil {
 		return missingToken(w), "", false
 	}
-	if g.throttle != nil {
-		g.throttleMu.Lock()
-		ok := g.throttle.take(time.Now())
-		g.throttleMu.Unlock()
-		if !ok {
-			return tooMany(w, "Too Many Requests"), "", false
-		}
+	g.throttleMu.Lock()
+	ok := g.throttle == nil || g.throttle.take(time.Now())
+	g.throttleMu.Unlock()
+	if !ok {
+		return tooMany(w, "Too Many Requests"), "", false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 	if err != nil {

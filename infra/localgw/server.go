@@ -307,16 +307,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			g.WithStackAPI(declared)
 		}
 		// The stage's throttle, where the emulator keeps the stage and its
-		// method settings (moto keeps neither for a stage CloudFormation
-		// made: the stage is then throttled by nothing but usage plans).
-		stage, err := gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(t.APIID), StageName: aws.String(t.Stage)})
-		if err == nil {
-			if all, ok := stage.MethodSettings["*/*"]; ok {
-				g.WithStageThrottle(all.ThrottlingRateLimit, int(all.ThrottlingBurstLimit))
-			}
-		} else {
+		// method settings (a plain moto keeps neither for a stage
+		// CloudFormation made: the stage is then throttled by nothing but
+		// usage plans), followed as it changes.
+		throttle, err := ReadStageThrottle(ctx, gw, t.APIID, t.Stage)
+		if err != nil {
 			cfg.Logger.Warn("stage settings unknown: no stage throttle", slog.String("apiId", t.APIID), slog.String("stage", t.Stage), slog.String("error", err.Error()))
 		}
+		g.WithStageThrottle(throttle.Rate, throttle.Burst)
+		watch.FollowStage(t.Stage, throttle)
 		base, err := s.serve(ctx, t.Addr, g)
 		if err != nil {
 			s.Close()

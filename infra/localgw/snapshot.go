@@ -115,11 +115,58 @@ type Watch struct {
 	// reload reads the API again when it was redeployed.
 	reload func(ctx context.Context) (API, error)
 
+	// stage, when set, is the stage whose settings the watch follows:
+	// unlike methods, they apply as soon as they change.
+	stage string
+
 	mu        sync.Mutex
 	base      Snapshot
 	checkedAt time.Time
 	verdict   error
 	api       *API // a reloaded API not yet taken by the gateway
+	throttle  StageThrottle
+}
+
+// StageThrottle is a stage's own throttle, from its "*/*" method
+// settings; a zero Rate is none.
+type StageThrottle struct {
+	Rate  float64
+	Burst int
+}
+
+// StageReader reads a stage; the watch follows a stage's settings where
+// its client can.
+type StageReader interface {
+	GetStage(ctx context.Context, in *apigateway.GetStageInput, opts ...func(*apigateway.Options)) (*apigateway.GetStageOutput, error)
+}
+
+// ReadStageThrottle reads a stage's own throttle.
+func ReadStageThrottle(ctx context.Context, gw StageReader, apiID, stage string) (StageThrottle, error) {
+	st, err := gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String(stage)})
+	if err != nil {
+		return StageThrottle{}, fmt.Errorf("read stage %s of %s: %w", stage, apiID, err)
+	}
+	all, ok := st.MethodSettings["*/*"]
+	if !ok {
+		return StageThrottle{}, nil
+	}
+	return StageThrottle{Rate: all.ThrottlingRateLimit, Burst: int(all.ThrottlingBurstLimit)}, nil
+}
+
+// FollowStage makes the watch read the stage's settings at each check,
+// starting from throttle.
+func (w *Watch) FollowStage(stage string, throttle StageThrottle) *Watch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stage, w.throttle = stage, throttle
+	return w
+}
+
+// StageThrottle is the stage's throttle as last read.
+func (w *Watch) StageThrottle() StageThrottle {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.throttle
 }
 
 // NewWatch starts watching an API from its current snapshot; reload reads
@@ -142,6 +189,12 @@ func (w *Watch) Check(ctx context.Context) (*API, error) {
 		return w.take(), w.verdict
 	}
 	w.checkedAt = time.Now()
+	if sr, ok := w.gw.(StageReader); ok && w.stage != "" {
+		// A stage that cannot be read keeps the throttle it had.
+		if t, err := ReadStageThrottle(ctx, sr, w.apiID, w.stage); err == nil {
+			w.throttle = t
+		}
+	}
 	now, err := ReadSnapshot(ctx, w.gw, w.apiID)
 	if err != nil {
 		w.verdict = fmt.Errorf("read the API to compare it with its deployment: %w", err)

@@ -29,6 +29,17 @@ type liveAPI struct {
 	function    map[string]string // "METHOD PATH" -> function ARN
 	policy      string
 	deployments []string
+	throttle    *types.MethodSetting // the stage's */* settings
+}
+
+func (f *liveAPI) GetStage(context.Context, *apigateway.GetStageInput, ...func(*apigateway.Options)) (*apigateway.GetStageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &apigateway.GetStageOutput{StageName: aws.String("dev"), MethodSettings: map[string]types.MethodSetting{}}
+	if f.throttle != nil {
+		out.MethodSettings["*/*"] = *f.throttle
+	}
+	return out, nil
 }
 
 func (f *liveAPI) GetRestApi(context.Context, *apigateway.GetRestApiInput, ...func(*apigateway.Options)) (*apigateway.GetRestApiOutput, error) { //nolint:revive // the SDK's method name
@@ -144,4 +155,39 @@ func TestTheGatewayServesTheDeploymentNotTheLiveAPI(t *testing.T) {
 	a = get(t, srv.URL+"/dev/items")
 	assert.Equal(t, 500, a.status)
 	assert.Contains(t, a.body["message"], "restart")
+}
+
+// Stage settings are not snapshotted: a new stage throttle applies as soon
+// as the stage has it, without a deployment.
+func TestTheStageThrottleFollowsTheStagesSettings(t *testing.T) {
+	t.Parallel()
+	live := &liveAPI{
+		methods: map[string]string{"GET /items": "NONE"}, function: map[string]string{"GET /items": "fn"}, deployments: []string{"d1"},
+		throttle: &types.MethodSetting{ThrottlingRateLimit: 0.01, ThrottlingBurstLimit: 1},
+	}
+	watch, err := localgw.NewWatch(t.Context(), live, "api", 0, func(context.Context) (localgw.API, error) { return live.api(), nil })
+	require.NoError(t, err)
+	throttle, err := localgw.ReadStageThrottle(t.Context(), live, "api", "dev")
+	require.NoError(t, err)
+	assert.Equal(t, localgw.StageThrottle{Rate: 0.01, Burst: 1}, throttle)
+	g := localgw.NewGateway(live.api(), "dev", "123456789012", map[string]localgw.Invoker{"fn": pool(t, 5*time.Second, 1, nil)},
+		localgw.NewKeyStore(live, "api", "dev"), &localgw.IAMVerifier{Region: "us-east-1"}, slog.New(slog.NewJSONHandler(io.Discard, nil))).
+		WithWatch(watch.FollowStage("dev", throttle)).WithStageThrottle(throttle.Rate, throttle.Burst)
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	assert.Equal(t, 201, get(t, srv.URL+"/dev/items").status, "the burst")
+	a := get(t, srv.URL+"/dev/items")
+	assert.Equal(t, 429, a.status)
+	assert.Equal(t, "Too Many Requests", a.body["message"])
+
+	live.change(func() { live.throttle = &types.MethodSetting{ThrottlingRateLimit: 0.02, ThrottlingBurstLimit: 5} })
+	for range 5 {
+		assert.Equal(t, 201, get(t, srv.URL+"/dev/items").status, "the new limit applies without a deployment")
+	}
+	assert.Equal(t, 429, get(t, srv.URL+"/dev/items").status, "past the new burst")
+
+	live.change(func() { live.throttle = nil })
+	for range 10 {
+		assert.Equal(t, 201, get(t, srv.URL+"/dev/items").status, "a stage without settings is not throttled")
+	}
 }
