@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,4 +140,66 @@ func TestRetiredRoutesAreGoneFromTheStage(t *testing.T) {
 	r = c.do(t, http.MethodGet, current, "")
 	assert.Equal(t, http.StatusNotFound, r.status, "the current routes stay: %s", r.raw)
 	assert.Equal(t, "claim_not_found", r.errorCode(), "%s", r.raw)
+}
+
+// A stage's throttle holds on the deployed stage and follows its settings
+// without a new deployment: a stage deployed at one request a second
+// answers a burst 429 "Too Many Requests" before any function runs, and
+// the same stage redeployed with the default limits serves it.
+func TestTheStageThrottleOfADeployedStage(t *testing.T) {
+	e := suite(t)
+	const stage = "e2ethrottle"
+	deployStage := func(rate, burst string) {
+		t.Helper()
+		args := []string{"deploy", "--service", "claims", "--stage", stage, "--poll", "200ms", "--param", "Auth=NONE", "--allow-anonymous",
+			"--param", "ThrottleRateLimit=" + rate, "--param", "ThrottleBurstLimit=" + burst,
+			"--param", "KeyThrottleRateLimit=1", "--param", "KeyThrottleBurstLimit=1"}
+		if e.gateway != nil {
+			args = append(args, "--arch", "host")
+		}
+		_, err := e.deploy(args...)
+		require.NoError(t, err)
+	}
+	deployStage("1", "1")
+	t.Cleanup(func() { _, _ = e.deploy("destroy", "--service", "claims", "--stage", stage) })
+	outputs, err := e.stageOutputs("claims", stage)
+	require.NoError(t, err)
+	c := caller{e: e, base: outputs["ApiUrl"]}
+	if e.gateway != nil {
+		gw, targets, err := e.startGateway([]string{"claims-" + stage}, localgw.Config{MaxProcesses: 2})
+		require.NoError(t, err)
+		t.Cleanup(gw.Close)
+		c.base = gw.URLs[targets[0].APIID]
+	}
+	burst := func() (throttled int, other []string) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				r, err := c.send(t.Context(), http.MethodGet, "/members/M-1/claims", "")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					other = append(other, err.Error())
+				case r.status == http.StatusTooManyRequests && r.body["message"] == "Too Many Requests":
+					throttled++
+				case r.status != http.StatusOK:
+					other = append(other, fmt.Sprintf("%d %s", r.status, r.raw))
+				}
+			})
+		}
+		wg.Wait()
+		return throttled, other
+	}
+	throttled, other := burst()
+	assert.Empty(t, other)
+	assert.Positive(t, throttled, "five at once against one a second")
+
+	deployStage("50", "100")
+	require.Eventually(t, func() bool {
+		throttled, other = burst()
+		return throttled == 0
+	}, 30*time.Second, time.Second, "the stage's new limits apply")
+	assert.Empty(t, other)
 }
