@@ -18,6 +18,52 @@ import (
 	"github.com/hexlambda/hexlambda/infra/localgw"
 )
 
+// ownStage is a stage of a service deployed for one test alone, served on
+// the moto target by a local gateway of its own, which follows
+// deployments and refuses changes made without one.
+type ownStage struct {
+	e              *env
+	t              *testing.T
+	service, stage string
+	always         []string // the parameters of every deploy
+	c              caller
+}
+
+// deployOwnStage deploys a stage of service with the parameters of every
+// deploy and the first's, destroys it when the test ends, and serves it.
+func (e *env) deployOwnStage(t *testing.T, service, stage string, always []string, first ...string) *ownStage {
+	t.Helper()
+	s := &ownStage{e: e, t: t, service: service, stage: stage, always: always}
+	s.redeploy(first...)
+	t.Cleanup(func() { _, _ = e.deploy("destroy", "--service", service, "--stage", stage) })
+	s.c = caller{e: e, base: s.outputs()["ApiUrl"]}
+	if e.gateway != nil {
+		gw, targets, err := e.startGateway([]string{service + "-" + stage}, localgw.Config{MaxProcesses: 2})
+		require.NoError(t, err)
+		t.Cleanup(gw.Close)
+		s.c.base = gw.URLs[targets[0].APIID]
+	}
+	return s
+}
+
+// redeploy deploys the stage again with these parameters too.
+func (s *ownStage) redeploy(params ...string) {
+	s.t.Helper()
+	args := append(append([]string{"deploy", "--service", s.service, "--stage", s.stage, "--poll", "200ms"}, s.always...), params...)
+	if s.e.gateway != nil {
+		args = append(args, "--arch", "host")
+	}
+	_, err := s.e.deploy(args...)
+	require.NoError(s.t, err)
+}
+
+func (s *ownStage) outputs() map[string]string {
+	s.t.Helper()
+	out, err := s.e.stageOutputs(s.service, s.stage)
+	require.NoError(s.t, err)
+	return out
+}
+
 // Switching Auth on a deployed stage goes live: the deployment's identity
 // covers what API Gateway snapshots, so the deploy makes a new deployment
 // and the stage serves the new auth. On the moto target the stage is served
@@ -25,38 +71,17 @@ import (
 // changes made without one.
 func TestSwitchingAuthGoesLive(t *testing.T) {
 	e := suite(t)
-	const stage = "e2eauth"
 	ctx := context.Background()
-	deploy := func(params ...string) {
-		t.Helper()
-		args := append([]string{"deploy", "--service", "ec2power", "--stage", stage, "--poll", "200ms",
-			"--param", "DefaultTarget=group:" + Group}, params...)
-		if e.gateway != nil {
-			args = append(args, "--arch", "host")
-		}
-		_, err := e.deploy(args...)
-		require.NoError(t, err)
-	}
-	deploy("--param", "Auth=NONE", "--allow-anonymous")
-	t.Cleanup(func() { _, _ = e.deploy("destroy", "--service", "ec2power", "--stage", stage) })
-	outputs, err := e.stageOutputs("ec2power", stage)
-	require.NoError(t, err)
+	s := e.deployOwnStage(t, "ec2power", "e2eauth", []string{"--param", "DefaultTarget=group:" + Group}, "--param", "Auth=NONE", "--allow-anonymous")
+	c, apiID := s.c, s.outputs()["ApiId"]
 	apis := apigateway.NewFromConfig(e.cfg)
-	before, err := localgw.ReadSnapshot(ctx, apis, outputs["ApiId"])
+	before, err := localgw.ReadSnapshot(ctx, apis, apiID)
 	require.NoError(t, err)
-
-	c := caller{e: e, base: outputs["ApiUrl"]}
-	if e.gateway != nil {
-		gw, targets, err := e.startGateway([]string{"ec2power-" + stage}, localgw.Config{MaxProcesses: 1})
-		require.NoError(t, err)
-		t.Cleanup(gw.Close)
-		c.base = gw.URLs[targets[0].APIID]
-	}
 	r := c.do(t, http.MethodGet, "/groups/"+Group, "")
 	require.Equal(t, http.StatusOK, r.status, "an open stage serves anyone: %s", r.raw)
 
-	deploy("--param", "Auth=API_KEY")
-	after, err := localgw.ReadSnapshot(ctx, apis, outputs["ApiId"])
+	s.redeploy("--param", "Auth=API_KEY")
+	after, err := localgw.ReadSnapshot(ctx, apis, apiID)
 	require.NoError(t, err)
 	newDeployment := slices.ContainsFunc(after.Deployments, func(d string) bool { return !slices.Contains(before.Deployments, d) })
 	require.True(t, newDeployment, "switching Auth makes a new deployment (before %v, after %v)", before.Deployments, after.Deployments)
@@ -80,31 +105,10 @@ func TestSwitchingAuthGoesLive(t *testing.T) {
 // the other routes still reach the functions.
 func TestRetiredRoutesAreGoneFromTheStage(t *testing.T) {
 	e := suite(t)
-	const stage = "e2elegacy"
 	ctx := context.Background()
-	deployStage := func(params ...string) {
-		t.Helper()
-		args := append([]string{"deploy", "--service", "claims", "--stage", stage, "--poll", "200ms",
-			"--param", "Auth=NONE", "--allow-anonymous"}, params...)
-		if e.gateway != nil {
-			args = append(args, "--arch", "host")
-		}
-		_, err := e.deploy(args...)
-		require.NoError(t, err)
-	}
-	deployStage()
-	t.Cleanup(func() { _, _ = e.deploy("destroy", "--service", "claims", "--stage", stage) })
-	outputs, err := e.stageOutputs("claims", stage)
-	require.NoError(t, err)
-	assert.Equal(t, "true", outputs["LegacyRoutes"])
-
-	c := caller{e: e, base: outputs["ApiUrl"]}
-	if e.gateway != nil {
-		gw, targets, err := e.startGateway([]string{"claims-" + stage}, localgw.Config{MaxProcesses: 1})
-		require.NoError(t, err)
-		t.Cleanup(gw.Close)
-		c.base = gw.URLs[targets[0].APIID]
-	}
+	s := e.deployOwnStage(t, "claims", "e2elegacy", []string{"--param", "Auth=NONE", "--allow-anonymous"})
+	assert.Equal(t, "true", s.outputs()["LegacyRoutes"])
+	c := s.c
 	const none = "0b8e2a9c-3f4d-4e5a-9b6c-7d8e9f0a1b2c"
 	const legacy, current = "/claim/" + none + "?memberId=M-1", "/members/M-1/claims/" + none
 	for _, path := range []string{legacy, current} {
@@ -113,18 +117,17 @@ func TestRetiredRoutesAreGoneFromTheStage(t *testing.T) {
 		require.Equal(t, "claim_not_found", r.errorCode(), "%s: %s", path, r.raw)
 	}
 
-	deployStage("--param", "LegacyRoutes=false")
-	outputs, err = e.stageOutputs("claims", stage)
-	require.NoError(t, err)
+	s.redeploy("--param", "LegacyRoutes=false")
+	outputs := s.outputs()
 	assert.Equal(t, "false", outputs["LegacyRoutes"])
-	snap, err := localgw.ReadSnapshot(ctx, apigateway.NewFromConfig(e.cfg), outputs["ApiId"])
+	apis := apigateway.NewFromConfig(e.cfg)
+	snap, err := localgw.ReadSnapshot(ctx, apis, outputs["ApiId"])
 	require.NoError(t, err)
 	assert.NotContains(t, snap.Entries, "GET /claim/{id}", "the retired method is off the API")
 	assert.Contains(t, snap.Entries, "GET /members/{memberId}/claims/{claimId}")
 	// CloudFormation makes the template's new deployment before it deletes
 	// the retired methods; the stage serves the one made after that.
-	apis := apigateway.NewFromConfig(e.cfg)
-	st, err := apis.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(outputs["ApiId"]), StageName: aws.String(stage)})
+	st, err := apis.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(outputs["ApiId"]), StageName: aws.String(s.stage)})
 	require.NoError(t, err)
 	d, err := apis.GetDeployment(ctx, &apigateway.GetDeploymentInput{RestApiId: aws.String(outputs["ApiId"]), DeploymentId: st.DeploymentId})
 	require.NoError(t, err)
@@ -148,29 +151,13 @@ func TestRetiredRoutesAreGoneFromTheStage(t *testing.T) {
 // the same stage redeployed with the default limits serves it.
 func TestTheStageThrottleOfADeployedStage(t *testing.T) {
 	e := suite(t)
-	const stage = "e2ethrottle"
-	deployStage := func(rate, burst string) {
-		t.Helper()
-		args := []string{"deploy", "--service", "claims", "--stage", stage, "--poll", "200ms", "--param", "Auth=NONE", "--allow-anonymous",
-			"--param", "ThrottleRateLimit=" + rate, "--param", "ThrottleBurstLimit=" + burst,
-			"--param", "KeyThrottleRateLimit=1", "--param", "KeyThrottleBurstLimit=1"}
-		if e.gateway != nil {
-			args = append(args, "--arch", "host")
-		}
-		_, err := e.deploy(args...)
-		require.NoError(t, err)
+	limits := func(rate, burst string) []string {
+		return []string{"--param", "ThrottleRateLimit=" + rate, "--param", "ThrottleBurstLimit=" + burst}
 	}
-	deployStage("1", "1")
-	t.Cleanup(func() { _, _ = e.deploy("destroy", "--service", "claims", "--stage", stage) })
-	outputs, err := e.stageOutputs("claims", stage)
-	require.NoError(t, err)
-	c := caller{e: e, base: outputs["ApiUrl"]}
-	if e.gateway != nil {
-		gw, targets, err := e.startGateway([]string{"claims-" + stage}, localgw.Config{MaxProcesses: 2})
-		require.NoError(t, err)
-		t.Cleanup(gw.Close)
-		c.base = gw.URLs[targets[0].APIID]
-	}
+	s := e.deployOwnStage(t, "claims", "e2ethrottle", []string{
+		"--param", "Auth=NONE", "--allow-anonymous", "--param", "KeyThrottleRateLimit=1", "--param", "KeyThrottleBurstLimit=1",
+	}, limits("1", "1")...)
+	c := s.c
 	burst := func() (throttled int, other []string) {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
@@ -196,7 +183,7 @@ func TestTheStageThrottleOfADeployedStage(t *testing.T) {
 	assert.Empty(t, other)
 	assert.Positive(t, throttled, "five at once against one a second")
 
-	deployStage("50", "100")
+	s.redeploy(limits("50", "100")...)
 	require.Eventually(t, func() bool {
 		throttled, other = burst()
 		return throttled == 0

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -143,14 +144,7 @@ func (c *CallRecorder) Own(accessKeyID, function string) {
 func (c *CallRecorder) Calls() map[string]map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]map[string]int{}
-	for fn, actions := range c.calls {
-		out[fn] = map[string]int{}
-		for a, n := range actions {
-			out[fn][a] = n
-		}
-	}
-	return out
+	return cloneCounts(c.calls)
 }
 
 // Accesses returns each function's recorded accesses with their counts:
@@ -158,12 +152,13 @@ func (c *CallRecorder) Calls() map[string]map[string]int {
 func (c *CallRecorder) Accesses() map[string]map[Access]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]map[Access]int{}
-	for fn, accesses := range c.accesses {
-		out[fn] = map[Access]int{}
-		for a, n := range accesses {
-			out[fn][a] = n
-		}
+	return cloneCounts(c.accesses)
+}
+
+func cloneCounts[K comparable](m map[string]map[K]int) map[string]map[K]int {
+	out := make(map[string]map[K]int, len(m))
+	for fn, counts := range m {
+		out[fn] = maps.Clone(counts)
 	}
 	return out
 }
