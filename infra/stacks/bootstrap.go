@@ -67,6 +67,12 @@ func Bootstrap() cfn.Template {
 			"ApiGatewayLogsRole": {
 				Type:      "AWS::IAM::Role",
 				Condition: setsRole,
+				// Once the region's APIs log with it, it outlives this
+				// stack: deleting the stack, or handing the setting back,
+				// must not leave every API of the region logging with a
+				// role that no longer exists.
+				DeletionPolicy:      "RetainExceptOnCreate",
+				UpdateReplacePolicy: "Retain",
 				Properties: map[string]any{
 					"Description": "Lets API Gateway write access and execution logs",
 					"AssumeRolePolicyDocument": map[string]any{
