@@ -232,13 +232,20 @@ func (e *env) stageOutputs(service, stage string) (map[string]string, error) {
 	return m, json.Unmarshal([]byte(out), &m)
 }
 
+// suiteStageLimits are the throttle of the suite's stages: above what the
+// load scenarios offer (at full size about 100 requests a second), which
+// measure the functions, not the stage's default limit of 50 a second
+// that API Gateway would hold them to (TestTheStageThrottleOfADeployedStage
+// shows that limit).
+var suiteStageLimits = []string{"--param", "ThrottleRateLimit=500", "--param", "ThrottleBurstLimit=1000"}
+
 // deployBoth deploys both services for this machine's architecture.
 func (e *env) deployBoth() error {
 	for _, args := range [][]string{
 		append([]string{"deploy", "--service", "claims", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=AWS_IAM"}, e.claimsParams...),
 		{"deploy", "--service", "ec2power", "--stage", Stage, "--arch", "host", "--poll", "200ms", "--param", "Auth=API_KEY", "--param", "DefaultTarget=group:" + Group},
 	} {
-		if _, err := e.deploy(args...); err != nil {
+		if _, err := e.deploy(append(args, suiteStageLimits...)...); err != nil {
 			return err
 		}
 	}
