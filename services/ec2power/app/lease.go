@@ -136,10 +136,19 @@ func nonce() string {
 func (s *Power) grantLease(ctx context.Context, id string, d time.Duration, who Who) (domain.Lease, error) {
 	return s.changeLease(ctx, id, func(_ domain.Lease, now time.Time) (domain.Lease, error) {
 		return domain.Lease{
-			InstanceID: id, State: domain.LeaseActive, ExpiresAt: now.Add(d).Truncate(time.Second),
+			InstanceID: id, State: domain.LeaseActive, ExpiresAt: secondUp(now.Add(d)),
 			GrantedAt: now, APIKeyID: who.APIKeyID, Principal: who.Principal, RequestID: who.RequestID,
 		}, nil
 	})
+}
+
+// secondUp is t rounded up to a whole second: a lease is kept in whole
+// seconds and never ends before the time it was asked for.
+func secondUp(t time.Time) time.Time {
+	if w := t.Truncate(time.Second); w.Before(t) {
+		return w.Add(time.Second)
+	}
+	return t
 }
 
 // changeLease writes the lease next makes of the current one, with its

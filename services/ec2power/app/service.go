@@ -327,7 +327,7 @@ func (s *Power) act(ctx context.Context, action domain.Action, instances []domai
 			RequestedAt: now, Result: ResultRequested, Trigger: opts.trigger,
 		}
 		if leasing {
-			e.LeaseExpiresAt = now.Add(opts.Lease).Truncate(time.Second)
+			e.LeaseExpiresAt = secondUp(now.Add(opts.Lease))
 		}
 		if err := s.audit.Open(ctx, e); err != nil {
 			// The entries opened so far are closed, freeing their
