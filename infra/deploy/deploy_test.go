@@ -204,6 +204,10 @@ type reviewCFN struct {
 	// params are the stack's parameters; sent, the change set's.
 	params []cfntypes.Parameter
 	sent   []cfntypes.Parameter
+	// failure, when set, is the reason the change set fails.
+	failure string
+	// changeSetDeleted says the plan's change set was deleted.
+	changeSetDeleted bool
 }
 
 func (r *reviewCFN) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
@@ -221,12 +225,16 @@ func (r *reviewCFN) CreateChangeSet(_ context.Context, in *cloudformation.Create
 }
 
 func (r *reviewCFN) DescribeChangeSet(context.Context, *cloudformation.DescribeChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error) {
+	if r.failure != "" {
+		return &cloudformation.DescribeChangeSetOutput{Status: cfntypes.ChangeSetStatusFailed, StatusReason: aws.String(r.failure)}, nil
+	}
 	return &cloudformation.DescribeChangeSetOutput{Status: cfntypes.ChangeSetStatusCreateComplete, Changes: []cfntypes.Change{
 		{ResourceChange: &cfntypes.ResourceChange{Action: cfntypes.ChangeActionAdd, LogicalResourceId: aws.String("Api"), ResourceType: aws.String("AWS::ApiGateway::RestApi")}},
 	}}, nil
 }
 
 func (r *reviewCFN) DeleteChangeSet(context.Context, *cloudformation.DeleteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error) {
+	r.changeSetDeleted = true
 	return &cloudformation.DeleteChangeSetOutput{}, nil
 }
 
@@ -252,6 +260,23 @@ func TestAPlanChangesNothingAndAStackLeftInReviewIsCreated(t *testing.T) {
 	require.NoError(t, err, "a stack in review is not busy")
 	assert.Equal(t, cfntypes.ChangeSetTypeCreate, left.csType, "it is created")
 	assert.False(t, plan.NewStack)
+
+	// A create change set that fails leaves nothing behind: neither its
+	// change set nor the REVIEW_IN_PROGRESS stack it made.
+	invalid := &reviewCFN{failure: "Template error: instance of Fn::GetAtt references undefined resource Nope"}
+	tool = &deploy.Tool{CFN: invalid, Log: io.Discard, Poll: time.Millisecond}
+	_, err = tool.PlanChanges(context.Background(), "claims-qa", body, nil)
+	require.ErrorContains(t, err, "change set for claims-qa failed: Template error")
+	assert.True(t, invalid.changeSetDeleted, "the failed change set is deleted")
+	assert.True(t, invalid.deleted, "and so is the stack it made")
+	// One that fails on a stack left in review by someone else's plan
+	// takes only its own change set: the stack is not this plan's.
+	othersReview := &reviewCFN{status: "REVIEW_IN_PROGRESS", failure: "Template error"}
+	tool = &deploy.Tool{CFN: othersReview, Log: io.Discard, Poll: time.Millisecond}
+	_, err = tool.PlanChanges(context.Background(), "claims-qa", body, nil)
+	require.Error(t, err)
+	assert.True(t, othersReview.changeSetDeleted)
+	assert.False(t, othersReview.deleted)
 
 	for status, want := range map[string]string{
 		"ROLLBACK_COMPLETE":      "destroy it",

@@ -333,16 +333,25 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 		return Plan{}, fmt.Errorf("create change set for %s: %w", stack, err)
 	}
 	plan := Plan{Stack: stack, ChangeSet: aws.ToString(out.Id), Create: create, NewStack: create && !review}
+	// A plan that cannot be read to the end is abandoned: its change set
+	// goes, and so does the REVIEW_IN_PROGRESS stack it made, also when the
+	// wait was cancelled.
+	failed := func(err error) (Plan, error) {
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		t.Abandon(cleanup, plan)
+		return Plan{}, err
+	}
 	for {
 		cs, err := t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id, StackName: aws.String(stack)})
 		if err != nil {
 			if throttled(err) {
 				if err := sleep(ctx, t.Poll); err != nil {
-					return Plan{}, err
+					return failed(err)
 				}
 				continue
 			}
-			return Plan{}, fmt.Errorf("describe change set: %w", err)
+			return failed(fmt.Errorf("describe change set: %w", err))
 		}
 		switch cs.Status {
 		case cfntypes.ChangeSetStatusCreateComplete:
@@ -359,10 +368,8 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 				if page.NextToken == nil {
 					break
 				}
-				if page, err = t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{
-					ChangeSetName: out.Id, StackName: aws.String(stack), NextToken: page.NextToken,
-				}); err != nil {
-					return Plan{}, fmt.Errorf("describe change set: %w", err)
+				if page, err = t.describeChangeSetPage(ctx, out.Id, stack, page.NextToken); err != nil {
+					return failed(fmt.Errorf("describe change set: %w", err))
 				}
 			}
 			sort.Slice(plan.Changes, func(i, j int) bool { return plan.Changes[i].LogicalID < plan.Changes[j].LogicalID })
@@ -377,12 +384,24 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 				t.Discard(ctx, plan)
 				return plan, nil
 			}
-			return Plan{}, fmt.Errorf("change set for %s failed: %s", stack, reason)
+			return failed(fmt.Errorf("change set for %s failed: %s", stack, reason))
 		}
 		if err := sleep(ctx, t.Poll); err != nil {
-			return Plan{}, err
+			return failed(err)
 		}
 	}
+}
+
+// describeChangeSetPage reads one page of a change set's changes, riding
+// out throttling with backoff.
+func (t *Tool) describeChangeSetPage(ctx context.Context, id *string, stack string, next *string) (*cloudformation.DescribeChangeSetOutput, error) {
+	var page *cloudformation.DescribeChangeSetOutput
+	err := t.retryThrottled(ctx, "change set of "+stack, func() error {
+		var err error
+		page, err = t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: id, StackName: aws.String(stack), NextToken: next})
+		return err //nolint:wrapcheck // wrapped by the caller
+	})
+	return page, err
 }
 
 // Abandon discards a plan that will not be executed and, when planning
@@ -451,20 +470,32 @@ func throttled(err error) bool {
 	return false
 }
 
-// describeRetrying is Describe that rides out throttling with backoff.
-func (t *Tool) describeRetrying(ctx context.Context, stack string) (Stack, error) {
+// retryThrottled runs call until it is not throttled, backing off from
+// the poll interval to 30 s, nine times at most.
+func (t *Tool) retryThrottled(ctx context.Context, what string, call func() error) error {
 	delay := t.Poll
 	for attempt := 0; ; attempt++ {
-		st, err := t.Describe(ctx, stack)
+		err := call()
 		if err == nil || !throttled(err) || attempt == 8 {
-			return st, err
+			return err
 		}
-		t.logf("  (CloudFormation is throttling; reading %s again in %s)", stack, delay)
+		t.logf("  (CloudFormation is throttling; reading the %s again in %s)", what, delay)
 		if err := sleep(ctx, delay); err != nil {
-			return Stack{}, err
+			return err
 		}
 		delay = min(2*delay, 30*time.Second)
 	}
+}
+
+// describeRetrying is Describe that rides out throttling with backoff.
+func (t *Tool) describeRetrying(ctx context.Context, stack string) (Stack, error) {
+	var st Stack
+	err := t.retryThrottled(ctx, "stack "+stack, func() error {
+		var err error
+		st, err = t.Describe(ctx, stack)
+		return err
+	})
+	return st, err
 }
 
 func (t *Tool) wait(ctx context.Context, stack, marker, token string) (Stack, error) {
@@ -504,7 +535,12 @@ func (t *Tool) wait(ctx context.Context, stack, marker, token string) (Stack, er
 // newestEvent returns the id of the stack's newest event, "" when it has
 // none (or does not exist): the events after it are the next operation's.
 func (t *Tool) newestEvent(ctx context.Context, stack string) string {
-	out, err := t.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
+	var out *cloudformation.DescribeStackEventsOutput
+	err := t.retryThrottled(ctx, "events of "+stack, func() error {
+		var err error
+		out, err = t.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
+		return err //nolint:wrapcheck // only its success matters
+	})
 	if err != nil || len(out.StackEvents) == 0 {
 		return ""
 	}
