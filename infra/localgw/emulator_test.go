@@ -2,7 +2,9 @@ package localgw_test
 
 import (
 	"encoding/json"
+	"io"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hexlambda/hexlambda/infra/deploy"
 	"github.com/hexlambda/hexlambda/pkg/awstest"
 )
 
@@ -160,5 +163,68 @@ func TestTheEmulatorsCloudFormationChangesTheAPIAsAWSDoes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(apiID), StageName: aws.String("dev")})
 	require.Error(t, err, "the stage is deleted with its stack")
-	assert.Empty(t, paths(), "the methods are deleted with their stack")
+	_, err = gw.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: aws.String(apiID)})
+	require.Error(t, err, "and so is the API, with its methods")
+}
+
+// A first deploy to a region without API Gateway's logging role fails on
+// AWS at the stage that writes access logs; the emulator the tests start
+// fails it the same way, and rolls the create back: the deploy tool names
+// the stage and API Gateway's reason, and says what to do next. Once the
+// region has its role (AWS::ApiGateway::Account), the same stack is made.
+func TestTheEmulatorFailsAStageWithoutTheRegionsLoggingRole(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Endpoint(t))
+	cfg.Region = "ap-southeast-2" // a region no other test uses: no logging role yet
+	ctx := t.Context()
+	cf, gw := cloudformation.NewFromConfig(cfg), apigateway.NewFromConfig(cfg)
+	var tpl map[string]any
+	// Named to come after the method: moto makes a change set's resources
+	// in the template's order, and a deployment needs its methods.
+	require.NoError(t, json.Unmarshal([]byte(emulatedAPI(t, "LogsDeployment", false)), &tpl))
+	resources := tpl["Resources"].(map[string]any)
+	resources["AccessLogs"] = map[string]any{"Type": "AWS::Logs::LogGroup", "Properties": map[string]any{"LogGroupName": "emulated-access"}}
+	stageProps := resources["Stage"].(map[string]any)["Properties"].(map[string]any)
+	stageProps["AccessLogSetting"] = map[string]any{"DestinationArn": map[string]any{"Fn::GetAtt": []any{"AccessLogs", "Arn"}}, "Format": "$context.requestId"}
+	withLogs, err := json.Marshal(tpl)
+	require.NoError(t, err)
+
+	tool := &deploy.Tool{CFN: cf, APIGW: gw, Log: io.Discard, Poll: 50 * time.Millisecond, Region: cfg.Region}
+	params := map[string]string{"Auth": "NONE"}
+	plan, err := tool.PlanChanges(ctx, "first-in-region", withLogs, params)
+	require.NoError(t, err)
+	_, err = tool.Execute(ctx, plan)
+	require.Error(t, err)
+	assert.Equal(t, "stack first-in-region ended ROLLBACK_COMPLETE: Stage (AWS::ApiGateway::Stage): "+
+		"CloudWatch Logs role ARN must be set in account settings to enable logging (Service: ApiGateway, Status Code: 400, Request ID: moto)\n"+
+		"next: the stack was never created; destroy it (deploy destroy) and deploy again", err.Error())
+	apis, err := gw.GetRestApis(ctx, &apigateway.GetRestApisInput{})
+	require.NoError(t, err)
+	assert.Empty(t, apis.Items, "the create was rolled back")
+	require.NoError(t, tool.Destroy(ctx, "first-in-region"), "a rolled-back stack can be destroyed")
+
+	// The region gets its role through CloudFormation, which keeps it
+	// when the resource's stack goes.
+	role := "arn:aws:iam::123456789012:role/api-gateway-logs"
+	account, err := json.Marshal(map[string]any{"Resources": map[string]any{
+		"Account": map[string]any{"Type": "AWS::ApiGateway::Account", "Properties": map[string]any{"CloudWatchRoleArn": role}},
+	}})
+	require.NoError(t, err)
+	plan, err = tool.PlanChanges(ctx, "region-settings", account, nil)
+	require.NoError(t, err)
+	_, err = tool.Execute(ctx, plan)
+	require.NoError(t, err)
+	settings, err := gw.GetAccount(ctx, &apigateway.GetAccountInput{})
+	require.NoError(t, err)
+	assert.Equal(t, role, aws.ToString(settings.CloudwatchRoleArn))
+	require.NoError(t, tool.Destroy(ctx, "region-settings"))
+	settings, err = gw.GetAccount(ctx, &apigateway.GetAccountInput{})
+	require.NoError(t, err)
+	assert.Equal(t, role, aws.ToString(settings.CloudwatchRoleArn), "the setting outlives its stack")
+
+	plan, err = tool.PlanChanges(ctx, "second-in-region", withLogs, params)
+	require.NoError(t, err)
+	st, err := tool.Execute(ctx, plan)
+	require.NoError(t, err, "with the region's role the stage is made")
+	assert.Equal(t, "CREATE_COMPLETE", st.Status)
+	require.NoError(t, tool.Destroy(ctx, "second-in-region"))
 }

@@ -10,7 +10,8 @@ stage's throttle therefore leaves moto's API as it was. This module adds
 what is missing, on moto's own backends, before the server starts:
 
 - a method is updated (replaced in place) and deleted with its stack;
-- a resource is deleted with its stack, after its methods and children;
+- a resource is deleted with its stack, after its methods and children,
+  and so is the API itself;
 - AWS::ApiGateway::Stage is created, updated (deployment, variables,
   tracing, access logs, method settings) and deleted;
 - the Ref of a deployment is its id, and a deployment made for an existing
@@ -20,10 +21,21 @@ what is missing, on moto's own backends, before the server starts:
   through a Ref, or, for a method or stage, through its conditions
   (Fn::If, Condition), as CloudFormation re-evaluates them;
 - a resource type moto cannot update keeps its current resource instead of
-  losing it (moto would put None where later Refs read it).
+  losing it (moto would put None where later Refs read it);
+- a resource whose own condition changes value with the update's
+  parameters is made or removed, and a resource to be retained
+  (DeletionPolicy Retain or RetainExceptOnCreate) is kept when an update
+  or the stack's deletion removes it;
+- AWS::ApiGateway::Account sets the region's CloudWatch role, which stays
+  when the resource or its stack goes, and a stage with access logs cannot
+  be created while the region has none: the create fails on that stage and
+  rolls back (ROLLBACK_COMPLETE, the stage's CREATE_FAILED event giving
+  API Gateway's reason), as a first deploy to a new region does on AWS.
 
 It is imported by the launcher in awstest.go; nothing else uses it.
 """
+
+import functools
 
 from moto.apigateway import models as apigw
 from moto.cloudformation import models as cfn_models
@@ -101,6 +113,13 @@ def _resource_delete(self, account_id, region_name):
 apigw.Resource.delete = _resource_delete
 
 
+def _rest_api_delete(self, account_id, region_name):
+    _backend(self.account_id, self.region_name).apis.pop(self.id, None)
+
+
+apigw.RestAPI.delete = _rest_api_delete
+
+
 _create_deployment = apigw.RestAPI.create_deployment
 
 
@@ -140,6 +159,60 @@ def _value(kind, v):
     if kind is bool and isinstance(v, str):
         return v.lower() == "true"
     return kind(v)
+
+
+class ResourceFailed(Exception):
+    """A resource CloudFormation could not create: the stack's create fails
+    on it and rolls back."""
+
+    def __init__(self, logical_id, resource_type, reason):
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+
+
+class AccountResource(CloudFormationModel):
+    """AWS::ApiGateway::Account: the region's API Gateway settings."""
+
+    __module__ = "moto.apigateway.account_resource"
+
+    def __init__(self, account_id, region_name):
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self):
+        return "account-" + self.region_name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGateway::Account"
+
+    def _apply(self, props):
+        role = props.get("CloudWatchRoleArn")
+        if role:
+            _backend(self.account_id, self.region_name).account.cloudwatch_role_arn = role
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        account = cls(account_id, region_name)
+        account._apply(cloudformation_json.get("Properties") or {})
+        return account
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        original_resource._apply(cloudformation_json.get("Properties") or {})
+        return original_resource
+
+    def delete(self, account_id, region_name):
+        # The setting outlives the resource: API Gateway has no way to
+        # unset it, and CloudFormation leaves it.
+        pass
 
 
 class StageResource(CloudFormationModel):
@@ -191,6 +264,12 @@ class StageResource(CloudFormationModel):
         props = cloudformation_json["Properties"]
         api_id = props["RestApiId"]
         name = props.get("StageName", resource_name)
+        if props.get("AccessLogSetting") and not _backend(account_id, region_name).account.cloudwatch_role_arn:
+            raise ResourceFailed(
+                kwargs.get("LogicalId", resource_name), "AWS::ApiGateway::Stage",
+                "CloudWatch Logs role ARN must be set in account settings to enable logging "
+                "(Service: ApiGateway, Status Code: 400, Request ID: moto)",
+            )
         _backend(account_id, region_name).create_stage(
             function_id=api_id, stage_name=name, deploymentId=_deployment_id(props["DeploymentId"])
         )
@@ -264,7 +343,22 @@ def _diff(self, other_template, parameters=None):
     if not changed:
         return actions
     conditions = other_template.get("Conditions") or {}
+    after = None
     for name, resource in other_template["Resources"].items():
+        # A resource whose own condition now has another value is made
+        # or removed, as CloudFormation re-evaluates it.
+        condition = resource.get("Condition")
+        if condition and name in self._resource_json_map and _parameters_of_conditions({condition}, conditions) & changed:
+            if after is None:
+                after = _conditions_after(self, other_template, parameters)
+            made = self._parsed_resources.get(name)
+            exists = made is not None and not callable(made)
+            if after[condition] != exists:
+                for action in ("Add", "Modify", "Remove"):
+                    if name in actions[action]:
+                        actions[action].remove(name)
+                actions["Add" if after[condition] else "Remove"].append(name)
+                continue
         if name in actions["Add"] or name in actions["Modify"] or name not in self._resource_json_map:
             continue
         reads = {r for r in parsing.get_references_from_template(resource) if isinstance(r, str)}
@@ -276,6 +370,48 @@ def _diff(self, other_template, parameters=None):
 
 
 parsing.ResourceMap.build_resource_diff = _diff
+
+
+def _conditions_after(self, template, parameters):
+    # The template's conditions over the update's parameter values.
+    resolved = dict(self._parsed_resources)
+    resolved.update(parameters)
+    after = parsing.LazyDict()
+    for name, condition in (template.get("Conditions") or {}).items():
+        after[name] = functools.partial(parsing.parse_condition, condition, resolved, after)
+    return after
+
+
+_update_map = parsing.ResourceMap.update
+
+
+def _update_and_forget_removed(self, template, parameters=None):
+    # A resource removed while it stays in the template (its condition
+    # turned false) is no longer the stack's: a later Ref must not find it.
+    removed = [
+        name for name in self.build_resource_diff(template, parameters)["Remove"]
+        if name in template["Resources"]
+    ]
+    _update_map(self, template, parameters)
+    for name in removed:
+        self._parsed_resources.pop(name, None)
+
+
+parsing.ResourceMap.update = _update_and_forget_removed
+
+_delete_made = parsing.ResourceMap._delete_resource
+
+
+def _delete_unless_retained(self, parsed_resource, resource_json):
+    # CloudFormation keeps a resource it is told to retain when its stack,
+    # or an update, removes it (RetainExceptOnCreate too, once created);
+    # moto only honours Retain, and only when the stack is deleted.
+    if resource_json.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+        return
+    _delete_made(self, parsed_resource, resource_json)
+
+
+parsing.ResourceMap._delete_resource = _delete_unless_retained
 
 
 def _change_set_diff(self):
@@ -307,6 +443,67 @@ def _update_or_keep(logical_id, resource_json, resources_map, account_id, region
 
 
 parsing.parse_and_update_resource = _update_or_keep
+
+_execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
+
+
+def _execute_or_roll_back(self, change_set_name, stack_name=None):
+    # A create that fails on a resource rolls back as CloudFormation's
+    # does: the failure is an event of that resource, what was made is
+    # deleted, and the stack is left ROLLBACK_COMPLETE (moto would answer
+    # the execute call with an error and leave the stack half made).
+    try:
+        return _execute_change_set(self, change_set_name, stack_name)
+    except ResourceFailed as failure:
+        change_set = self.change_sets.get(change_set_name) or next(
+            cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+        )
+        if change_set.change_set_type != "CREATE":
+            raise
+        stack = self.stacks[change_set.stack_id]
+        stack.events.append(cfn_models.Event(
+            stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=failure.logical_id,
+            physical_resource_id="", resource_type=failure.resource_type, resource_status="CREATE_FAILED",
+            resource_status_reason=failure.reason, resource_properties=None,
+        ))
+        stack._add_stack_event(
+            "ROLLBACK_IN_PROGRESS",
+            resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.",
+        )
+        resources = stack.resource_map
+        made = {
+            logical_id: resource for logical_id, resource in resources._parsed_resources.items()
+            if logical_id in resources._resource_json_map and resource is not None
+            and not callable(resource) and not isinstance(resource, str)
+            and resources._resource_json_map[logical_id].get("DeletionPolicy") != "Retain"
+        }
+        # Dependents first: what cannot go yet is tried again next pass.
+        while made:
+            gone = []
+            for logical_id, resource in made.items():
+                try:
+                    # RetainExceptOnCreate resources go too: a failed create keeps none.
+                    _delete_made(resources, resource, resources._resource_json_map[logical_id])
+                except Exception:  # noqa: BLE001 - retried after its dependents
+                    continue
+                gone.append(logical_id)
+            if not gone:
+                break  # what is left stays, as a failed rollback's would
+            for logical_id in gone:
+                del made[logical_id]
+        # Nothing of the stack is left to delete, describe or output.
+        made = set(resources._resource_json_map)
+        resources._resource_json_map = {}
+        resources._parsed_resources = {k: v for k, v in resources._parsed_resources.items() if k not in made}
+        stack.output_map = parsing.OutputMap(resources, {"Outputs": {}}, stack.stack_id)
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+        stack.status = "ROLLBACK_COMPLETE"
+        change_set.execution_status = "EXECUTE_FAILED"
+        stack.template = change_set.template
+        return None
+
+
+cfn_models.CloudFormationBackend.execute_change_set = _execute_or_roll_back
 
 # moto caches its model list on first use: the Stage model must be known.
 parsing.get_model_list.cache_clear()
