@@ -291,26 +291,47 @@ func TestAPlanChangesNothingAndAStackLeftInReviewIsCreated(t *testing.T) {
 }
 
 // API Gateway's logging role is one per region, used by every API there:
-// the bootstrap sets it only where none is, and keeps the one it set.
-func TestTheRegionsLoggingRoleIsSetOnlyWhereNoneIs(t *testing.T) {
+// the bootstrap sets it only when asked and where none is set, keeps the
+// one it set, and says what it found.
+func TestTheRegionsLoggingRoleIsSetOnlyWhenAskedAndWhereNoneIs(t *testing.T) {
 	t.Parallel()
 	var log bytes.Buffer
 	ours := deploy.Stack{Outputs: map[string]string{"LoggingRoleArn": "arn:aws:iam::1:role/ours"}, Parameters: map[string]string{"SetApiGatewayLoggingRole": "true"}}
 	for _, c := range []struct {
 		role      string
+		asked     bool
 		bootstrap deploy.Stack
 		want      string
 	}{
-		{"", deploy.Stack{}, "true"},
-		{"arn:aws:iam::1:role/someone-elses", deploy.Stack{}, "false"},
-		{"arn:aws:iam::1:role/ours", ours, "true"},
-		{"arn:aws:iam::1:role/someone-elses", ours, "false"},
+		{"", false, deploy.Stack{}, "false"},
+		{"", true, deploy.Stack{}, "true"},
+		{"arn:aws:iam::1:role/someone-elses", false, deploy.Stack{}, "false"},
+		{"arn:aws:iam::1:role/someone-elses", true, deploy.Stack{}, "false"},
+		{"arn:aws:iam::1:role/ours", false, ours, "true"},
+		{"arn:aws:iam::1:role/someone-elses", true, ours, "false"},
+		{"", false, ours, "true"},
 	} {
-		tool := &deploy.Tool{APIGW: &apiGateway{role: c.role}, Log: &log, Region: "eu-west-1"}
-		assert.Equal(t, c.want, tool.LoggingRole(context.Background(), c.bootstrap), "role %q", c.role)
+		tool := &deploy.Tool{APIGW: &apiGateway{role: c.role}, Log: &log, Region: "eu-west-1", SetLoggingRole: c.asked}
+		assert.Equal(t, c.want, tool.LoggingRole(context.Background(), c.bootstrap), "role %q, asked %t", c.role, c.asked)
 	}
 	assert.Contains(t, log.String(), "already logs with arn:aws:iam::1:role/someone-elses; leaving it")
-	assert.Contains(t, log.String(), "has no CloudWatch logging role")
+	assert.Contains(t, log.String(), "has no CloudWatch logging role (stages' access logs need one): the bootstrap stack sets its own, as asked")
+	assert.Contains(t, log.String(), "has no CloudWatch logging role, which stages' access logs need: deploy with --set-logging-role")
+}
+
+// A service stage's access logs need the region's role: without one, and
+// not asked to set one, a deploy is refused before anything is made.
+func TestAStageIsRefusedWhereItsAccessLogsCannotBeWritten(t *testing.T) {
+	t.Parallel()
+	none := &deploy.Tool{APIGW: &apiGateway{}, CFN: &reviewCFN{}, Log: io.Discard, Region: "eu-west-1"}
+	err := none.LoggingRoleReady(context.Background())
+	require.ErrorIs(t, err, deploy.ErrNoLoggingRole)
+	require.ErrorContains(t, err, "in eu-west-1, and a stage's access logs need one")
+	require.ErrorContains(t, err, "--set-logging-role")
+	asked := &deploy.Tool{APIGW: &apiGateway{}, Log: io.Discard, Region: "eu-west-1", SetLoggingRole: true}
+	require.NoError(t, asked.LoggingRoleReady(context.Background()))
+	set := &deploy.Tool{APIGW: &apiGateway{role: "arn:aws:iam::1:role/someone-elses"}, Log: io.Discard, Region: "eu-west-1"}
+	require.NoError(t, set.LoggingRoleReady(context.Background()))
 }
 
 // A create states every default, so the stack records each value it was

@@ -67,11 +67,11 @@ func number(params Params, name string, def int) int {
 // EnsureBootstrap deploys the bootstrap stack like any stack, planned and
 // updated when its template changed, a failed first create removed and
 // made again, and returns the artifact bucket. It sets the region's API
-// Gateway logging role only where none is set (or this stack set it), and
-// says which.
+// Gateway logging role only when asked and none is set (or this stack set
+// it), and says which.
 func (t *Tool) EnsureBootstrap(ctx context.Context) (string, error) {
 	name := stacks.BootstrapStackName
-	existing, err := t.Describe(ctx, name)
+	existing, err := t.Outputs(ctx, name, "bootstrap")
 	switch {
 	case err == nil && existing.Status == "ROLLBACK_COMPLETE":
 		t.logf("%s: its first create failed and left it %s; deleting it to create it again", name, existing.Status)
@@ -95,31 +95,77 @@ func (t *Tool) EnsureBootstrap(ctx context.Context) (string, error) {
 	return bucket, nil
 }
 
-// LoggingRole decides the bootstrap's SetApiGatewayLoggingRole: API
-// Gateway's CloudWatch role is one per account and region, and every API
-// there logs with it, so the stack sets it only where none is set, keeps it
-// where it set it, and otherwise leaves it alone.
-func (t *Tool) LoggingRole(ctx context.Context, bootstrap Stack) string {
-	previous := bootstrap.Parameters[stacks.SetLoggingRole]
-	if t.APIGW == nil {
-		return orFalse(previous)
-	}
+// regionLoggingRole is the CloudWatch role API Gateway logs with in the
+// tool's region, "" when none is set.
+func (t *Tool) regionLoggingRole(ctx context.Context) (string, error) {
 	acct, err := t.APIGW.GetAccount(ctx, &apigateway.GetAccountInput{})
 	if err != nil {
-		t.logf("could not read API Gateway's account settings (%v); leaving its logging role as it is", err)
-		return orFalse(previous)
+		return "", fmt.Errorf("read API Gateway's account settings in %s: %w", t.Region, err)
 	}
-	role := aws.ToString(acct.CloudwatchRoleArn)
-	switch role {
-	case "":
-		t.logf("API Gateway in %s has no CloudWatch logging role (stages' access logs need one): the bootstrap stack sets its own", t.Region)
+	return aws.ToString(acct.CloudwatchRoleArn), nil
+}
+
+// LoggingRole decides the bootstrap's SetApiGatewayLoggingRole: API
+// Gateway's CloudWatch role is one per account and region, and every API
+// there logs with it, so the stack sets it only when asked and none is set,
+// keeps it where it set it, and otherwise leaves it alone, saying so.
+func (t *Tool) LoggingRole(ctx context.Context, bootstrap Stack) string {
+	previous := orFalse(bootstrap.Parameters[stacks.SetLoggingRole])
+	if t.APIGW == nil {
+		return previous
+	}
+	role, err := t.regionLoggingRole(ctx)
+	if err != nil {
+		t.logf("could not %v; leaving its logging role as it is", err)
+		return previous
+	}
+	switch {
+	case role != "" && role == bootstrap.Outputs["LoggingRoleArn"]:
 		return "true"
-	case bootstrap.Outputs["LoggingRoleArn"]:
-		return "true"
-	default:
+	case role != "":
 		t.logf("API Gateway in %s already logs with %s; leaving it", t.Region, role)
 		return "false"
+	case t.SetLoggingRole:
+		t.logf("API Gateway in %s has no CloudWatch logging role (stages' access logs need one): the bootstrap stack sets its own, as asked; it stays if the stack goes", t.Region)
+		return "true"
+	case previous == "true":
+		// Set by this stack, though the region reports none (an emulator
+		// that keeps no account settings): kept as it is.
+		return previous
+	default:
+		t.logf("API Gateway in %s has no CloudWatch logging role, which stages' access logs need: %s", t.Region, askForLoggingRole)
+		return "false"
 	}
+}
+
+// askForLoggingRole says how to give a region its API Gateway logging role.
+const askForLoggingRole = "deploy with --set-logging-role to let the bootstrap stack set its own (it stays if the stack goes), " +
+	"or set the region's role yourself (aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=ROLE_ARN)"
+
+// ErrNoLoggingRole means a stage's access logs could not be written: API
+// Gateway refuses to create such a stage in a region without a CloudWatch
+// role, so CloudFormation would fail the stack on it.
+var ErrNoLoggingRole = errors.New("no API Gateway CloudWatch logging role")
+
+// LoggingRoleReady checks, before anything of a service stage is made,
+// that its stage's access logs can be written: the region has a logging
+// role, the bootstrap stack set one, or the operator asked for it.
+func (t *Tool) LoggingRoleReady(ctx context.Context) error {
+	if t.SetLoggingRole || t.APIGW == nil {
+		return nil
+	}
+	role, err := t.regionLoggingRole(ctx)
+	if err != nil {
+		t.logf("could not %v; going on", err)
+		return nil
+	}
+	if role != "" {
+		return nil
+	}
+	if bootstrap, err := t.Outputs(ctx, stacks.BootstrapStackName, "bootstrap"); err == nil && bootstrap.Outputs["LoggingRoleArn"] != "" {
+		return nil
+	}
+	return fmt.Errorf("%w in %s, and a stage's access logs need one (API Gateway would refuse to create the stage): %s", ErrNoLoggingRole, t.Region, askForLoggingRole)
 }
 
 func orFalse(v string) string {

@@ -69,6 +69,10 @@ type Tool struct {
 	// TemplateBucket, when set, receives templates, passed to
 	// CloudFormation by URL (TemplateBody stops at 51,200 bytes).
 	TemplateBucket string
+	// SetLoggingRole says the operator asked (--set-logging-role) for the
+	// bootstrap stack to set the region's API Gateway CloudWatch role
+	// where none is set; without it the tool never sets one.
+	SetLoggingRole bool
 	// Confirm, when set, is asked before a shown plan is executed; an
 	// error leaves everything as it was (the plan is discarded).
 	Confirm func(stack string, plan Plan) error
@@ -319,6 +323,12 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 		}
 		in.TemplateURL = aws.String(url)
 	} else {
+		if compact.Len() > MaxTemplateBody && create && !review {
+			// No bucket to pass it through yet (no bootstrap stack), and
+			// nothing to compare with: what a create would add is read
+			// from the template itself.
+			return planCreate(stack, template, cfnParams)
+		}
 		if compact.Len() > MaxTemplateBody {
 			return Plan{}, fmt.Errorf("the template of %s is %d bytes, above CloudFormation's %d-byte TemplateBody: it goes by URL through the bootstrap stack's bucket, which does not exist yet (deploy bootstrap first)",
 				stack, compact.Len(), MaxTemplateBody)
@@ -392,6 +402,54 @@ func (t *Tool) PlanChanges(ctx context.Context, stack string, template []byte, p
 	}
 }
 
+// planCreate plans the create of stack without CloudFormation: every
+// resource of the template whose condition holds for params is added. It
+// serves a diff made before the bootstrap stack exists, whose template is
+// too large to send inline.
+func planCreate(stack string, template []byte, params []cfntypes.Parameter) (Plan, error) {
+	var t struct {
+		Parameters map[string]struct {
+			Type string `json:"Type"`
+		} `json:"Parameters"`
+		Conditions map[string]any `json:"Conditions"`
+		Resources  map[string]struct {
+			Type      string `json:"Type"`
+			Condition string `json:"Condition"`
+		} `json:"Resources"`
+	}
+	if err := json.Unmarshal(template, &t); err != nil {
+		return Plan{}, fmt.Errorf("read the template of %s: %w", stack, err)
+	}
+	values := map[string]any{}
+	for _, p := range params {
+		v := aws.ToString(p.ParameterValue)
+		values[aws.ToString(p.ParameterKey)] = v
+		if typ := t.Parameters[aws.ToString(p.ParameterKey)].Type; typ == "CommaDelimitedList" || strings.HasPrefix(typ, "List<") {
+			var list []any
+			for _, e := range strings.Split(v, ",") {
+				list = append(list, e)
+			}
+			values[aws.ToString(p.ParameterKey)] = list
+		}
+	}
+	r := cfn.NewResolver(values, t.Conditions)
+	plan := Plan{Stack: stack, Create: true}
+	for id, res := range t.Resources {
+		if res.Condition != "" {
+			holds, err := r.Eval(map[string]any{"Condition": res.Condition})
+			if err != nil {
+				return Plan{}, fmt.Errorf("plan %s: condition %s of %s: %w", stack, res.Condition, id, err)
+			}
+			if holds != true {
+				continue
+			}
+		}
+		plan.Changes = append(plan.Changes, Change{Action: string(cfntypes.ChangeActionAdd), LogicalID: id, Type: res.Type})
+	}
+	sort.Slice(plan.Changes, func(i, j int) bool { return plan.Changes[i].LogicalID < plan.Changes[j].LogicalID })
+	return plan, nil
+}
+
 // describeChangeSetPage reads one page of a change set's changes, riding
 // out throttling with backoff.
 func (t *Tool) describeChangeSetPage(ctx context.Context, id *string, stack string, next *string) (*cloudformation.DescribeChangeSetOutput, error) {
@@ -399,7 +457,7 @@ func (t *Tool) describeChangeSetPage(ctx context.Context, id *string, stack stri
 	err := t.retryThrottled(ctx, "change set of "+stack, func() error {
 		var err error
 		page, err = t.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: id, StackName: aws.String(stack), NextToken: next})
-		return err //nolint:wrapcheck // wrapped by the caller
+		return err
 	})
 	return page, err
 }
@@ -419,6 +477,9 @@ func (t *Tool) Abandon(ctx context.Context, p Plan) {
 
 // Discard deletes a plan's change set.
 func (t *Tool) Discard(ctx context.Context, p Plan) {
+	if p.ChangeSet == "" {
+		return // planned without CloudFormation
+	}
 	_, err := t.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(p.ChangeSet), StackName: aws.String(p.Stack)})
 	if err != nil {
 		t.logf("could not delete change set %s: %v", p.ChangeSet, err)
@@ -539,7 +600,7 @@ func (t *Tool) newestEvent(ctx context.Context, stack string) string {
 	err := t.retryThrottled(ctx, "events of "+stack, func() error {
 		var err error
 		out, err = t.CFN.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
-		return err //nolint:wrapcheck // only its success matters
+		return err
 	})
 	if err != nil || len(out.StackEvents) == 0 {
 		return ""

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	apigwtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -66,7 +67,7 @@ func TestUsageErrors(t *testing.T) {
 func TestDeployToMoto(t *testing.T) {
 	cfg := awstest.Config(t, awstest.Endpoint(t))
 	dist := t.TempDir()
-	base := []string{"--stage", "dev", "--arch", "host", "--poll", "100ms", "--dist", dist}
+	base := []string{"--stage", "dev", "--arch", "host", "--poll", "100ms", "--dist", dist, "--set-logging-role"}
 	hostArch := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[runtime.GOARCH]
 	cf := cloudformation.NewFromConfig(cfg)
 	lam := lambda.NewFromConfig(cfg)
@@ -203,7 +204,7 @@ func TestDeployToMoto(t *testing.T) {
 func TestPrivateStagesRunInTheirNetwork(t *testing.T) {
 	cfg := awstest.Config(t, awstest.Endpoint(t))
 	dist := t.TempDir()
-	base := []string{"--arch", "host", "--poll", "100ms", "--dist", dist}
+	base := []string{"--arch", "host", "--poll", "100ms", "--dist", dist, "--set-logging-role"}
 	r := deployCmd(t, cfg, append([]string{"deploy", "--service", "claims", "--stage", "nonet", "--param", "Network=private"}, base...)...)
 	require.Equal(t, 1, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "no network stack network-nonet: deploy it first (go tool task deploy SERVICE=network STAGE=nonet)")
@@ -260,6 +261,85 @@ func TestPrivateStagesRunInTheirNetwork(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	// The network's own deletion is left out: moto's CloudFormation deletes
 	// no VPC endpoint, so the VPC would be refused as still in use.
+}
+
+// A first deploy to a region whose API Gateway has no logging role: a
+// service stage (whose access logs need one) is refused before anything is
+// made; the bootstrap sets the region's role only when asked, keeps the
+// one it set, and leaves someone else's alone, saying so each time.
+func TestAFirstDeployToANewRegion(t *testing.T) {
+	cfg := awstest.Config(t, awstest.Endpoint(t))
+	cfg.Region = "eu-west-3" // no other test deploys there
+	cf, gw := cloudformation.NewFromConfig(cfg), apigateway.NewFromConfig(cfg)
+	role := func(gw *apigateway.Client) string {
+		a, err := gw.GetAccount(t.Context(), &apigateway.GetAccountInput{})
+		require.NoError(t, err)
+		return aws.ToString(a.CloudwatchRoleArn)
+	}
+	exists := func(stack string) bool {
+		_, err := cf.DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+		return err == nil
+	}
+	require.Empty(t, role(gw), "a new region has no logging role")
+	service := []string{"deploy", "--service", "claims", "--stage", "first", "--arch", "host", "--poll", "100ms", "--dist", t.TempDir()}
+
+	r := deployCmd(t, cfg, service...)
+	require.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "no API Gateway CloudWatch logging role in eu-west-3, and a stage's access logs need one")
+	assert.Contains(t, r.stderr, "deploy with --set-logging-role")
+	assert.False(t, exists("claims-first"), "nothing was made")
+	assert.False(t, exists(stacks.BootstrapStackName), "not even the bootstrap stack")
+	diff := deployCmd(t, cfg, "diff", "--service", "claims", "--stage", "first", "--arch", "host", "--dist", t.TempDir())
+	require.Equal(t, 0, diff.code, diff.stderr)
+	assert.Contains(t, diff.stderr, "note: a deploy would be refused", "a diff says so too")
+
+	r = deployCmd(t, cfg, "bootstrap", "--poll", "100ms")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "has no CloudWatch logging role, which stages' access logs need: deploy with --set-logging-role")
+	assert.Empty(t, role(gw), "not asked: the region is left as it is")
+
+	r = deployCmd(t, cfg, "bootstrap", "--poll", "100ms", "--set-logging-role")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "the bootstrap stack sets its own, as asked")
+	set := role(gw)
+	assert.Regexp(t, `^arn:aws:iam::123456789012:role/`, set)
+	assert.Equal(t, "arn:aws:iam::123456789012:role/"+bootstrapRole(t, cf), set, "the role is the bootstrap stack's")
+
+	r = deployCmd(t, cfg, service...)
+	require.Equal(t, 0, r.code, "a stage deploys once the region has its role, without asking again: %s", r.stderr)
+	assert.NotContains(t, r.stderr, "already logs with", "the role the bootstrap set is its own")
+	assert.Equal(t, set, role(gw))
+	r = deployCmd(t, cfg, "destroy", "--service", "claims", "--stage", "first", "--poll", "100ms")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	// Where the region's APIs log with someone else's role, it stays.
+	other := cfg.Copy()
+	other.Region = "eu-north-1"
+	theirs := "arn:aws:iam::123456789012:role/theirs"
+	otherGW := apigateway.NewFromConfig(other)
+	_, err := otherGW.UpdateAccount(t.Context(), &apigateway.UpdateAccountInput{PatchOperations: []apigwtypes.PatchOperation{
+		{Op: apigwtypes.OpReplace, Path: aws.String("/cloudwatchRoleArn"), Value: aws.String(theirs)},
+	}})
+	require.NoError(t, err)
+	r = deployCmd(t, other, "bootstrap", "--poll", "100ms", "--set-logging-role")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "API Gateway in eu-north-1 already logs with "+theirs+"; leaving it")
+	assert.Equal(t, theirs, role(otherGW))
+	assert.Empty(t, bootstrapRole(t, cloudformation.NewFromConfig(other)), "the bootstrap stack made no role there")
+}
+
+// bootstrapRole is the name of the logging role the bootstrap stack made,
+// "" when it made none.
+func bootstrapRole(t *testing.T, cf *cloudformation.Client) string {
+	t.Helper()
+	res, err := cf.DescribeStackResources(t.Context(), &cloudformation.DescribeStackResourcesInput{StackName: aws.String(stacks.BootstrapStackName)})
+	require.NoError(t, err)
+	for _, r := range res.StackResources {
+		if aws.ToString(r.LogicalResourceId) == "ApiGatewayLogsRole" {
+			return aws.ToString(r.PhysicalResourceId)
+		}
+	}
+	return ""
 }
 
 func TestHelpVersionAndCompletion(t *testing.T) {

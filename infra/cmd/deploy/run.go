@@ -47,7 +47,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 type command struct {
 	service, stage, arch, consumer, root, dist, out, usagePlan string
-	force, asJSON, check, yes                                  bool
+	force, asJSON, check, yes, setLoggingRole                  bool
 	poll                                                       time.Duration
 	params                                                     paramFlags
 	allowAnonymous, audit                                      bool
@@ -138,6 +138,10 @@ func (c *command) commands() *cobra.Command {
 	yes := func(cmd *cobra.Command) {
 		cmd.Flags().BoolVarP(&c.yes, "yes", "y", false, "do not ask for confirmation (needed for production stages without a terminal)")
 	}
+	loggingRole := func(cmd *cobra.Command) {
+		cmd.Flags().BoolVar(&c.setLoggingRole, "set-logging-role", false,
+			"where the region has no API Gateway CloudWatch logging role (stages' access logs need one), let the bootstrap stack set its own; a role already set is left alone")
+	}
 	run := func(name string) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error { return c.runE(cmd.Context(), name, "") }
 	}
@@ -148,8 +152,8 @@ func (c *command) commands() *cobra.Command {
 		}
 		return cmd
 	}
-	deploy := mk("deploy", "Deploy a service stage (or the stage's network): plan, show, ask, execute", serviceOrNetwork, stage, build, params, yes)
-	diff := mk("diff", "Show what a deploy would change, changing nothing", serviceOrNetwork, stage, build, params)
+	deploy := mk("deploy", "Deploy a service stage (or the stage's network): plan, show, ask, execute", serviceOrNetwork, stage, build, params, yes, loggingRole)
+	diff := mk("diff", "Show what a deploy would change, changing nothing", serviceOrNetwork, stage, build, params, loggingRole)
 	destroy := mk("destroy", "Delete a service stage (or the stage's network), its API keys and cursor key", serviceOrNetwork, stage, yes)
 	destroy.Flags().BoolVar(&c.force, "force", false, "allow destroying a production stage")
 	templates := mk("templates", "Write the CloudFormation templates (infra/cloudformation), or check them")
@@ -174,7 +178,7 @@ func (c *command) commands() *cobra.Command {
 		keys.AddCommand(k)
 	}
 	root.AddCommand(
-		mk("bootstrap", "Deploy the shared bootstrap stack (artifact bucket)"),
+		mk("bootstrap", "Deploy the shared bootstrap stack (artifact bucket; the region's API Gateway logging role when asked)", loggingRole),
 		mk("build", "Build a service's functions (bootstrap binaries in dist/)", service, build),
 		mk("package", "Build and zip a service's functions, named by content hash", service, build),
 		deploy, diff,
@@ -359,7 +363,7 @@ func (c *command) tool(ctx context.Context) (*deploy.Tool, error) {
 		return nil, usagef("no AWS region: set AWS_REGION")
 	}
 	t := deploy.NewTool(cfg, c.stderr)
-	t.Poll, t.Root = c.poll, c.root
+	t.Poll, t.Root, t.SetLoggingRole = c.poll, c.root, c.setLoggingRole
 	t.Confirm = c.confirm
 	return t, nil
 }
@@ -385,6 +389,14 @@ func (c *command) deploy(ctx context.Context, svc cfn.Service, dryRun bool) erro
 	tool, err := c.tool(ctx)
 	if err != nil {
 		return err
+	}
+	// A stage's access logs need the region's logging role: found missing
+	// before anything is built or made (a diff only says so).
+	if err := tool.LoggingRoleReady(ctx); err != nil {
+		if !dryRun {
+			return err
+		}
+		_, _ = fmt.Fprintf(c.stderr, "note: a deploy would be refused: %v\n", err)
 	}
 	arch, arts, err := c.build(ctx, svc)
 	if err != nil {
