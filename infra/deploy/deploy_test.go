@@ -4,8 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -369,4 +371,49 @@ func TestParametersNotGivenKeepTheirValues(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"Stage": "(previous)", "Owner": "(previous)", "MemorySize": "(previous)", "SubnetIds": "subnet-1,subnet-2", "Auth": "AWS_IAM"},
 		sent(existing.sent))
+}
+
+// Before the bootstrap stack exists there is no bucket to send a large
+// template through: a diff of a new stack lists the create from the
+// template itself, the resources whose conditions hold, and calls nothing.
+func TestALargeCreateIsPlannedFromItsTemplateBeforeTheBootstrap(t *testing.T) {
+	t.Parallel()
+	resources := map[string]any{
+		"Table":     map[string]any{"Type": "AWS::DynamoDB::Table"},
+		"UsagePlan": map[string]any{"Type": "AWS::ApiGateway::UsagePlan", "Condition": "UseApiKey"},
+		"Vpce":      map[string]any{"Type": "AWS::EC2::VPCEndpoint", "Condition": "HasEndpoints"},
+	}
+	for i := range 400 { // past CloudFormation's inline limit
+		resources[fmt.Sprintf("Alarm%03d", i)] = map[string]any{"Type": "AWS::CloudWatch::Alarm", "Properties": map[string]any{"AlarmDescription": strings.Repeat("x", 120)}}
+	}
+	body, err := json.Marshal(map[string]any{
+		"Parameters": map[string]any{"Auth": map[string]any{"Type": "String", "Default": "AWS_IAM"}, "Endpoints": map[string]any{"Type": "CommaDelimitedList", "Default": ""}},
+		"Conditions": map[string]any{
+			"UseApiKey":    map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Auth"}, "API_KEY"}},
+			"HasEndpoints": map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Fn::Join": []any{",", map[string]any{"Ref": "Endpoints"}}}, ""}}}},
+		},
+		"Resources": resources,
+	})
+	require.NoError(t, err)
+	require.Greater(t, len(body), deploy.MaxTemplateBody)
+	cf := &reviewCFN{}
+	tool := &deploy.Tool{CFN: cf, Log: io.Discard, Poll: time.Millisecond}
+	plan, err := tool.PlanChanges(context.Background(), "claims-qa", body, deploy.Params{"Auth": "API_KEY", "Endpoints": "vpce-1,vpce-2"})
+	require.NoError(t, err)
+	assert.False(t, cf.created, "no change set: CloudFormation takes no template this large inline")
+	assert.True(t, plan.Create)
+	assert.Len(t, plan.Changes, 403)
+	ids := map[string]string{}
+	for _, c := range plan.Changes {
+		ids[c.LogicalID] = c.Action
+	}
+	assert.Equal(t, "Add", ids["UsagePlan"], "its condition holds")
+	assert.Equal(t, "Add", ids["Vpce"], "a list parameter's condition too")
+	plan, err = tool.PlanChanges(context.Background(), "claims-qa", body, nil)
+	require.NoError(t, err)
+	assert.Len(t, plan.Changes, 401, "with the defaults neither condition holds")
+	tool.Abandon(context.Background(), plan)
+	assert.False(t, cf.deleted || cf.changeSetDeleted, "nothing to discard")
+	_, err = tool.Execute(context.Background(), plan)
+	require.ErrorContains(t, err, "cannot be executed")
 }

@@ -490,6 +490,9 @@ func (t *Tool) Discard(ctx context.Context, p Plan) {
 // as they come. A failure names the first failing resource and its reason,
 // and what to do next.
 func (t *Tool) Execute(ctx context.Context, p Plan) (Stack, error) {
+	if p.ChangeSet == "" {
+		return Stack{}, fmt.Errorf("the plan of %s was read from its template, for a diff, and cannot be executed: %s goes by URL through the bootstrap stack's bucket (deploy bootstrap first)", p.Stack, p.Stack)
+	}
 	marker := t.newestEvent(ctx, p.Stack)
 	token := "hexlambda-" + NewSecret()[:20]
 	if _, err := t.CFN.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{

@@ -180,7 +180,9 @@ func TestDeployToMoto(t *testing.T) {
 		r := deployCmd(t, cfg, "destroy", "--service", service, "--stage", "dev", "--poll", "100ms")
 		require.Equal(t, 0, r.code, r.stderr)
 		if service == "ec2power" {
-			assert.Contains(t, r.stderr, "deleting API key", "destroy says which keys it deletes")
+			assert.Regexp(t, `ec2power-dev: destroying it deletes the 1 API key\(s\) issued for it:\n  \S+ \(ec2power-dev-ops, consumer ops\)\n`, r.stderr,
+				"destroy names the keys it will delete before it deletes any")
+			assert.Contains(t, r.stderr, "deleting API key", "and says so as it deletes each")
 			keys, err := gw.GetApiKeys(t.Context(), &apigateway.GetApiKeysInput{})
 			require.NoError(t, err)
 			for _, k := range keys.Items {

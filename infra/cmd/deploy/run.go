@@ -265,10 +265,14 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 		if err != nil {
 			return err
 		}
-		if err := c.askFirst(fmt.Sprintf("Destroy %s, its API keys and its cursor key?", stack)); err != nil {
+		keys, err := c.stageKeys(ctx, stack)
+		if err != nil {
 			return err
 		}
-		if err := c.revokeStageKeys(ctx, stack); err != nil {
+		if err := c.askFirst(fmt.Sprintf("Destroy %s, its %d API key(s) and its cursor key?", stack, len(keys))); err != nil {
+			return err
+		}
+		if err := c.deleteKeys(ctx, stack, keys); err != nil {
 			return err
 		}
 		if err := tool.Destroy(ctx, stack); err != nil {
@@ -630,18 +634,33 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 	}
 }
 
-// revokeStageKeys deletes, saying which, the API keys the tool issued for
-// a stage about to be destroyed: they would outlive it, still valid.
-func (c *command) revokeStageKeys(ctx context.Context, stack string) error {
+// stageKeys lists, naming each, the API keys the tool issued for a stage
+// about to be destroyed: they would outlive it, still valid.
+func (c *command) stageKeys(ctx context.Context, stack string) ([]deploy.Key, error) {
+	cfg, err := c.loadConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	keys, err := deploy.Keys{API: apigateway.NewFromConfig(cfg)}.OfStack(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		_, _ = fmt.Fprintf(c.stderr, "%s: destroying it deletes the %d API key(s) issued for it:\n", stack, len(keys))
+	}
+	for _, key := range keys {
+		_, _ = fmt.Fprintf(c.stderr, "  %s (%s, consumer %s)\n", key.ID, key.Name, key.Consumer)
+	}
+	return keys, nil
+}
+
+// deleteKeys deletes the stage's keys, saying so for each.
+func (c *command) deleteKeys(ctx context.Context, stack string, keys []deploy.Key) error {
 	cfg, err := c.loadConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("AWS configuration: %w", err)
 	}
 	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
-	keys, err := k.OfStack(ctx, stack)
-	if err != nil {
-		return err
-	}
 	for _, key := range keys {
 		_, _ = fmt.Fprintf(c.stderr, "%s: deleting API key %s (%s, consumer %s)\n", stack, key.ID, key.Name, key.Consumer)
 		if err := k.Delete(ctx, key.ID); err != nil {
