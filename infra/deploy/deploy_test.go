@@ -417,3 +417,87 @@ func TestALargeCreateIsPlannedFromItsTemplateBeforeTheBootstrap(t *testing.T) {
 	_, err = tool.Execute(context.Background(), plan)
 	require.ErrorContains(t, err, "cannot be executed")
 }
+
+// stateCFN is one stack's life: created by executing a change set, gone
+// when deleted; it records the calls that change it.
+type stateCFN struct {
+	deploy.CloudFormation
+	status  string
+	outputs map[string]string
+	params  []cfntypes.Parameter
+	calls   []string
+}
+
+func (s *stateCFN) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	if s.status == "" {
+		return nil, &smithy.GenericAPIError{Code: "ValidationError", Message: "Stack with id hexlambda-bootstrap does not exist"}
+	}
+	st := cfntypes.Stack{StackName: aws.String("hexlambda-bootstrap"), StackStatus: cfntypes.StackStatus(s.status), Parameters: s.params,
+		StackId: aws.String("arn:aws:cloudformation:eu-west-1:123456789012:stack/hexlambda-bootstrap/1")}
+	for k, v := range s.outputs {
+		st.Outputs = append(st.Outputs, cfntypes.Output{OutputKey: aws.String(k), OutputValue: aws.String(v)})
+	}
+	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{st}}, nil
+}
+
+func (s *stateCFN) DescribeStackEvents(context.Context, *cloudformation.DescribeStackEventsInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error) {
+	return &cloudformation.DescribeStackEventsOutput{}, nil
+}
+
+func (s *stateCFN) DescribeStackResources(context.Context, *cloudformation.DescribeStackResourcesInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourcesOutput, error) {
+	return &cloudformation.DescribeStackResourcesOutput{}, nil
+}
+
+func (s *stateCFN) DeleteStack(context.Context, *cloudformation.DeleteStackInput, ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {
+	s.calls = append(s.calls, "DeleteStack "+s.status)
+	s.status, s.outputs, s.params = "", nil, nil
+	return &cloudformation.DeleteStackOutput{}, nil
+}
+
+func (s *stateCFN) CreateChangeSet(_ context.Context, in *cloudformation.CreateChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error) {
+	s.calls = append(s.calls, "CreateChangeSet "+string(in.ChangeSetType))
+	if s.status == "" {
+		s.status = "REVIEW_IN_PROGRESS"
+	}
+	s.params = in.Parameters
+	return &cloudformation.CreateChangeSetOutput{Id: aws.String("cs")}, nil
+}
+
+func (s *stateCFN) DescribeChangeSet(context.Context, *cloudformation.DescribeChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error) {
+	return &cloudformation.DescribeChangeSetOutput{Status: cfntypes.ChangeSetStatusCreateComplete, Changes: []cfntypes.Change{
+		{ResourceChange: &cfntypes.ResourceChange{Action: cfntypes.ChangeActionAdd, LogicalResourceId: aws.String("ArtifactBucket"), ResourceType: aws.String("AWS::S3::Bucket")}},
+	}}, nil
+}
+
+func (s *stateCFN) ExecuteChangeSet(context.Context, *cloudformation.ExecuteChangeSetInput, ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
+	s.calls = append(s.calls, "ExecuteChangeSet")
+	s.status, s.outputs = "CREATE_COMPLETE", map[string]string{"ArtifactBucketName": "bucket-2"}
+	return &cloudformation.ExecuteChangeSetOutput{}, nil
+}
+
+// A bootstrap stack whose first create failed is removed and made again;
+// its other failed states stop the deploy, saying what to do.
+func TestAFailedBootstrapIsMadeAgainOrExplained(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	cf := &stateCFN{status: "ROLLBACK_COMPLETE"}
+	tool := &deploy.Tool{CFN: cf, APIGW: &apiGateway{role: "arn:aws:iam::1:role/theirs"}, Log: &log, Poll: time.Millisecond, Region: "eu-west-1"}
+	bucket, err := tool.EnsureBootstrap(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "bucket-2", bucket)
+	assert.Equal(t, []string{"DeleteStack ROLLBACK_COMPLETE", "CreateChangeSet CREATE", "ExecuteChangeSet"}, cf.calls)
+	assert.Contains(t, log.String(), "its first create failed and left it ROLLBACK_COMPLETE; deleting it to create it again")
+
+	for status, next := range map[string]string{
+		"UPDATE_ROLLBACK_FAILED": "continue-update-rollback --stack-name hexlambda-bootstrap",
+		"DELETE_FAILED":          "--retain-resources",
+		"ROLLBACK_FAILED":        "delete the resources named above by hand",
+		"UPDATE_IN_PROGRESS":     "busy",
+	} {
+		cf := &stateCFN{status: status, outputs: map[string]string{"ArtifactBucketName": "bucket-1"}}
+		tool := &deploy.Tool{CFN: cf, APIGW: &apiGateway{}, Log: io.Discard, Poll: time.Millisecond, Region: "eu-west-1"}
+		_, err := tool.EnsureBootstrap(context.Background())
+		require.ErrorContains(t, err, next, status)
+		assert.Empty(t, cf.calls, "%s: nothing was changed", status)
+	}
+}

@@ -409,6 +409,9 @@ func TestBootstrapBucketIsPrivateVersionedAndEncrypted(t *testing.T) {
 		assert.Equal(t, "SetsLoggingRole", tp.Resources[id].Condition, "%s: the region's logging role is set only when asked", id)
 	}
 	assert.Equal(t, "false", tp.Parameters["SetApiGatewayLoggingRole"]["Default"])
+	assert.Equal(t, []any{"ApiGatewayAccountAnchor"}, tp.Resources["ApiGatewayAccount"].DependsOn,
+		"in an account that never had an API Gateway resource, the account settings wait for one")
+	assert.Equal(t, "AWS::ApiGateway::ApiKey", tp.Resources["ApiGatewayAccountAnchor"].Type)
 	assert.Equal(t, "RetainExceptOnCreate", tp.Resources["ApiGatewayLogsRole"].DeletionPolicy,
 		"the region's APIs keep logging when the stack goes (but a failed first create leaks no role)")
 	assert.Equal(t, "Retain", tp.Resources["ApiGatewayLogsRole"].UpdateReplacePolicy)

@@ -26,6 +26,7 @@ type Template struct {
 		Condition           string
 		DeletionPolicy      any
 		UpdateReplacePolicy any
+		DependsOn           any
 		Properties          map[string]any
 	}
 	Outputs map[string]map[string]any
