@@ -265,14 +265,14 @@ func (c *command) dispatch(ctx context.Context, name, keyAction string) error {
 		if err != nil {
 			return err
 		}
-		keys, err := c.stageKeys(ctx, stack)
+		k, keys, err := c.stageKeys(ctx, stack)
 		if err != nil {
 			return err
 		}
 		if err := c.askFirst(fmt.Sprintf("Destroy %s, its %d API key(s) and its cursor key?", stack, len(keys))); err != nil {
 			return err
 		}
-		if err := c.deleteKeys(ctx, stack, keys); err != nil {
+		if err := c.deleteKeys(ctx, k, stack, keys); err != nil {
 			return err
 		}
 		if err := tool.Destroy(ctx, stack); err != nil {
@@ -636,14 +636,15 @@ func (c *command) keys(ctx context.Context, stack, action string) error {
 
 // stageKeys lists, naming each, the API keys the tool issued for a stage
 // about to be destroyed: they would outlive it, still valid.
-func (c *command) stageKeys(ctx context.Context, stack string) ([]deploy.Key, error) {
+func (c *command) stageKeys(ctx context.Context, stack string) (deploy.Keys, []deploy.Key, error) {
 	cfg, err := c.loadConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return deploy.Keys{}, nil, fmt.Errorf("AWS configuration: %w", err)
 	}
-	keys, err := deploy.Keys{API: apigateway.NewFromConfig(cfg)}.OfStack(ctx, stack)
+	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
+	keys, err := k.OfStack(ctx, stack)
 	if err != nil {
-		return nil, err
+		return k, nil, err
 	}
 	if len(keys) > 0 {
 		_, _ = fmt.Fprintf(c.stderr, "%s: destroying it deletes the %d API key(s) issued for it:\n", stack, len(keys))
@@ -651,16 +652,11 @@ func (c *command) stageKeys(ctx context.Context, stack string) ([]deploy.Key, er
 	for _, key := range keys {
 		_, _ = fmt.Fprintf(c.stderr, "  %s (%s, consumer %s)\n", key.ID, key.Name, key.Consumer)
 	}
-	return keys, nil
+	return k, keys, nil
 }
 
 // deleteKeys deletes the stage's keys, saying so for each.
-func (c *command) deleteKeys(ctx context.Context, stack string, keys []deploy.Key) error {
-	cfg, err := c.loadConfig(ctx)
-	if err != nil {
-		return fmt.Errorf("AWS configuration: %w", err)
-	}
-	k := deploy.Keys{API: apigateway.NewFromConfig(cfg)}
+func (c *command) deleteKeys(ctx context.Context, k deploy.Keys, stack string, keys []deploy.Key) error {
 	for _, key := range keys {
 		_, _ = fmt.Fprintf(c.stderr, "%s: deleting API key %s (%s, consumer %s)\n", stack, key.ID, key.Name, key.Consumer)
 		if err := k.Delete(ctx, key.ID); err != nil {
